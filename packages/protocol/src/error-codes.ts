@@ -1,0 +1,47 @@
+/**
+ * Codes that travel in ERROR messages. Both cores and both CLIs use these strings; they never change
+ * meaning once published. docs/protocol.md lists each with when it is sent and whether it is fatal.
+ */
+export const WIRE_ERROR_CODES = {
+  /** The server is at max-clients; the connection is closed. */
+  BUSY: "BUSY",
+  /** The preamble's version is not spoken by the server. */
+  UNSUPPORTED_VERSION: "UNSUPPORTED_VERSION",
+  /** A frame exceeded the size limit for its type. */
+  FRAME_TOO_LARGE: "FRAME_TOO_LARGE",
+  /** A frame type byte is unknown. */
+  UNKNOWN_FRAME_TYPE: "UNKNOWN_FRAME_TYPE",
+  /** A CONTROL payload is not valid JSON for any message. */
+  BAD_MESSAGE: "BAD_MESSAGE",
+  /** A valid message arrived in a state where it is not allowed. */
+  UNEXPECTED_MESSAGE: "UNEXPECTED_MESSAGE",
+  /** A file name is not a safe base name. */
+  BAD_NAME: "BAD_NAME",
+  /** The declared size exceeds the server's max file size. */
+  FILE_TOO_LARGE: "FILE_TOO_LARGE",
+  /** The bytes received differ in count from the size declared in PUT. */
+  SIZE_MISMATCH: "SIZE_MISMATCH",
+  /** The SHA-256 of the bytes received differs from the one declared in PUT_END. */
+  CHECKSUM_MISMATCH: "CHECKSUM_MISMATCH",
+  /** The client cancelled the upload. */
+  CANCELLED: "CANCELLED",
+  /** The server could not write or publish the file. */
+  STORAGE_ERROR: "STORAGE_ERROR",
+  /** The peer was silent for longer than the server allows. */
+  TIMEOUT: "TIMEOUT",
+  /** The server is stopping. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+} as const;
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
+
+/** Codes after which the sender closes the connection; the others only fail one upload. */
+export const FATAL_WIRE_ERROR_CODES: ReadonlySet<WireErrorCode> = new Set<WireErrorCode>([
+  "BUSY",
+  "UNSUPPORTED_VERSION",
+  "FRAME_TOO_LARGE",
+  "UNKNOWN_FRAME_TYPE",
+  "BAD_MESSAGE",
+  "UNEXPECTED_MESSAGE",
+  "TIMEOUT",
+  "SHUTTING_DOWN",
+]);

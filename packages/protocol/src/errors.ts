@@ -1,0 +1,25 @@
+/** Stable codes for errors raised while encoding or decoding the wire format. */
+export const PROTOCOL_ERROR_CODES = {
+  /** A frame declared a payload larger than the limit for its type. */
+  FRAME_TOO_LARGE: "FRAME_TOO_LARGE",
+  /** A frame's type byte is not in FRAME_TYPES. */
+  UNKNOWN_FRAME_TYPE: "UNKNOWN_FRAME_TYPE",
+  /** A CONTROL payload is not UTF-8 JSON matching the message union. */
+  BAD_MESSAGE: "BAD_MESSAGE",
+  /** The decoder already failed; it does not resynchronise. */
+  DECODER_FAILED: "DECODER_FAILED",
+  /** The first bytes were Ferry's magic with a version this peer does not speak. */
+  UNSUPPORTED_VERSION: "UNSUPPORTED_VERSION",
+} as const;
+export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[keyof typeof PROTOCOL_ERROR_CODES];
+
+/** Error thrown by the codec. `code` is stable; tests and callers branch on it, never on text. */
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+
+  constructor(message: string, options: { code: ProtocolErrorCode; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "ProtocolError";
+    this.code = options.code;
+  }
+}

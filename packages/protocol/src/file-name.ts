@@ -1,0 +1,33 @@
+import { LIMITS } from "./wire-constants.js";
+
+/** Prefix of the receiver's own temporary files; a peer may not use it. */
+export const RESERVED_NAME_PREFIX = ".ferry-";
+
+// C0 controls, DEL and C1 controls: invisible, and some (ESC) drive terminals that print names.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/u;
+// Bidi overrides and isolates make "evil\u202Etxt.exe" display as "evilexe.txt".
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;
+// Names Windows maps to devices whatever the extension (CON, NUL.txt, COM1…).
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/iu;
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Why `name` is not a safe base name to store, or null when it is. Names from the network are data,
+ * never paths: anything that could be read as a path, hide itself, or mislead a terminal is refused.
+ */
+export function fileNameProblem(name: string): string | null {
+  if (name.length === 0) return "name is empty";
+  if (name === "." || name === "..") return "name is a directory reference";
+  if (name.includes("/") || name.includes("\\")) return "name contains a path separator";
+  if (LONE_SURROGATE.test(name)) return "name is not valid Unicode";
+  if (CONTROL_CHARS.test(name)) return "name contains a control character";
+  if (BIDI_CONTROLS.test(name)) return "name contains a bidirectional control character";
+  if (Buffer.byteLength(name, "utf8") > LIMITS.MAX_NAME_BYTES) {
+    return `name is longer than ${LIMITS.MAX_NAME_BYTES} bytes`;
+  }
+  if (/[. ]$/u.test(name)) return "name ends with a dot or a space";
+  if (WINDOWS_DEVICE.test(name)) return "name is a reserved device name";
+  if (name.startsWith(RESERVED_NAME_PREFIX)) return `names starting with ${RESERVED_NAME_PREFIX} are reserved`;
+  return null;
+}

@@ -1,0 +1,132 @@
+import { ProtocolError } from "./errors.js";
+import type { Frame } from "./frame.js";
+import { MessageSchema } from "./messages.js";
+import { FRAME_TYPES, HEADER_BYTES, LENGTH_BYTES, LIMITS } from "./wire-constants.js";
+
+export interface FrameDecoderOptions {
+  /** Largest CONTROL payload accepted. Default: LIMITS.MAX_CONTROL_PAYLOAD. */
+  maxControlPayload?: number;
+  /** Largest DATA payload accepted. Default: LIMITS.MAX_DATA_PAYLOAD. */
+  maxDataPayload?: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Sans-I/O frame decoder: feed it bytes in any chunking, get back the frames they complete.
+ *
+ * A frame's declared length is checked against the limit for its type as soon as the header is
+ * complete, before any of the body is buffered. After any error the decoder stays failed: a
+ * byte stream that lost framing cannot be trusted to resynchronise.
+ */
+export class FrameDecoder {
+  readonly #maxControl: number;
+  readonly #maxData: number;
+  readonly #header = Buffer.alloc(HEADER_BYTES);
+  #headerFill = 0;
+  #type = 0;
+  #remaining = 0;
+  #inBody = false;
+  #parts: Buffer[] = [];
+  #bodyLength = 0;
+  #error: ProtocolError | undefined;
+
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#maxControl = options.maxControlPayload ?? LIMITS.MAX_CONTROL_PAYLOAD;
+    this.#maxData = options.maxDataPayload ?? LIMITS.MAX_DATA_PAYLOAD;
+  }
+
+  /** True once the decoder has thrown; every later push throws DECODER_FAILED. */
+  get failed(): boolean {
+    return this.#error !== undefined;
+  }
+
+  /** True when bytes of an unfinished frame are held: an EOF now means a truncated frame. */
+  get midFrame(): boolean {
+    return this.#headerFill > 0 || this.#inBody;
+  }
+
+  /** Decodes as many whole frames as `chunk` completes. Throws ProtocolError on bad input. */
+  push(chunk: Uint8Array): Frame[] {
+    if (this.#error) {
+      throw new ProtocolError("decoder already failed", { code: "DECODER_FAILED", cause: this.#error });
+    }
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const frames: Frame[] = [];
+    try {
+      let offset = 0;
+      while (offset < buf.length) {
+        if (!this.#inBody) {
+          const take = Math.min(HEADER_BYTES - this.#headerFill, buf.length - offset);
+          buf.copy(this.#header, this.#headerFill, offset, offset + take);
+          this.#headerFill += take;
+          offset += take;
+          if (this.#headerFill < HEADER_BYTES) break;
+          this.#startBody();
+          if (this.#remaining === 0) frames.push(this.#finishFrame());
+          continue;
+        }
+        const take = Math.min(this.#remaining, buf.length - offset);
+        // A view, not a copy: the socket hands us a fresh buffer per chunk.
+        this.#parts.push(buf.subarray(offset, offset + take));
+        this.#remaining -= take;
+        offset += take;
+        if (this.#remaining === 0) frames.push(this.#finishFrame());
+      }
+    } catch (error) {
+      this.#error =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError("frame decoding failed", { code: "BAD_MESSAGE", cause: error });
+      throw this.#error;
+    }
+    return frames;
+  }
+
+  #startBody(): void {
+    const type = this.#header.readUInt8(0);
+    const length = this.#header.readUInt32BE(HEADER_BYTES - LENGTH_BYTES);
+    let limit: number;
+    if (type === FRAME_TYPES.CONTROL) limit = this.#maxControl;
+    else if (type === FRAME_TYPES.DATA) limit = this.#maxData;
+    else {
+      throw new ProtocolError(`unknown frame type 0x${type.toString(16).padStart(2, "0")}`, {
+        code: "UNKNOWN_FRAME_TYPE",
+      });
+    }
+    if (length > limit) {
+      throw new ProtocolError(`frame of ${length} bytes exceeds the limit of ${limit}`, {
+        code: "FRAME_TOO_LARGE",
+      });
+    }
+    this.#type = type;
+    this.#bodyLength = length;
+    this.#remaining = length;
+    this.#inBody = true;
+  }
+
+  #finishFrame(): Frame {
+    const payload =
+      this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bodyLength);
+    const type = this.#type;
+    this.#parts = [];
+    this.#headerFill = 0;
+    this.#inBody = false;
+    if (type === FRAME_TYPES.DATA) return { kind: "data", payload };
+    return { kind: "control", message: parseControl(payload) };
+  }
+}
+
+function parseControl(payload: Buffer): Extract<Frame, { kind: "control" }>["message"] {
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(payload));
+  } catch (cause) {
+    throw new ProtocolError("control payload is not UTF-8 JSON", { code: "BAD_MESSAGE", cause });
+  }
+  const result = MessageSchema.safeParse(json);
+  if (!result.success) {
+    throw new ProtocolError("control payload is not a valid message", { code: "BAD_MESSAGE", cause: result.error });
+  }
+  return result.data;
+}

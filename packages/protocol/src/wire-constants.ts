@@ -1,0 +1,40 @@
+/**
+ * Byte-level constants of Ferry protocol v1. docs/protocol.md is the normative text; every number
+ * here appears there.
+ */
+
+/** First six bytes of every Ferry connection: 0x89 then ASCII "FERRY". 0x89 is not ASCII, so a text
+ * stream (the lab client, nc, a shell redirect) never starts with it by accident. */
+export const MAGIC = Uint8Array.of(0x89, 0x46, 0x45, 0x52, 0x52, 0x59);
+/** Protocol version carried in the preamble as a big-endian u16 right after MAGIC. */
+export const PROTOCOL_VERSION = 1;
+export const VERSION_BYTES = 2;
+export const PREAMBLE_BYTES = MAGIC.length + VERSION_BYTES;
+
+/** Frame header: one type byte, then the payload length as a big-endian u32. */
+export const TYPE_BYTES = 1;
+export const LENGTH_BYTES = 4;
+export const HEADER_BYTES = TYPE_BYTES + LENGTH_BYTES;
+
+/** Frame types. Anything else is a protocol error. */
+export const FRAME_TYPES = {
+  /** UTF-8 JSON control message, validated against the message union. */
+  CONTROL: 0x01,
+  /** Raw file bytes of the transfer in progress. No JSON, no base64. */
+  DATA: 0x02,
+} as const;
+export type FrameType = (typeof FRAME_TYPES)[keyof typeof FRAME_TYPES];
+
+/** Limits every v1 peer must accept; a server may announce a larger data limit in WELCOME. */
+export const LIMITS = {
+  /** Largest CONTROL payload a v1 peer accepts. JSON messages are small; 64 KiB is generous. */
+  MAX_CONTROL_PAYLOAD: 64 * 1024,
+  /** Largest DATA payload a v1 peer accepts by default. */
+  MAX_DATA_PAYLOAD: 1024 * 1024,
+  /** Largest file name, in UTF-8 bytes (the common file-system limit). */
+  MAX_NAME_BYTES: 255,
+  /** Largest file size the wire can express exactly: JSON numbers are IEEE doubles. */
+  MAX_FILE_SIZE: Number.MAX_SAFE_INTEGER,
+  /** Upload ids are u32 chosen by the client. */
+  MAX_ID: 0xffff_ffff,
+} as const;

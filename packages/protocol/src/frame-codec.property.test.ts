@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { encodeControl, encodeData } from "./frame-encoder.js";
+import { FrameDecoder } from "./frame-decoder.js";
+import { ProtocolError } from "./errors.js";
+import type { Frame } from "./frame.js";
+import type { Message } from "./messages.js";
+import { WIRE_ERROR_CODES } from "./error-codes.js";
+
+const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+const size = fc.maxSafeNat();
+const sha = fc.stringMatching(/^[0-9a-f]{64}$/);
+const text = fc.string({ unit: "grapheme", maxLength: 40 });
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ type: fc.constant("hello" as const), version: fc.integer({ min: 1, max: 0xffff }), agent: text }),
+  fc.record({ type: fc.constant("put" as const), id: u32, name: text, size }),
+  fc.record({ type: fc.constant("put_end" as const), id: u32, sha256: sha }),
+  fc.record({ type: fc.constant("cancel" as const), id: u32 }),
+  fc.record({ type: fc.constant("stored" as const), id: u32, name: text, size, sha256: sha }),
+  fc.record(
+    {
+      type: fc.constant("error" as const),
+      id: u32,
+      code: fc.constantFrom(...Object.values(WIRE_ERROR_CODES)),
+      message: text,
+    },
+    { requiredKeys: ["type", "code", "message"] },
+  ),
+);
+
+const frameArb: fc.Arbitrary<Frame> = fc.oneof(
+  message.map((m): Frame => ({ kind: "control", message: m })),
+  fc.uint8Array({ maxLength: 2000 }).map((b): Frame => ({ kind: "data", payload: Buffer.from(b) })),
+);
+
+function encode(f: Frame): Buffer {
+  return Buffer.concat(f.kind === "control" ? encodeControl(f.message) : encodeData(f.payload));
+}
+
+describe("properties", () => {
+  it("any chunking of valid frames decodes to the same frames", () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
+        const bytes = Buffer.concat(frames.map(encode));
+        const offsets = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
+        const decoder = new FrameDecoder();
+        let last = 0;
+        const out: Frame[] = [];
+        for (const at of [...offsets, bytes.length]) {
+          out.push(...decoder.push(bytes.subarray(last, at)));
+          last = at;
+        }
+        expect(out).toEqual(frames);
+        expect(decoder.midFrame).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("random bytes never throw anything but ProtocolError", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 8 }), (chunks) => {
+        const decoder = new FrameDecoder();
+        try {
+          for (const c of chunks) decoder.push(c);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ProtocolError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("mutated valid streams never throw anything but ProtocolError", () => {
+    fc.assert(
+      fc.property(
+        fc.array(frameArb, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (frames, flips) => {
+          const bytes = Buffer.concat(frames.map(encode));
+          for (const [at, value] of flips) bytes[at % bytes.length] = value;
+          const decoder = new FrameDecoder();
+          try {
+            decoder.push(bytes);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ProtocolError);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,199 @@
+import { describe, expect, it } from "vitest";
+import { encodeControl, encodeData } from "./frame-encoder.js";
+import { FrameDecoder } from "./frame-decoder.js";
+import type { Frame } from "./frame.js";
+import type { Message } from "./messages.js";
+import { ProtocolError } from "./errors.js";
+import { frame, splitAt } from "./testing/hand-writer.js";
+
+const SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; // sha256("")
+
+interface ControlVector {
+  name: string;
+  message: Message;
+  bytes: Buffer;
+}
+
+// Expected bytes: 0x01 (CONTROL), u32 length, then the JSON written out by hand in schema order.
+const controlVectors: ControlVector[] = [
+  {
+    name: "hello",
+    message: { type: "hello", version: 1, agent: "t" },
+    bytes: frame(0x01, '{"type":"hello","version":1,"agent":"t"}'),
+  },
+  {
+    name: "welcome",
+    message: {
+      type: "welcome",
+      version: 1,
+      agent: "s",
+      limits: { maxDataPayload: 1048576, maxFileSize: 9007199254740991 },
+      capabilities: ["upload"],
+    },
+    bytes: frame(
+      0x01,
+      '{"type":"welcome","version":1,"agent":"s","limits":{"maxDataPayload":1048576,"maxFileSize":9007199254740991},"capabilities":["upload"]}',
+    ),
+  },
+  {
+    name: "put with a non-ASCII name",
+    message: { type: "put", id: 7, name: "ünï €.bin", size: 3 },
+    bytes: frame(0x01, Buffer.from('{"type":"put","id":7,"name":"ünï €.bin","size":3}', "utf8")),
+  },
+  {
+    name: "put_end",
+    message: { type: "put_end", id: 4294967295, sha256: SHA },
+    bytes: frame(0x01, `{"type":"put_end","id":4294967295,"sha256":"${SHA}"}`),
+  },
+  { name: "cancel", message: { type: "cancel", id: 0 }, bytes: frame(0x01, '{"type":"cancel","id":0}') },
+  {
+    name: "stored",
+    message: { type: "stored", id: 1, name: "a (1).txt", size: 0, sha256: SHA },
+    bytes: frame(0x01, `{"type":"stored","id":1,"name":"a (1).txt","size":0,"sha256":"${SHA}"}`),
+  },
+  {
+    name: "error without id",
+    message: { type: "error", code: "BUSY", message: "server busy" },
+    bytes: frame(0x01, '{"type":"error","code":"BUSY","message":"server busy"}'),
+  },
+  {
+    name: "error with id",
+    message: { type: "error", id: 2, code: "CHECKSUM_MISMATCH", message: "x" },
+    bytes: frame(0x01, '{"type":"error","id":2,"code":"CHECKSUM_MISMATCH","message":"x"}'),
+  },
+];
+
+const dataVectors: { name: string; payload: Buffer; bytes: Buffer }[] = [
+  { name: "empty data", payload: Buffer.alloc(0), bytes: Buffer.from([0x02, 0, 0, 0, 0]) },
+  { name: "one byte", payload: Buffer.from([0xff]), bytes: Buffer.from([0x02, 0, 0, 0, 1, 0xff]) },
+  {
+    name: "binary with NUL and CR LF",
+    payload: Buffer.from([0x00, 0x0d, 0x0a, 0x89, 0x46]),
+    bytes: Buffer.from([0x02, 0, 0, 0, 5, 0x00, 0x0d, 0x0a, 0x89, 0x46]),
+  },
+  {
+    name: "300 bytes (length needs two bytes)",
+    payload: Buffer.alloc(300, 0xab),
+    bytes: Buffer.concat([Buffer.from([0x02, 0, 0, 0x01, 0x2c]), Buffer.alloc(300, 0xab)]),
+  },
+];
+
+function decodeChunks(chunks: Buffer[]): Frame[] {
+  const decoder = new FrameDecoder();
+  const frames = chunks.flatMap((c) => decoder.push(c));
+  expect(decoder.midFrame).toBe(false);
+  return frames;
+}
+
+/** Every way of feeding `bytes` to a fresh decoder must give `expected`. */
+function expectDecodesEverywhere(bytes: Buffer, expected: Frame[]): void {
+  expect(decodeChunks([bytes])).toEqual(expected);
+  expect(decodeChunks([...bytes].map((b) => Buffer.from([b])))).toEqual(expected);
+  for (let at = 0; at <= bytes.length; at++) {
+    expect(decodeChunks(splitAt(bytes, [at]))).toEqual(expected);
+  }
+}
+
+describe("control frame vectors", () => {
+  it.each(controlVectors)("$name", ({ message, bytes }) => {
+    expect(Buffer.concat(encodeControl(message))).toEqual(bytes);
+    expectDecodesEverywhere(bytes, [{ kind: "control", message }]);
+  });
+});
+
+describe("data frame vectors", () => {
+  it.each(dataVectors)("$name", ({ payload, bytes }) => {
+    const [header, body] = encodeData(payload);
+    expect(body).toBe(payload); // passed through, not copied
+    expect(Buffer.concat([header, body])).toEqual(bytes);
+    expectDecodesEverywhere(bytes, [{ kind: "data", payload }]);
+  });
+});
+
+it("decodes every vector back to back in one stream, at any split", () => {
+  const all = Buffer.concat([...controlVectors.map((v) => v.bytes), ...dataVectors.map((v) => v.bytes)]);
+  const expected: Frame[] = [
+    ...controlVectors.map((v): Frame => ({ kind: "control", message: v.message })),
+    ...dataVectors.map((v): Frame => ({ kind: "data", payload: v.payload })),
+  ];
+  expectDecodesEverywhere(all, expected);
+});
+
+interface ErrorVector {
+  name: string;
+  bytes: Buffer;
+  code: ProtocolError["code"];
+  options?: ConstructorParameters<typeof FrameDecoder>[0];
+}
+
+const errorVectors: ErrorVector[] = [
+  { name: "unknown frame type", bytes: frame(0x03, "x"), code: "UNKNOWN_FRAME_TYPE" },
+  { name: "type zero", bytes: frame(0x00, ""), code: "UNKNOWN_FRAME_TYPE" },
+  // Only the header: the limit must be enforced before a single body byte arrives.
+  { name: "length 2^32-1", bytes: Buffer.from([0x02, 0xff, 0xff, 0xff, 0xff]), code: "FRAME_TOO_LARGE" },
+  { name: "control over 64 KiB", bytes: Buffer.from([0x01, 0, 1, 0, 1]), code: "FRAME_TOO_LARGE" },
+  {
+    name: "data over a custom limit",
+    bytes: Buffer.from([0x02, 0, 0, 0x04, 0x01]),
+    code: "FRAME_TOO_LARGE",
+    options: { maxDataPayload: 1024 },
+  },
+  { name: "zero-length control", bytes: frame(0x01, ""), code: "BAD_MESSAGE" },
+  { name: "control not JSON", bytes: frame(0x01, "{nope"), code: "BAD_MESSAGE" },
+  { name: "control invalid UTF-8", bytes: frame(0x01, Buffer.from([0x22, 0xc3, 0x28, 0x22])), code: "BAD_MESSAGE" },
+  { name: "unknown message type", bytes: frame(0x01, '{"type":"teleport"}'), code: "BAD_MESSAGE" },
+  { name: "extra key", bytes: frame(0x01, '{"type":"cancel","id":1,"x":1}'), code: "BAD_MESSAGE" },
+  { name: "negative size", bytes: frame(0x01, '{"type":"put","id":1,"name":"a","size":-1}'), code: "BAD_MESSAGE" },
+  { name: "fractional size", bytes: frame(0x01, '{"type":"put","id":1,"name":"a","size":1.5}'), code: "BAD_MESSAGE" },
+  {
+    name: "size beyond 2^53",
+    bytes: frame(0x01, '{"type":"put","id":1,"name":"a","size":9007199254740993}'),
+    code: "BAD_MESSAGE",
+  },
+  { name: "id beyond u32", bytes: frame(0x01, '{"type":"cancel","id":4294967296}'), code: "BAD_MESSAGE" },
+  { name: "uppercase sha256", bytes: frame(0x01, `{"type":"put_end","id":1,"sha256":"${SHA.toUpperCase()}"}`), code: "BAD_MESSAGE" },
+  { name: "unknown error code", bytes: frame(0x01, '{"type":"error","code":"NOPE","message":""}'), code: "BAD_MESSAGE" },
+  { name: "JSON array", bytes: frame(0x01, "[]"), code: "BAD_MESSAGE" },
+  { name: "JSON null", bytes: frame(0x01, "null"), code: "BAD_MESSAGE" },
+];
+
+describe("error vectors", () => {
+  it.each(errorVectors)("$name → $code, no frame emitted, decoder stays failed", ({ bytes, code, options }) => {
+    for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+      const decoder = new FrameDecoder(options);
+      const emitted: Frame[] = [];
+      let thrown: unknown;
+      try {
+        for (const c of chunks) emitted.push(...decoder.push(c));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ProtocolError);
+      expect((thrown as ProtocolError).code).toBe(code);
+      expect(emitted).toEqual([]);
+      expect(decoder.failed).toBe(true);
+      // A valid frame afterwards is not accepted: the stream lost framing.
+      expect(() => decoder.push(frame(0x02, "ok"))).toThrow(
+        expect.objectContaining({ code: "DECODER_FAILED" }) as Error,
+      );
+    }
+  });
+});
+
+describe("truncation", () => {
+  it("reports a frame cut short so the caller can treat EOF as an error", () => {
+    const bytes = frame(0x02, "abcdef");
+    for (let at = 1; at < bytes.length; at++) {
+      const decoder = new FrameDecoder();
+      expect(decoder.push(bytes.subarray(0, at))).toEqual([]);
+      expect(decoder.midFrame).toBe(true);
+    }
+  });
+
+  it("does not buffer a large declared body before it arrives", () => {
+    const decoder = new FrameDecoder();
+    // Header announcing 1 MiB, then a single byte: nothing is emitted, nothing is thrown.
+    expect(decoder.push(Buffer.from([0x02, 0x00, 0x10, 0x00, 0x00, 0x41]))).toEqual([]);
+    expect(decoder.midFrame).toBe(true);
+  });
+});

@@ -43,3 +43,21 @@ export const ClientConfigSchema = z.strictObject({
 });
 export type ClientConfig = z.infer<typeof ClientConfigSchema>;
 export type ClientConfigInput = z.input<typeof ClientConfigSchema>;
+
+/** Outcome of checking a config: the parsed value, or readable lines saying what is wrong. */
+export type ConfigCheck<T> = { ok: true; config: T } | { ok: false; message: string };
+
+function check<T>(schema: z.ZodType<T>, input: unknown): ConfigCheck<T> {
+  const result = schema.safeParse(input);
+  return result.success ? { ok: true, config: result.data } : { ok: false, message: z.prettifyError(result.error) };
+}
+
+/** Validates a server config (defaults filled in); errors come back as readable lines. */
+export function checkServerConfig(input: unknown): ConfigCheck<ServerConfig> {
+  return check(ServerConfigSchema, input);
+}
+
+/** Validates a client config (defaults filled in); errors come back as readable lines. */
+export function checkClientConfig(input: unknown): ConfigCheck<ClientConfig> {
+  return check(ClientConfigSchema, input);
+}

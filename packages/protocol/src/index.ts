@@ -39,6 +39,9 @@ export { fileNameProblem, RESERVED_NAME_PREFIX } from "./file-name.js";
 export {
   ServerConfigSchema,
   ClientConfigSchema,
+  checkServerConfig,
+  checkClientConfig,
+  type ConfigCheck,
   type ServerConfig,
   type ServerConfigInput,
   type ClientConfig,

@@ -1,0 +1,34 @@
+import { WIRE_ERROR_CODES } from "@ferry/protocol";
+
+/** Stable codes of every error the client core throws. Server-sent codes keep their wire name. */
+export const CLIENT_ERROR_CODES = {
+  ...WIRE_ERROR_CODES,
+  /** The configuration did not pass the schema. */
+  INVALID_CONFIG: "INVALID_CONFIG",
+  /** TCP connect failed (refused, unreachable, bad host). */
+  CONNECT_FAILED: "CONNECT_FAILED",
+  /** The connection closed before the answer arrived. */
+  CONNECTION_CLOSED: "CONNECTION_CLOSED",
+  /** The server sent something that is not valid Ferry protocol. */
+  PROTOCOL_ERROR: "PROTOCOL_ERROR",
+  /** A local file could not be opened or read. */
+  LOCAL_FILE_ERROR: "LOCAL_FILE_ERROR",
+  /** The local source changed size while it was being sent. */
+  SOURCE_CHANGED: "SOURCE_CHANGED",
+  /** The caller's AbortSignal fired. */
+  ABORTED: "ABORTED",
+  /** The client was used after close(), or the like. */
+  BAD_STATE: "BAD_STATE",
+} as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
+
+/** Base error of client-core; `code` is stable, the message is for people. */
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+
+  constructor(message: string, options: { code: ClientErrorCode; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "ClientError";
+    this.code = options.code;
+  }
+}

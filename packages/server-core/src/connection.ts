@@ -1,0 +1,413 @@
+import type { Socket } from "node:net";
+import {
+    FrameDecoder,
+  PREAMBLE_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  assertNever,
+  encodeControl,
+  fileNameProblem,
+  matchPreamble,
+  type Frame,
+  type Message,
+  type PutMessage,
+  type ServerConfig,
+  type WireErrorCode,
+} from "@ferry/protocol";
+import { ServerError, type ServerErrorCode } from "./errors.js";
+import type { PeerInfo, ServerEvents } from "./events.js";
+import type { IncomingFile } from "./incoming-file.js";
+import type { StorageRoot } from "./storage-root.js";
+
+/** What a connection needs from its server. */
+export interface ConnectionContext {
+  config: ServerConfig;
+  storage: StorageRoot;
+  agent: string;
+  capabilities: string[];
+  emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
+}
+
+interface Upload {
+  put: PutMessage;
+  file: IncomingFile;
+  startedAt: number;
+}
+
+type State =
+  | { kind: "handshake" }
+  | { kind: "idle" }
+  | { kind: "receiving"; upload: Upload }
+  /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
+  | { kind: "discarding"; id: number }
+  | { kind: "closed" };
+
+// After a fatal error the peer gets this long to read our ERROR frame and hang up.
+const LINGER_MS = 2_000;
+
+/** Serves one accepted socket: sniffs raw vs Ferry, then runs the matching protocol. */
+export class Connection {
+  readonly peer: PeerInfo;
+  readonly #socket: Socket;
+  readonly #ctx: ConnectionContext;
+  readonly #reader: AsyncIterator<Buffer>;
+  #state: State = { kind: "handshake" };
+  /** Known after the first bytes; only a Ferry peer is sent ERROR frames. */
+  #mode: "unknown" | "raw" | "ferry" = "unknown";
+  #stopping = false;
+  #stored = 0;
+  #failed = 0;
+
+  constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
+    this.#socket = socket;
+    this.peer = peer;
+    this.#ctx = ctx;
+    this.#reader = socket[Symbol.asyncIterator]();
+    socket.on("error", () => undefined); // errors surface through the reader
+  }
+
+  /** Runs until the connection is over. Never rejects. */
+  async run(): Promise<void> {
+    const { config } = this.#ctx;
+    const handshakeTimer = setTimeout(() => {
+      if (this.#state.kind === "handshake") this.#timeout("no handshake in time");
+    }, config.handshakeTimeoutMs);
+    this.#socket.setTimeout(config.idleTimeoutMs, () => this.#timeout("peer idle for too long"));
+    try {
+      const first = await this.#sniff();
+      this.#mode = first.kind;
+      if (first.kind === "raw") {
+        if (config.raw) await this.#serveRaw(first.head);
+        return;
+      }
+      if (first.version !== PROTOCOL_VERSION) {
+        throw new ServerError(`protocol version ${first.version} is not supported (this server speaks ${PROTOCOL_VERSION})`, {
+          code: "UNSUPPORTED_VERSION",
+        });
+      }
+      await this.#serveFerry(first.rest);
+    } catch (error) {
+      await this.#onFatal(error);
+    } finally {
+      clearTimeout(handshakeTimer);
+      await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
+      this.#state = { kind: "closed" };
+      this.#socket.destroy();
+      this.#ctx.emit("connection-closed", { ...this.peer, stored: this.#stored, failed: this.#failed });
+    }
+  }
+
+  /** Graceful stop: close now if idle, otherwise after the upload in progress. */
+  shutdown(): void {
+    this.#stopping = true;
+    if (this.#state.kind === "idle" || this.#state.kind === "handshake") {
+      this.#hangUp(new ServerError("server is shutting down", { code: "SHUTTING_DOWN" }));
+    }
+  }
+
+  /** Hard stop, for when the grace period is over. */
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  async #next(): Promise<Buffer | null> {
+    const result = await this.#reader.next();
+    return result.done ? null : result.value;
+  }
+
+  /** Reads until the first bytes say raw or Ferry. A peer that closes early is raw. */
+  async #sniff(): Promise<{ kind: "raw"; head: Buffer } | { kind: "ferry"; version: number; rest: Buffer }> {
+    let head: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const chunk = await this.#next();
+      if (chunk === null) return { kind: "raw", head };
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const match = matchPreamble(head);
+      if (match.status === "not-ferry") return { kind: "raw", head };
+      if (match.status === "ferry") return { kind: "ferry", version: match.version, rest: head.subarray(PREAMBLE_BYTES) };
+    }
+  }
+
+  // ---- raw mode: the lab's wire format, every byte until EOF is one file --------------------
+
+  async #serveRaw(head: Buffer): Promise<void> {
+    const { storage, config } = this.#ctx;
+    this.#ctx.emit("upload-started", { ...this.peer, name: null, size: null, raw: true });
+    const startedAt = performance.now();
+    const file = await storage.createIncoming();
+    let stored = false;
+    try {
+      let chunk: Buffer | null = head;
+      while (chunk !== null) {
+        if (file.bytes + chunk.length > config.maxFileSize) {
+          throw new ServerError(`raw upload exceeds the ${config.maxFileSize}-byte limit`, { code: "FILE_TOO_LARGE" });
+        }
+        if (chunk.length > 0 && !file.write(chunk)) await file.drained();
+        chunk = await this.#next();
+      }
+      const sha256 = await file.finish(config.fsync);
+      const name = await storage.publishRaw(file.tempPath);
+      stored = true;
+      this.#stored++;
+      this.#ctx.emit("upload-stored", {
+        ...this.peer,
+        name,
+        requestedName: null,
+        size: file.bytes,
+        sha256,
+        durationMs: performance.now() - startedAt,
+        raw: true,
+      });
+    } catch (error) {
+      const { code, message } = describe(error);
+      this.#failed++;
+      this.#ctx.emit("upload-failed", { ...this.peer, name: null, code, message, raw: true });
+    } finally {
+      if (!stored) await file.discard();
+    }
+  }
+
+  // ---- Ferry protocol ------------------------------------------------------------------------
+
+  async #serveFerry(rest: Buffer): Promise<void> {
+    const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload });
+    let chunk: Buffer | null = rest;
+    while (chunk !== null) {
+      for (const frame of decoder.push(chunk)) {
+        const pending = this.#onFrame(frame);
+        if (pending) await pending;
+        if (this.#stopping && this.#state.kind === "idle") {
+          throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
+        }
+      }
+      chunk = await this.#next();
+    }
+    // EOF: the finally block in run() fails any upload left half done.
+  }
+
+  #onFrame(frame: Frame): Promise<void> | undefined {
+    const state = this.#state;
+    if (frame.kind === "data") {
+      if (state.kind === "receiving") return this.#onData(state.upload, frame.payload);
+      if (state.kind === "discarding") return undefined;
+      throw unexpected("DATA outside an upload");
+    }
+    return this.#onMessage(frame.message);
+  }
+
+  #onData(upload: Upload, payload: Buffer): Promise<void> | undefined {
+    if (upload.file.bytes + payload.length > upload.put.size) {
+      return this.#failUpload(upload, "SIZE_MISMATCH", `more bytes than the declared ${upload.put.size}`, true);
+    }
+    if (upload.file.error) return this.#failUpload(upload, "STORAGE_ERROR", upload.file.error.message, true);
+    if (!upload.file.write(payload)) {
+      return upload.file.drained().catch((error: unknown) => this.#failUpload(upload, "STORAGE_ERROR", describe(error).message, true));
+    }
+    return undefined;
+  }
+
+  #onMessage(message: Message): Promise<void> | undefined {
+    const state = this.#state;
+    switch (message.type) {
+      case "hello":
+        if (state.kind !== "handshake") throw unexpected("HELLO after the handshake");
+        if (message.version !== PROTOCOL_VERSION) {
+          throw new ServerError(`protocol version ${message.version} is not supported`, { code: "UNSUPPORTED_VERSION" });
+        }
+        this.#send({
+          type: "welcome",
+          version: PROTOCOL_VERSION,
+          agent: this.#ctx.agent,
+          limits: { maxDataPayload: this.#ctx.config.maxDataPayload, maxFileSize: this.#ctx.config.maxFileSize },
+          capabilities: this.#ctx.capabilities,
+        });
+        this.#state = { kind: "idle" };
+        return undefined;
+      case "put":
+        if (state.kind !== "idle") throw unexpected(`PUT while ${state.kind}`);
+        return this.#startUpload(message);
+      case "put_end":
+        if (state.kind === "receiving" && state.upload.put.id === message.id) {
+          return this.#finishUpload(state.upload, message.sha256);
+        }
+        if (state.kind === "discarding" && state.id === message.id) {
+          this.#state = { kind: "idle" };
+          return undefined;
+        }
+        throw unexpected(`PUT_END for upload ${message.id} while ${state.kind}`);
+      case "cancel":
+        if (state.kind === "receiving" && state.upload.put.id === message.id) {
+          return this.#failUpload(state.upload, "CANCELLED", "cancelled by the client", false);
+        }
+        if (state.kind === "discarding" && state.id === message.id) {
+          this.#state = { kind: "idle" };
+          return undefined;
+        }
+        throw unexpected(`CANCEL for upload ${message.id} while ${state.kind}`);
+      case "welcome":
+      case "stored":
+      case "error":
+        throw unexpected(`${message.type.toUpperCase()} is a server message`);
+      default:
+        return assertNever(message);
+    }
+  }
+
+  async #startUpload(put: PutMessage): Promise<void> {
+    const { config, storage } = this.#ctx;
+    const problem = fileNameProblem(put.name);
+    const refuse = (code: WireErrorCode, text: string): void => {
+      this.#reject(put, code, text);
+      // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.
+      this.#state = { kind: "discarding", id: put.id };
+    };
+    if (problem) return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${problem}`);
+    if (put.size > config.maxFileSize) {
+      return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
+    }
+    let file: IncomingFile;
+    try {
+      file = await storage.createIncoming();
+    } catch (error) {
+      return refuse("STORAGE_ERROR", describe(error).message);
+    }
+    this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now() } };
+    this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
+  }
+
+  async #finishUpload(upload: Upload, declaredSha: string): Promise<void> {
+    const { put, file } = upload;
+    if (file.bytes !== put.size) {
+      return this.#failUpload(upload, "SIZE_MISMATCH", `received ${file.bytes} of ${put.size} declared bytes`, false);
+    }
+    let name: string;
+    let sha256: string;
+    try {
+      sha256 = await file.finish(this.#ctx.config.fsync);
+      if (sha256 !== declaredSha) {
+        return await this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
+      }
+      name = await this.#ctx.storage.publish(file.tempPath, put.name);
+    } catch (error) {
+      const { code, message } = describe(error);
+      return this.#failUpload(upload, code, message, false);
+    }
+    this.#state = { kind: "idle" };
+    this.#stored++;
+    this.#send({ type: "stored", id: put.id, name, size: file.bytes, sha256 });
+    this.#ctx.emit("upload-stored", {
+      ...this.peer,
+      name,
+      requestedName: put.name,
+      size: file.bytes,
+      sha256,
+      durationMs: performance.now() - upload.startedAt,
+      raw: false,
+    });
+  }
+
+  /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
+  async #failUpload(upload: Upload, code: ServerErrorCode, message: string, moreData: boolean): Promise<void> {
+    this.#state = moreData ? { kind: "discarding", id: upload.put.id } : { kind: "idle" };
+    await upload.file.discard();
+    this.#reject(upload.put, toWireCode(code), message);
+  }
+
+  #reject(put: PutMessage, code: WireErrorCode, message: string): void {
+    this.#failed++;
+    this.#send({ type: "error", id: put.id, code, message: message.slice(0, 1024) });
+    this.#ctx.emit("upload-failed", { ...this.peer, name: put.name, code, message, raw: false });
+  }
+
+  async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
+    if (this.#state.kind !== "receiving") return;
+    const { upload } = this.#state;
+    this.#state = { kind: "closed" };
+    this.#failed++;
+    await upload.file.discard();
+    this.#ctx.emit("upload-failed", { ...this.peer, name: upload.put.name, code, message, raw: false });
+  }
+
+  #send(message: Message): void {
+    if (this.#socket.destroyed || this.#socket.writableEnded) return;
+    const [header, payload] = encodeControl(message);
+    this.#socket.cork();
+    this.#socket.write(header);
+    this.#socket.write(payload);
+    this.#socket.uncork();
+  }
+
+  #timeout(message: string): void {
+    this.#hangUp(new ServerError(message, { code: "TIMEOUT" }));
+  }
+
+  /**
+   * Ends the connection from outside the read loop (timers, shutdown): a Ferry peer is told why,
+   * then the socket is destroyed with `error`, which the read loop sees as its next chunk.
+   */
+  #hangUp(error: ServerError): void {
+    if (this.#socket.destroyed) return;
+    if (this.#mode === "ferry") this.#send({ type: "error", code: toWireCode(error.code), message: error.message });
+    const timer = setTimeout(() => this.#socket.destroy(error), LINGER_MS);
+    this.#socket.end(() => {
+      clearTimeout(timer);
+      this.#socket.destroy(error);
+    });
+  }
+
+  /** Tells the peer what went wrong (when it speaks Ferry and can still hear), then hangs up. */
+  async #onFatal(error: unknown): Promise<void> {
+    const { code, message } = describe(error);
+    if (code === "CONNECTION_LOST") return; // nobody left to tell
+    await this.#abortUpload(code, message);
+    this.#ctx.emit("connection-error", { ...this.peer, code, message });
+    if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
+    this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
+    await lingerThenClose(this.#socket, this.#reader);
+  }
+}
+
+function unexpected(what: string): ServerError {
+  return new ServerError(`unexpected message: ${what}`, { code: "UNEXPECTED_MESSAGE" });
+}
+
+/** Maps anything thrown while serving to a stable code and a sentence. */
+function describe(error: unknown): { code: ServerErrorCode; message: string } {
+  if (error instanceof ServerError) return { code: error.code, message: error.message };
+  if (error instanceof ProtocolError) {
+    return { code: error.code === "DECODER_FAILED" ? "BAD_MESSAGE" : error.code, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: "CONNECTION_LOST", message };
+}
+
+/** Server-only codes never go on the wire; they are reported as the nearest wire code. */
+function toWireCode(code: ServerErrorCode): WireErrorCode {
+  switch (code) {
+    case "INVALID_CONFIG":
+    case "STORAGE_UNUSABLE":
+    case "LISTEN_FAILED":
+    case "BAD_STATE":
+    case "CONNECTION_LOST":
+      return "STORAGE_ERROR";
+    default:
+      return code;
+  }
+}
+
+/** Half-closes, then reads and drops whatever the peer still sends, so the kernel has no reason to
+ * answer with a RST that could destroy our ERROR frame in flight. Bounded by LINGER_MS. */
+export async function lingerThenClose(socket: Socket, reader: AsyncIterator<Buffer>): Promise<void> {
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  try {
+    while (!(await reader.next()).done) {
+      // discard
+    }
+  } catch {
+    // reset or destroyed: either way we are done
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}

@@ -1,0 +1,28 @@
+import { WIRE_ERROR_CODES } from "@ferry/protocol";
+
+/** Stable codes of every error the server core raises or reports. */
+export const SERVER_ERROR_CODES = {
+  ...WIRE_ERROR_CODES,
+  /** The configuration did not pass the schema. */
+  INVALID_CONFIG: "INVALID_CONFIG",
+  /** The storage directory cannot be created or used. */
+  STORAGE_UNUSABLE: "STORAGE_UNUSABLE",
+  /** Binding host:port failed (in use, no permission, bad address). */
+  LISTEN_FAILED: "LISTEN_FAILED",
+  /** start() on a running server, or the like. */
+  BAD_STATE: "BAD_STATE",
+  /** The peer went away or reset before the upload finished. */
+  CONNECTION_LOST: "CONNECTION_LOST",
+} as const;
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[keyof typeof SERVER_ERROR_CODES];
+
+/** Base error of server-core; `code` is stable, the message is for people. */
+export class ServerError extends Error {
+  readonly code: ServerErrorCode;
+
+  constructor(message: string, options: { code: ServerErrorCode; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "ServerError";
+    this.code = options.code;
+  }
+}

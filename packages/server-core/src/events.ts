@@ -1,0 +1,56 @@
+import type { ServerErrorCode } from "./errors.js";
+
+/** Who is on the other end: a per-server connection number (from 1, as the lab counted) and address. */
+export interface PeerInfo {
+  connection: number;
+  remote: string;
+}
+
+export interface UploadStartedEvent extends PeerInfo {
+  /** Name the client asked for (for raw uploads: null, the name is chosen on publish). */
+  name: string | null;
+  /** Declared size; null for raw uploads, whose size is known only at EOF. */
+  size: number | null;
+  raw: boolean;
+}
+
+export interface UploadStoredEvent extends PeerInfo {
+  /** Name the file was published under (may differ from the requested one). */
+  name: string;
+  requestedName: string | null;
+  size: number;
+  sha256: string;
+  durationMs: number;
+  raw: boolean;
+}
+
+export interface UploadFailedEvent extends PeerInfo {
+  name: string | null;
+  code: ServerErrorCode;
+  message: string;
+  raw: boolean;
+}
+
+export interface ConnectionClosedEvent extends PeerInfo {
+  stored: number;
+  failed: number;
+}
+
+export interface ConnectionRejectedEvent {
+  remote: string;
+  code: ServerErrorCode;
+}
+
+/** Event map of FerryServer; each event carries one typed object. */
+export interface ServerEvents {
+  listening: [{ host: string; port: number; dir: string }];
+  connection: [PeerInfo];
+  "connection-rejected": [ConnectionRejectedEvent];
+  "connection-closed": [ConnectionClosedEvent];
+  "upload-started": [UploadStartedEvent];
+  "upload-stored": [UploadStoredEvent];
+  "upload-failed": [UploadFailedEvent];
+  /** A connection ended on an error (protocol violation, timeout, shutdown) after being told why. */
+  "connection-error": [PeerInfo & { code: ServerErrorCode; message: string }];
+  closed: [];
+}

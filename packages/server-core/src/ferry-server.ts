@@ -1,0 +1,146 @@
+import { EventEmitter } from "node:events";
+import net, { type AddressInfo, type Socket } from "node:net";
+import { checkServerConfig, encodeControl, type ServerConfig, type ServerConfigInput } from "@ferry/protocol";
+import { Connection, lingerThenClose, type ConnectionContext } from "./connection.js";
+import { ServerError } from "./errors.js";
+import type { ServerEvents } from "./events.js";
+import { StorageRoot } from "./storage-root.js";
+
+/** Agent string sent in WELCOME. */
+export const SERVER_AGENT = "ferry-server/0.1.0";
+/** Features this server announces in WELCOME. */
+export const SERVER_CAPABILITIES = ["upload"];
+
+export interface StopOptions {
+  /** How long uploads in progress may take to finish before they are cut (ms). Default 10 s. */
+  graceMs?: number;
+}
+
+/**
+ * A Ferry server. Create it from a config, start() it, stop() it; watch it through typed events.
+ *
+ * @example
+ *   const server = new FerryServer({ port: 0, dir: "/srv/ferry" });
+ *   server.on("upload-stored", (e) => log(e.name));
+ *   const { port } = await server.start();
+ */
+export class FerryServer extends EventEmitter<ServerEvents> {
+  readonly config: ServerConfig;
+  #server: net.Server | undefined;
+  #storage: StorageRoot | undefined;
+  readonly #connections = new Set<Connection>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #rejected = new Set<Socket>();
+  #connectionCount = 0;
+
+  /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
+  constructor(input: ServerConfigInput = {}) {
+    super();
+    const checked = checkServerConfig(input);
+    if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
+    this.config = checked.config;
+  }
+
+  /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
+  async start(): Promise<{ host: string; port: number; dir: string }> {
+    if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
+    const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync });
+    const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#server = server;
+    this.#storage = storage;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (cause: Error): void => {
+        this.#server = undefined;
+        reject(new ServerError(`cannot listen on ${this.config.host}:${this.config.port}: ${cause.message}`, {
+          code: "LISTEN_FAILED",
+          cause,
+        }));
+      };
+      server.once("error", onError);
+      server.listen({ host: this.config.host, port: this.config.port }, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    const address = this.address();
+    const info = { ...address, dir: storage.dir };
+    this.emit("listening", info);
+    return info;
+  }
+
+  /** The bound address. */
+  address(): { host: string; port: number } {
+    const address = this.#server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new ServerError("server is not listening", { code: "BAD_STATE" });
+    return { host: address.address, port: address.port };
+  }
+
+  /** Connections currently being served (rejected BUSY ones excluded). */
+  get activeConnections(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets uploads in progress finish for up to
+   * `graceMs`, then cuts what is left (their temp files are removed). Resolves when all is closed.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of this.#connections) connection.shutdown();
+    for (const socket of this.#rejected) socket.destroy();
+    const grace = setTimeout(() => {
+      for (const connection of this.#connections) connection.destroy();
+    }, options.graceMs ?? 10_000);
+    await Promise.all(this.#running);
+    clearTimeout(grace);
+    await closed;
+    this.emit("closed");
+  }
+
+  #accept(socket: Socket): void {
+    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    if (this.#connections.size >= this.config.maxClients) {
+      this.#rejectBusy(socket, remote);
+      return;
+    }
+    const storage = this.#storage!;
+    const peer = { connection: ++this.#connectionCount, remote };
+    const context: ConnectionContext = {
+      config: this.config,
+      storage,
+      agent: SERVER_AGENT,
+      capabilities: SERVER_CAPABILITIES,
+      // The context's emit has the same typed signature; TS cannot relate the generic spreads.
+      emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+    };
+    const connection = new Connection(socket, peer, context);
+    this.#connections.add(connection);
+    this.emit("connection", peer);
+    const running = connection.run().finally(() => {
+      this.#connections.delete(connection);
+      this.#running.delete(running);
+    });
+    this.#running.add(running);
+  }
+
+  // A client beyond max-clients gets a clear BUSY error (a raw peer sees a few bytes), not a hang.
+  #rejectBusy(socket: Socket, remote: string): void {
+    socket.on("error", () => undefined);
+    this.#rejected.add(socket);
+    socket.once("close", () => this.#rejected.delete(socket));
+    const [header, payload] = encodeControl({
+      type: "error",
+      code: "BUSY",
+      message: `server busy: ${this.config.maxClients} clients connected, try again later`,
+    });
+    socket.cork();
+    socket.write(header);
+    socket.write(payload);
+    socket.uncork();
+    this.emit("connection-rejected", { remote, code: "BUSY" });
+    void lingerThenClose(socket, socket[Symbol.asyncIterator]());
+  }
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { open, unlink, type FileHandle } from "node:fs/promises";
+import type { WriteStream } from "node:fs";
+import path from "node:path";
+import { ServerError } from "./errors.js";
+
+/** Prefix of temporary files in the storage dir; swept at start-up. */
+export const TEMP_PREFIX = ".ferry-tmp-";
+
+// 1 MiB lets the stream batch several DATA frames into one writev while bounding memory per upload.
+const WRITE_HIGH_WATER = 1024 * 1024;
+
+/**
+ * An upload being received: bytes go to a hidden temporary file in the storage dir and through
+ * SHA-256 as they arrive, so verifying needs no second pass over the file.
+ */
+export class IncomingFile {
+  readonly tempPath: string;
+  #handle: FileHandle;
+  #stream: WriteStream;
+  #hash: Hash = createHash("sha256");
+  #bytes = 0;
+  #error: Error | undefined;
+  #closed: Promise<void> | undefined;
+
+  private constructor(tempPath: string, handle: FileHandle) {
+    this.tempPath = tempPath;
+    this.#handle = handle;
+    // The stream owns the handle and closes it (a FileHandle cannot be closed while a stream holds it).
+    this.#stream = handle.createWriteStream({ highWaterMark: WRITE_HIGH_WATER });
+    this.#stream.on("error", (error) => {
+      this.#error ??= error;
+    });
+  }
+
+  /** Creates a fresh temporary file (O_EXCL: never reuses or follows an existing entry). */
+  static async create(dir: string): Promise<IncomingFile> {
+    const tempPath = path.join(dir, `${TEMP_PREFIX}${randomBytes(12).toString("hex")}`);
+    try {
+      return new IncomingFile(tempPath, await open(tempPath, "wx", 0o644));
+    } catch (cause) {
+      throw new ServerError("cannot create a temporary file", { code: "STORAGE_ERROR", cause });
+    }
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The write error, if the disk refused bytes (ENOSPC, EIO…). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Queues bytes; false means wait for drained() before writing more. */
+  write(chunk: Buffer): boolean {
+    this.#hash.update(chunk);
+    this.#bytes += chunk.length;
+    return this.#stream.write(chunk);
+  }
+
+  /** Resolves when the write queue is below its high-water mark; rejects on a write error. */
+  drained(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#storageError());
+    if (!this.#stream.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.#stream.off("error", onError);
+        resolve();
+      };
+      const onError = (): void => {
+        this.#stream.off("drain", onDrain);
+        reject(this.#storageError());
+      };
+      this.#stream.once("drain", onDrain);
+      this.#stream.once("error", onError);
+    });
+  }
+
+  /** Flushes, optionally fsyncs, closes; returns the SHA-256 of everything written. */
+  async finish(fsync: boolean): Promise<string> {
+    try {
+      // Writes complete in order, so an empty write's callback means every byte is in the file.
+      await new Promise<void>((resolve, reject) =>
+        this.#stream.write(Buffer.alloc(0), (error) => (error ? reject(error) : resolve())),
+      );
+      if (fsync) await this.#handle.sync();
+      await this.#close();
+    } catch (cause) {
+      this.#error ??= cause as Error;
+    }
+    if (this.#error) throw this.#storageError();
+    return this.#hash.digest("hex");
+  }
+
+  /** Drops the upload: closes and removes the temporary file. Safe to call more than once. */
+  async discard(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      if (this.#stream.closed) return resolve();
+      this.#stream.once("close", () => resolve());
+      this.#stream.destroy(); // drop queued bytes rather than write them
+    });
+    await this.#closed.catch(() => undefined);
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+
+  #close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    this.#closed = new Promise<void>((resolve, reject) => {
+      if (this.#stream.closed) return resolve();
+      this.#stream.once("close", () => (this.#error && !this.#stream.writableFinished ? reject(this.#error) : resolve()));
+      this.#stream.end();
+    });
+    return this.#closed;
+  }
+
+  #storageError(): ServerError {
+    return new ServerError(`cannot write the file: ${this.#error?.message ?? "unknown error"}`, {
+      code: "STORAGE_ERROR",
+      cause: this.#error,
+    });
+  }
+}

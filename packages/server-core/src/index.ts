@@ -1,0 +1,12 @@
+export { FerryServer, SERVER_AGENT, SERVER_CAPABILITIES, type StopOptions } from "./ferry-server.js";
+export { ServerError, SERVER_ERROR_CODES, type ServerErrorCode } from "./errors.js";
+export type {
+  ServerEvents,
+  PeerInfo,
+  UploadStartedEvent,
+  UploadStoredEvent,
+  UploadFailedEvent,
+  ConnectionClosedEvent,
+  ConnectionRejectedEvent,
+} from "./events.js";
+export { numberedName } from "./storage-root.js";

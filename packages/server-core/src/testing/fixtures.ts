@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { FerryServer } from "../ferry-server.js";
+import type { ServerConfigInput } from "@ferry/protocol";
+import type { ServerEvents } from "../events.js";
+
+/** A fresh temp dir, removed by the returned cleanup. */
+export async function tempDir(prefix = "ferry-test-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Writes `size` random bytes to `file` in 1 MiB pieces; returns their SHA-256. */
+export async function writeRandomFile(file: string, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  let left = size;
+  const source = Readable.from(
+    (function* () {
+      while (left > 0) {
+        const piece = randomBytes(Math.min(left, 1024 * 1024));
+        left -= piece.length;
+        hash.update(piece);
+        yield piece;
+      }
+    })(),
+  );
+  await pipeline(source, createWriteStream(file));
+  return hash.digest("hex");
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Lists a dir, sorted, temp files included (they must never be left behind). */
+export async function listDir(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
+
+type Recorded = { [K in keyof ServerEvents]: ServerEvents[K][0][] };
+
+/** A started server on 127.0.0.1:0 with a temp storage dir and every event recorded. */
+export async function startTestServer(config: ServerConfigInput = {}) {
+  const storage = await tempDir("ferry-store-");
+  const server = new FerryServer({ host: "127.0.0.1", port: 0, dir: storage.dir, fsync: false, ...config });
+  const events = {} as Recorded;
+  const names: (keyof ServerEvents)[] = [
+    "connection",
+    "connection-rejected",
+    "connection-closed",
+    "connection-error",
+    "upload-started",
+    "upload-stored",
+    "upload-failed",
+  ];
+  for (const name of names) {
+    events[name] = [];
+    server.on(name, ((event: never) => (events[name] as unknown[]).push(event)) as never);
+  }
+  const { port } = await server.start();
+  return {
+    server,
+    port,
+    dir: storage.dir,
+    events,
+    /** Resolves once `count` connections have closed on the server side. */
+    async closedConnections(count: number, timeoutMs = 5_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (events["connection-closed"].length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${events["connection-closed"].length} of ${count} connections closed`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async cleanup(): Promise<void> {
+      await server.stop({ graceMs: 1_000 });
+      await storage.cleanup();
+    },
+  };
+}

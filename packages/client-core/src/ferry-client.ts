@@ -78,6 +78,7 @@ export class FerryClient {
   readonly #lock = new SendLock();
   #nextId = 1;
   #fatal: ClientError | undefined;
+  #closing = false;
 
   private constructor(config: ClientConfig, socket: Socket, server: ServerInfo) {
     this.config = config;
@@ -254,6 +255,7 @@ export class FerryClient {
 
   /** Ends the connection politely; uploads still waiting for an answer fail CONNECTION_CLOSED. */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#socket.destroyed) return;
     await new Promise<void>((resolve) => {
       this.#socket.once("close", () => resolve());
@@ -268,8 +270,9 @@ export class FerryClient {
 
   #assertOpen(): void {
     if (this.#fatal) throw this.#fatal;
+    if (this.#closing) throw new ClientError("client was closed", { code: "BAD_STATE" });
     if (this.#socket.destroyed || this.#socket.writableEnded) {
-      throw new ClientError("connection is closed", { code: "BAD_STATE" });
+      throw new ClientError("the connection is closed", { code: "CONNECTION_CLOSED" });
     }
   }
 

@@ -1,0 +1,69 @@
+import { ClientError } from "@ferry/client-core";
+import { UsageError } from "./settings.js";
+
+/** Documented exit codes of ferry (also listed in --help). */
+export const EXIT = {
+  /** Every file was stored and verified. */
+  OK: 0,
+  /** At least one file failed (missing, refused, checksum…); the others were still sent. */
+  SOME_FAILED: 1,
+  /** Bad flags or arguments. */
+  USAGE: 2,
+  /** Could not reach or talk to the server (refused, busy, timeout, connection lost). */
+  CONNECTION: 3,
+  /** Interrupted with Ctrl+C. */
+  INTERRUPTED: 130,
+} as const;
+
+export const EXIT_HELP = `
+Exit codes:
+  0    every file was stored and verified
+  1    at least one file failed (the others were still sent)
+  2    bad flags or arguments
+  3    could not reach or talk to the server (refused, busy, timeout, lost)
+  130  interrupted (Ctrl+C)`;
+
+const CONNECTION_CODES = new Set<string>([
+  "CONNECT_FAILED",
+  "CONNECTION_CLOSED",
+  "BUSY",
+  "TIMEOUT",
+  "UNSUPPORTED_VERSION",
+  "PROTOCOL_ERROR",
+  "SHUTTING_DOWN",
+  "FRAME_TOO_LARGE",
+  "UNKNOWN_FRAME_TYPE",
+  "BAD_MESSAGE",
+  "UNEXPECTED_MESSAGE",
+]);
+
+/** True when the error means the connection is gone, not just one file. */
+export function isConnectionError(error: unknown): boolean {
+  return error instanceof ClientError && CONNECTION_CODES.has(error.code);
+}
+
+/** The one place that maps an error to an exit code. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.USAGE;
+  if (error instanceof ClientError) {
+    if (error.code === "ABORTED") return EXIT.INTERRUPTED;
+    return isConnectionError(error) ? EXIT.CONNECTION : EXIT.SOME_FAILED;
+  }
+  return EXIT.SOME_FAILED;
+}
+
+/** A sentence for people, per code; the code itself is always shown too, for scripts and searches. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof ClientError)) return (error as Error).message ?? String(error);
+  const hints: Partial<Record<string, string>> = {
+    CONNECT_FAILED: "is ferry-server running there? check --host and --port",
+    BUSY: "the server has as many clients as it allows; try again shortly",
+    CHECKSUM_MISMATCH: "the bytes were damaged in transit; nothing was stored — send again",
+    BAD_NAME: "rename the file (no path separators, control characters or reserved names)",
+    FILE_TOO_LARGE: "the server does not accept files this large",
+    SOURCE_CHANGED: "the file changed while it was being sent; nothing was stored — send again",
+    LOCAL_FILE_ERROR: "check the path and its permissions",
+  };
+  const hint = hints[error.code];
+  return `${error.code}: ${error.message}${hint ? ` (${hint})` : ""}`;
+}

@@ -1,0 +1,140 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { FerryClient } from "@ferry/client-core";
+
+const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "ferry-server-cli-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs the built ferry-server and waits for its "listening on HOST:PORT" line. */
+async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; output:\n${out}`)), 10_000);
+    child.stdout.on("data", () => {
+      const match = /listening on 127\.0\.0\.1:(\d+)|"event":"listening".*?"port":(\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1] ?? match[2]));
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${out}`)));
+  });
+  return { child, port, output: () => out, exited };
+}
+
+async function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args]);
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout.resume();
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, stderr };
+}
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("ferry-server binary", () => {
+  it("serves uploads, logs the lab's lines with numbers, and stops cleanly on SIGTERM", async () => {
+    const dir = await tempDir();
+    const server = await startServer(["--port", "0", "--dir", dir, "--no-fsync"]);
+    const client = await FerryClient.connect({ port: server.port });
+    const src = path.join(await tempDir(), "note.txt");
+    await writeFile(src, "ferry me");
+    await client.upload(src);
+    await client.close();
+    // A raw client, like the lab's, too.
+    const raw = net.connect({ host: "127.0.0.1", port: server.port });
+    raw.end("raw bytes");
+    raw.resume();
+    await new Promise((r) => raw.on("close", r));
+    await waitFor(() => server.output().includes("output0.txt"), "the raw upload line");
+    const out = server.output();
+    expect(out).toContain("Connected with client 1");
+    expect(out).toContain("Receiving file from client 1: note.txt");
+    expect(out).toMatch(/Received successfully from client 1! New filename is: note\.txt — 8 B in .* sha256 [0-9a-f]{64}/);
+    expect(out).toContain("Received successfully from client 2! New filename is: output0.txt");
+    expect(await readFile(path.join(dir, "note.txt"), "utf8")).toBe("ferry me");
+    expect(await readFile(path.join(dir, "output0.txt"), "utf8")).toBe("raw bytes");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("takes settings from FERRY_* env and from a JSON config file, flags winning", async () => {
+    const dir = await tempDir();
+    const configFile = path.join(dir, "ferry.json");
+    await writeFile(configFile, JSON.stringify({ port: 1, maxClients: 1, dir: path.join(dir, "from-file") }));
+    const server = await startServer(["--config", configFile, "--port", "0"], { FERRY_DIR: path.join(dir, "from-env") });
+    expect(server.output()).toContain("max 1 clients");
+    expect(server.output()).toContain(path.join(dir, "from-env"));
+    expect(await readdir(dir)).toContain("from-env");
+  });
+
+  it("prints a JSON log line per event with --log json", async () => {
+    const server = await startServer(["--port", "0", "--dir", await tempDir(), "--log", "json"]);
+    const first = JSON.parse(server.output().split("\n")[0]!) as { event: string; port: number };
+    expect(first).toMatchObject({ event: "listening", port: server.port });
+  });
+
+  it.each([
+    [["--port", "99999"], 2, "port"],
+    [["--port", "abc"], 2, "whole number"],
+    [["--max-clients", "0"], 2, "maxClients"],
+    [["--config", "/nonexistent/ferry.json"], 2, "cannot read config file"],
+  ])("rejects %j with exit %i and a readable message", async (args, code, text) => {
+    const result = await run([...args, "--dir", await tempDir()]);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toContain(text);
+  });
+
+  it("exits 4 when the port is taken", async () => {
+    const dir = await tempDir();
+    const first = await startServer(["--port", "0", "--dir", dir]);
+    const result = await run(["--port", String(first.port), "--dir", dir]);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain("cannot listen");
+  });
+
+  it("exits 3 when the storage dir is unusable", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "a-file");
+    await writeFile(file, "x");
+    const result = await run(["--port", "0", "--dir", path.join(file, "sub")]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("unusable");
+  });
+});

@@ -1,0 +1,78 @@
+import { readFile } from "node:fs/promises";
+import { checkServerConfig, type ServerConfig } from "@ferry/protocol";
+
+/** Flags as commander hands them over (strings, or booleans for switches). */
+export interface ServerFlags {
+  host?: string;
+  port?: string;
+  dir?: string;
+  maxClients?: string;
+  config?: string;
+  raw?: boolean;
+  fsync?: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// FERRY_* variables and the config key each sets. The only place the server reads process.env.
+const ENV_KEYS = {
+  FERRY_HOST: "host",
+  FERRY_PORT: "port",
+  FERRY_DIR: "dir",
+  FERRY_MAX_CLIENTS: "maxClients",
+  FERRY_RAW: "raw",
+  FERRY_FSYNC: "fsync",
+  FERRY_MAX_FILE_SIZE: "maxFileSize",
+  FERRY_IDLE_TIMEOUT_MS: "idleTimeoutMs",
+  FERRY_HANDSHAKE_TIMEOUT_MS: "handshakeTimeoutMs",
+} as const;
+
+const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs"]);
+const BOOLEAN = new Set(["raw", "fsync"]);
+
+/** Parses a text value for `key` the way a shell user means it ("8080", "false"). */
+function coerce(key: string, value: string, from: string): unknown {
+  if (NUMERIC.has(key)) {
+    if (!/^\d+$/.test(value.trim())) throw new ConfigError(`${from}: expected a whole number, got ${JSON.stringify(value)}`);
+    return Number(value);
+  }
+  if (BOOLEAN.has(key)) {
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    throw new ConfigError(`${from}: expected true or false, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** defaults ← config file ← FERRY_* env ← flags, validated once. Throws ConfigError with readable lines. */
+export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
+  const merged: Record<string, unknown> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${flags.config}: ${(error as Error).message}`);
+    }
+    try {
+      Object.assign(merged, JSON.parse(text));
+    } catch (error) {
+      throw new ConfigError(`config file ${flags.config} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  for (const [variable, key] of Object.entries(ENV_KEYS)) {
+    const value = env[variable];
+    if (value !== undefined && value !== "") merged[key] = coerce(key, value, variable);
+  }
+  if (flags.host !== undefined) merged.host = flags.host;
+  if (flags.port !== undefined) merged.port = coerce("port", flags.port, "--port");
+  if (flags.dir !== undefined) merged.dir = flags.dir;
+  if (flags.maxClients !== undefined) merged.maxClients = coerce("maxClients", flags.maxClients, "--max-clients");
+  if (flags.raw === false) merged.raw = false;
+  if (flags.fsync === false) merged.fsync = false;
+  const checked = checkServerConfig(merged);
+  if (!checked.ok) throw new ConfigError(`invalid configuration:\n${checked.message}`);
+  return checked.config;
+}

@@ -1,0 +1,43 @@
+import type { FerryServer } from "@ferry/server-core";
+import { formatBytes, formatDuration, formatRate, printable } from "./format.js";
+
+export type LogFormat = "text" | "json";
+
+/**
+ * One line per server event, the lab's sentences kept ("Connected with client 1") and extended with
+ * address, bytes, time and throughput. `json` writes the event objects as JSON lines instead.
+ */
+export function attachEventLog(server: FerryServer, write: (line: string) => void, format: LogFormat): void {
+  const time = (): string => new Date().toISOString();
+  const emit = (event: string, text: string, data: object): void => {
+    write(format === "json" ? JSON.stringify({ time: time(), event, ...data }) : `${time()} ${text}`);
+  };
+  server.on("listening", (e) => {
+    const c = server.config;
+    emit(
+      "listening",
+      `listening on ${e.host}:${e.port} — storing in ${e.dir} (max ${c.maxClients} clients, raw uploads ${c.raw ? "on" : "off"}${c.fsync ? "" : ", fsync OFF"})`,
+      e,
+    );
+  });
+  server.on("connection", (e) => emit("connection", `Connected with client ${e.connection} (${e.remote})`, e));
+  server.on("connection-rejected", (e) => emit("connection-rejected", `Refused ${e.remote}: server busy (${e.code})`, e));
+  server.on("upload-started", (e) => {
+    const what = e.raw ? "raw stream" : `${printable(e.name ?? "")} (${formatBytes(e.size ?? 0)})`;
+    emit("upload-started", `Receiving file from client ${e.connection}: ${what}`, e);
+  });
+  server.on("upload-stored", (e) => {
+    emit(
+      "upload-stored",
+      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
+      e,
+    );
+  });
+  server.on("upload-failed", (e) => {
+    emit("upload-failed", `Upload from client ${e.connection} failed${e.name === null ? "" : ` (${printable(e.name)})`}: ${e.code} — ${printable(e.message)}`, e);
+  });
+  server.on("connection-error", (e) => emit("connection-error", `Client ${e.connection} dropped: ${e.code} — ${e.message}`, e));
+  server.on("connection-closed", (e) => {
+    emit("connection-closed", `Client ${e.connection} disconnected (${e.stored} stored, ${e.failed} failed)`, e);
+  });
+}

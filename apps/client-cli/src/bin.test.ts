@@ -1,0 +1,184 @@
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FerryServer, type ServerEvents } from "@ferry/server-core";
+
+const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+
+let store: string;
+let src: string;
+let server: FerryServer;
+let port: number;
+const failed: ServerEvents["upload-failed"][0][] = [];
+
+beforeEach(async () => {
+  store = await mkdtemp(path.join(tmpdir(), "ferry-cli-store-"));
+  src = await mkdtemp(path.join(tmpdir(), "ferry-cli-src-"));
+  server = new FerryServer({ port: 0, dir: store, fsync: false });
+  failed.length = 0;
+  server.on("upload-failed", (e) => failed.push(e));
+  ({ port } = await server.start());
+});
+
+afterEach(async () => {
+  await server.stop({ graceMs: 500 });
+  await rm(store, { recursive: true, force: true });
+  await rm(src, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `ferry` binary as a user would, with optional stdin. */
+function ferry(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NO_COLOR: "1", ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(stdin ?? "");
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+async function file(name: string, content: string | Buffer): Promise<string> {
+  const full = path.join(src, name);
+  await writeFile(full, content);
+  return full;
+}
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+async function settled(): Promise<void> {
+  // The server finishes a connection's bookkeeping a moment after the client has gone.
+  const deadline = Date.now() + 5_000;
+  while (server.activeConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe("ferry send", () => {
+  it("stores every file, prints one result line each, exits 0", async () => {
+    const binary = randomBytes(200_000);
+    const a = await file("a.bin", binary);
+    const b = await file("b.txt", "text\n");
+    const result = await ferry(["send", "-p", String(port), a, b]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`stored ${a}`);
+    expect(result.stdout).toContain(`sha256 ${sha(binary)}`);
+    expect(await readFile(path.join(store, "a.bin"))).toEqual(binary);
+    expect(await readFile(path.join(store, "b.txt"), "utf8")).toBe("text\n");
+  });
+
+  it("reads FERRY_PORT from the environment", async () => {
+    const a = await file("env.txt", "x");
+    const result = await ferry(["send", a], undefined, { FERRY_PORT: String(port) });
+    expect(result.code).toBe(0);
+  });
+
+  it("sends the others, reports the missing file and exits 1", async () => {
+    const ok = await file("ok.txt", "fine");
+    const result = await ferry(["send", "-p", String(port), path.join(src, "missing.txt"), ok]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("missing.txt: LOCAL_FILE_ERROR");
+    expect(await readdir(store)).toEqual(["ok.txt"]);
+  });
+
+  it("prints JSON lines with --json", async () => {
+    const a = await file("j.txt", "json");
+    const result = await ferry(["send", "--json", "-p", String(port), a, path.join(src, "nope")]);
+    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ file: path.join(src, "nope"), ok: false, code: "LOCAL_FILE_ERROR" }),
+      expect.objectContaining({ file: a, ok: true, name: "j.txt", size: 4, sha256: sha("json") }),
+    ]);
+  });
+
+  it("--raw sends bare bytes the server stores as output0.txt", async () => {
+    const a = await file("lab.txt", "as the lab did\n");
+    const result = await ferry(["send", "--raw", "-p", String(port), a]);
+    expect(result.code).toBe(0);
+    await settled();
+    expect(await readFile(path.join(store, "output0.txt"), "utf8")).toBe("as the lab did\n");
+  });
+
+  it("exits 3 with a hint when nothing listens", async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const free = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const result = await ferry(["send", "-p", String(free), await file("x.txt", "x")]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("CONNECT_FAILED");
+    expect(result.stderr).toContain("is ferry-server running there?");
+  });
+
+  it("exits 3 with BUSY when the server is full", async () => {
+    await server.stop();
+    server = new FerryServer({ port: 0, dir: store, fsync: false, maxClients: 1 });
+    ({ port } = await server.start());
+    const hog = net.connect({ host: "127.0.0.1", port });
+    await new Promise((r) => hog.once("connect", r));
+    await new Promise((r) => setTimeout(r, 50));
+    const result = await ferry(["send", "-p", String(port), await file("x.txt", "x")]);
+    hog.destroy();
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("BUSY");
+  });
+
+  it("leaves no file and no temp on the server when the client is killed mid-upload", async () => {
+    const big = await file("big.bin", randomBytes(48 * 1024 * 1024));
+    const child = spawn(process.execPath, [BIN, "send", "-q", "-p", String(port), big]);
+    child.stdout.resume();
+    child.stderr.resume();
+    await new Promise<void>((resolve) => server.once("upload-started", () => resolve()));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    await settled();
+    expect(await readdir(store)).toEqual([]);
+    expect(failed).toEqual([expect.objectContaining({ name: "big.bin", code: "CONNECTION_LOST" })]);
+  });
+});
+
+describe("ferry shell (the lab's prompt loop)", () => {
+  it("sends each named file over one connection, re-asks on a bad name, ends on quit", async () => {
+    const a = await file("one.txt", "1");
+    const b = await file("two.bin", Buffer.from([0, 1, 2]));
+    const connections: number[] = [];
+    server.on("connection", (e) => connections.push(e.connection));
+    const result = await ferry(["shell", "-p", String(port)], `${a}\n\nno-such-file\n${b}\nquit\n${a}\n`);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("You entered an invalid filename! Please enter a valid name");
+    expect(result.stdout.match(/^stored /gm)).toHaveLength(2);
+    expect((await readdir(store)).sort()).toEqual(["one.txt", "two.bin"]); // nothing after quit
+    expect(connections).toHaveLength(1);
+  });
+
+  it("runs with no command and ends at end of input", async () => {
+    const a = await file("eof.txt", "eof");
+    const result = await ferry(["-p", String(port)], `${a}\n`);
+    expect(result.code).toBe(0);
+    expect(await readdir(store)).toEqual(["eof.txt"]);
+  });
+});
+
+describe("help and version", () => {
+  it("documents exit codes in --help and prints the version", async () => {
+    const help = await ferry(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Exit codes:");
+    expect(help.stdout).toContain("send [options] <file...>");
+    const version = await ferry(["--version"]);
+    expect(version.stdout.trim()).toBe("0.1.0");
+  });
+
+  it("exits 2 on a bad port", async () => {
+    const result = await ferry(["send", "-p", "http", "x"]);
+    expect(result.code).toBe(2);
+  });
+});

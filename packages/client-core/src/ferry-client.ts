@@ -188,7 +188,7 @@ export class FerryClient {
   }
 
   /** Uploads `size` bytes from any byte stream (a Readable, a generator…). */
-  async uploadStream(source: AsyncIterable<Uint8Array>, options: StreamUploadOptions): Promise<UploadResult> {
+  async uploadStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: StreamUploadOptions): Promise<UploadResult> {
     const { name, size, signal, onProgress } = options;
     const problem = fileNameProblem(name);
     if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });

@@ -28,6 +28,31 @@ export async function checkLocalFile(file: string): Promise<number> {
   return info.size;
 }
 
+/**
+ * Uploads one file with a progress bar and reports the outcome. Returns true when stored; a
+ * failure is reported, and rethrown only when the connection or the whole run is over.
+ */
+export async function uploadReported(
+  client: FerryClient,
+  file: string,
+  size: number,
+  options: Pick<SendOptions, "signal" | "reporter" | "progress">,
+): Promise<boolean> {
+  const { progress, reporter, signal } = options;
+  try {
+    progress.start(file, size);
+    const result = await client.upload(file, { signal, onProgress: (p) => progress.update(p.bytes) });
+    progress.stop();
+    reporter.stored(file, result);
+    return true;
+  } catch (error) {
+    progress.stop();
+    reporter.failed(file, error);
+    if (isConnectionError(error) || signal.aborted) throw error;
+    return false;
+  }
+}
+
 /** `ferry send FILE...`: every file over one connection (one per file with --raw). Returns the exit code. */
 export async function sendCommand(files: string[], options: SendOptions): Promise<number> {
   const { config, reporter, progress, signal } = options;
@@ -69,18 +94,15 @@ export async function sendCommand(files: string[], options: SendOptions): Promis
   try {
     for (const file of ready) {
       // One at a time keeps the progress bar honest; the wire cost is one round trip per file.
+      let size: number;
       try {
-        const size = await checkLocalFile(file);
-        progress.start(file, size);
-        const result = await client.upload(file, { signal, onProgress: (p) => progress.update(p.bytes) });
-        progress.stop();
-        reporter.stored(file, result);
+        size = await checkLocalFile(file); // again: it may have gone since the first check
       } catch (error) {
-        progress.stop();
         failures++;
         reporter.failed(file, error);
-        if (isConnectionError(error) || signal.aborted) throw error;
+        continue;
       }
+      if (!(await uploadReported(client, file, size, options))) failures++;
     }
   } finally {
     await client.close();

@@ -4,7 +4,7 @@ import type { ClientConfig } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
-import { checkLocalFile } from "./send.js";
+import { checkLocalFile, uploadReported } from "./send.js";
 
 export const PROMPT = "Input filename you want to send: ";
 export const INVALID_NAME = "You entered an invalid filename! Please enter a valid name";
@@ -25,7 +25,7 @@ export interface ShellOptions {
  * If the server drops the connection, the next file reconnects.
  */
 export async function shellCommand(options: ShellOptions): Promise<number> {
-  const { config, reporter, progress, signal } = options;
+  const { config, reporter, signal } = options;
   let client: FerryClient | undefined = await FerryClient.connect(config, { signal });
   let failures = 0;
   const lines = createInterface({ input: options.input, terminal: false, crlfDelay: Infinity });
@@ -51,14 +51,11 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
       }
       try {
         client ??= await FerryClient.connect(config, { signal });
-        progress.start(file, size);
-        const result = await client.upload(file, { signal, onProgress: (p) => progress.update(p.bytes) });
-        progress.stop();
-        reporter.stored(file, result);
+        if (!(await uploadReported(client, file, size, options))) failures++;
       } catch (error) {
-        progress.stop();
+        // Connection-level: reported by uploadReported, or here when (re)connecting failed.
         failures++;
-        reporter.failed(file, error);
+        if (!client) reporter.failed(file, error);
         if (signal.aborted) throw error;
         if (isConnectionError(error)) {
           await client?.close();

@@ -19,6 +19,8 @@ import {
 import { ClientError, type ClientErrorCode } from "./errors.js";
 import { SendLock } from "./send-lock.js";
 
+const SOCKET_HIGH_WATER = 1024 * 1024;
+
 /** What the server announced in WELCOME. */
 export type ServerInfo = Omit<WelcomeMessage, "type">;
 
@@ -92,7 +94,9 @@ export class FerryClient {
     if (!checked.ok) throw new ClientError(`invalid client config:\n${checked.message}`, { code: "INVALID_CONFIG" });
     const config = checked.config;
     throwIfAborted(options.signal);
-    const socket = net.connect({ host: config.host, port: config.port, noDelay: true });
+    // A 1 MiB writable high-water mark lets several DATA frames queue before we wait for 'drain',
+    // so reading and hashing the next chunk overlaps with the kernel sending the last one.
+    const socket = net.connect({ host: config.host, port: config.port, noDelay: true, highWaterMark: SOCKET_HIGH_WATER });
     const decoder = new FrameDecoder();
     let client: FerryClient | undefined;
     const welcome = new Promise<ServerInfo>((resolve, reject) => {

@@ -6,6 +6,8 @@ import { ServerError } from "./errors.js";
 import type { ServerEvents } from "./events.js";
 import { StorageRoot } from "./storage-root.js";
 
+const SOCKET_HIGH_WATER = 1024 * 1024;
+
 /** Agent string sent in WELCOME. */
 export const SERVER_AGENT = "ferry-server/0.1.0";
 /** Features this server announces in WELCOME. */
@@ -45,7 +47,9 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   async start(): Promise<{ host: string; port: number; dir: string }> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
     const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync });
-    const server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
+    // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
+    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER }, (socket) => this.#accept(socket));
     this.#server = server;
     this.#storage = storage;
     await new Promise<void>((resolve, reject) => {

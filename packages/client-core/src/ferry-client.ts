@@ -96,7 +96,14 @@ export class FerryClient {
     throwIfAborted(options.signal);
     // A 1 MiB writable high-water mark lets several DATA frames queue before we wait for 'drain',
     // so reading and hashing the next chunk overlaps with the kernel sending the last one.
-    const socket = net.connect({ host: config.host, port: config.port, noDelay: true, highWaterMark: SOCKET_HIGH_WATER });
+    // (Node accepts highWaterMark here; @types/node 20 does not list it, hence the variable.)
+    const connectOptions: net.TcpNetConnectOpts & { highWaterMark: number } = {
+      host: config.host,
+      port: config.port,
+      noDelay: true,
+      highWaterMark: SOCKET_HIGH_WATER,
+    };
+    const socket = net.connect(connectOptions);
     const decoder = new FrameDecoder();
     let client: FerryClient | undefined;
     const welcome = new Promise<ServerInfo>((resolve, reject) => {

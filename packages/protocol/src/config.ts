@@ -35,7 +35,7 @@ export const ClientConfigSchema = z.strictObject({
   host: host.default("127.0.0.1"),
   port: port.default(8080),
   /** Bytes per DATA frame; capped by the server's announced limit. */
-  chunkSize: z.int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  chunkSize: z.int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   /** Time allowed for connect and handshake, in ms. */
   connectTimeoutMs: z.int().min(1).default(10_000),
   /** Agent string sent in HELLO. */

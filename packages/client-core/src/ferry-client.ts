@@ -19,7 +19,7 @@ import {
 import { ClientError, type ClientErrorCode } from "./errors.js";
 import { SendLock } from "./send-lock.js";
 
-const SOCKET_HIGH_WATER = 1024 * 1024;
+const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 
 /** What the server announced in WELCOME. */
 export type ServerInfo = Omit<WelcomeMessage, "type">;
@@ -183,7 +183,11 @@ export class FerryClient {
       handle = await open(filePath, "r");
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error("not a regular file");
-      const source = handle.createReadStream({ highWaterMark: this.#frameSize() });
+      // The read size is the frame size, but never more than the file: a stream allocates a whole
+      // high-water-mark buffer per read, and 1 MiB per 4 KiB file made the GC the bottleneck
+      // for folders of small files (about a third of the client's time in the W2 profile).
+      const readSize = Math.min(this.#frameSize(), Math.max(stat.size, 16 * 1024));
+      const source = handle.createReadStream({ highWaterMark: readSize });
       handle = undefined; // the stream owns and closes it now
       try {
         return await this.uploadStream(source, { ...options, name, size: stat.size });

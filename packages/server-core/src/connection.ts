@@ -42,6 +42,9 @@ type State =
   | { kind: "discarding"; id: number }
   | { kind: "closed" };
 
+// Uploads whose fsync/publish may run behind the connection's reading (see #finishUpload).
+const MAX_COMMITS_IN_FLIGHT = 32;
+
 // After a fatal error the peer gets this long to read our ERROR frame and hang up.
 const LINGER_MS = 2_000;
 
@@ -55,6 +58,9 @@ export class Connection {
   /** Known after the first bytes; only a Ferry peer is sent ERROR frames. */
   #mode: "unknown" | "raw" | "ferry" = "unknown";
   #stopping = false;
+  /** Tail of the chain of per-upload answers, which must leave in PUT order. */
+  #answers: Promise<void> = Promise.resolve();
+  #inFlight = 0;
   #stored = 0;
   #failed = 0;
 
@@ -91,6 +97,7 @@ export class Connection {
     } finally {
       clearTimeout(handshakeTimer);
       await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
+      await this.#answers; // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
       this.#socket.destroy();
       this.#ctx.emit("connection-closed", { ...this.peer, stored: this.#stored, failed: this.#failed });
@@ -275,35 +282,48 @@ export class Connection {
     this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
   }
 
+  /**
+   * Ends an upload's receiving phase. The checksum is known at once (hashed while receiving); the
+   * slow part — fsync, publish, directory sync — runs in the background so the next upload's frames
+   * keep flowing, while answers still go out in PUT order. This is what makes many small files fast.
+   */
   async #finishUpload(upload: Upload, declaredSha: string): Promise<void> {
     const { put, file } = upload;
+    this.#state = { kind: "idle" };
     if (file.bytes !== put.size) {
       return this.#failUpload(upload, "SIZE_MISMATCH", `received ${file.bytes} of ${put.size} declared bytes`, false);
     }
-    let name: string;
-    let sha256: string;
-    try {
-      sha256 = await file.finish(this.#ctx.config.fsync);
-      if (sha256 !== declaredSha) {
-        return await this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
-      }
-      name = await this.#ctx.storage.publish(file.tempPath, put.name);
-    } catch (error) {
-      const { code, message } = describe(error);
-      return this.#failUpload(upload, code, message, false);
+    const sha256 = file.digest();
+    if (sha256 !== declaredSha) {
+      return this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
     }
-    this.#state = { kind: "idle" };
-    this.#stored++;
-    this.#send({ type: "stored", id: put.id, name, size: file.bytes, sha256 });
-    this.#ctx.emit("upload-stored", {
-      ...this.peer,
-      name,
-      requestedName: put.name,
-      size: file.bytes,
-      sha256,
-      durationMs: performance.now() - upload.startedAt,
-      raw: false,
-    });
+    this.#answerInOrder(this.#commit(upload, sha256));
+    // Bound the work in flight: past this many, wait rather than queue more open files.
+    if (this.#inFlight >= MAX_COMMITS_IN_FLIGHT) await this.#answers;
+  }
+
+  /** fsync + publish; resolves with the answer to send (never rejects). */
+  async #commit(upload: Upload, sha256: string): Promise<Message> {
+    const { put, file } = upload;
+    try {
+      await file.finish(this.#ctx.config.fsync);
+      const name = await this.#ctx.storage.publish(file.tempPath, put.name);
+      this.#stored++;
+      this.#ctx.emit("upload-stored", {
+        ...this.peer,
+        name,
+        requestedName: put.name,
+        size: file.bytes,
+        sha256,
+        durationMs: performance.now() - upload.startedAt,
+        raw: false,
+      });
+      return { type: "stored", id: put.id, name, size: file.bytes, sha256 };
+    } catch (error) {
+      await file.discard();
+      const { code, message } = describe(error);
+      return this.#failure(put, toWireCode(code), message);
+    }
   }
 
   /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
@@ -314,9 +334,22 @@ export class Connection {
   }
 
   #reject(put: PutMessage, code: WireErrorCode, message: string): void {
+    this.#answerInOrder(Promise.resolve(this.#failure(put, code, message)));
+  }
+
+  #failure(put: PutMessage, code: WireErrorCode, message: string): Message {
     this.#failed++;
-    this.#send({ type: "error", id: put.id, code, message: message.slice(0, 1024) });
     this.#ctx.emit("upload-failed", { ...this.peer, name: put.name, code, message, raw: false });
+    return { type: "error", id: put.id, code, message: message.slice(0, 1024) };
+  }
+
+  /** Sends `answer` once it is ready and every earlier answer has been sent. */
+  #answerInOrder(answer: Promise<Message>): void {
+    this.#inFlight++;
+    this.#answers = this.#answers
+      .then(() => answer)
+      .then((message) => this.#send(message))
+      .finally(() => this.#inFlight--);
   }
 
   async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
@@ -347,11 +380,15 @@ export class Connection {
    */
   #hangUp(error: ServerError): void {
     if (this.#socket.destroyed) return;
-    if (this.#mode === "ferry") this.#send({ type: "error", code: toWireCode(error.code), message: error.message });
+    // Answers already owed go first; the hang-up cannot wait longer than LINGER_MS for them.
     const timer = setTimeout(() => this.#socket.destroy(error), LINGER_MS);
-    this.#socket.end(() => {
-      clearTimeout(timer);
-      this.#socket.destroy(error);
+    void this.#answers.then(() => {
+      if (this.#socket.destroyed) return;
+      if (this.#mode === "ferry") this.#send({ type: "error", code: toWireCode(error.code), message: error.message });
+      this.#socket.end(() => {
+        clearTimeout(timer);
+        this.#socket.destroy(error);
+      });
     });
   }
 
@@ -361,6 +398,7 @@ export class Connection {
     if (code === "CONNECTION_LOST") return; // nobody left to tell
     await this.#abortUpload(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
+    await this.#answers; // earlier uploads' answers go out before the fatal error
     if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);

@@ -8,7 +8,7 @@ import { ServerError } from "./errors.js";
 export const TEMP_PREFIX = ".ferry-tmp-";
 
 // 1 MiB lets the stream batch several DATA frames into one writev while bounding memory per upload.
-const WRITE_HIGH_WATER = 1024 * 1024;
+const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
 /**
  * An upload being received: bytes go to a hidden temporary file in the storage dir and through
@@ -22,6 +22,7 @@ export class IncomingFile {
   #bytes = 0;
   #error: Error | undefined;
   #closed: Promise<void> | undefined;
+  #digest: string | undefined;
 
   private constructor(tempPath: string, handle: FileHandle) {
     this.tempPath = tempPath;
@@ -77,6 +78,12 @@ export class IncomingFile {
     });
   }
 
+  /** SHA-256 of everything written so far; call once, after the last write. */
+  digest(): string {
+    this.#digest ??= this.#hash.digest("hex");
+    return this.#digest;
+  }
+
   /** Flushes, optionally fsyncs, closes; returns the SHA-256 of everything written. */
   async finish(fsync: boolean): Promise<string> {
     try {
@@ -90,7 +97,7 @@ export class IncomingFile {
       this.#error ??= cause as Error;
     }
     if (this.#error) throw this.#storageError();
-    return this.#hash.digest("hex");
+    return this.digest();
   }
 
   /** Drops the upload: closes and removes the temporary file. Safe to call more than once. */

@@ -1,0 +1,42 @@
+// Ferry client side of a workload, as its own process: uploads `files` over `connections`
+// connections with client-core, keeping up to WINDOW uploads queued per connection (pipelining),
+// and prints bytes, file count and peak RSS as JSON.
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { FerryClient } from "@ferry/client-core";
+
+const [portArg, connectionsArg, ...paths] = process.argv.slice(2);
+// A directory argument stands for every file in it (10,000 paths would not fit on a command line).
+const files = (
+  await Promise.all(
+    paths.map(async (p) => ((await stat(p)).isDirectory() ? (await readdir(p)).sort().map((f) => path.join(p, f)) : [p])),
+  )
+).flat();
+const port = Number(portArg);
+const connections = Math.max(1, Math.min(Number(connectionsArg), files.length));
+// Enough queued uploads that the wire never waits for a confirmation; bounded so a folder of
+// 10,000 files does not hold 10,000 open descriptors.
+const WINDOW = 64;
+
+async function uploadShare(share: string[]): Promise<number> {
+  const client = await FerryClient.connect({ port, agent: "ferry-bench" });
+  let bytes = 0;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < share.length) {
+      const file = share[next++]!;
+      const stored = await client.upload(file);
+      bytes += stored.size;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, share.length) }, lane));
+  await client.close();
+  return bytes;
+}
+
+const shares: string[][] = Array.from({ length: connections }, () => []);
+files.forEach((file, i) => shares[i % connections]!.push(file));
+const totals = await Promise.all(shares.map(uploadShare));
+process.stdout.write(
+  `${JSON.stringify({ files: files.length, bytes: totals.reduce((a, b) => a + b, 0), maxRss: process.resourceUsage().maxRSS * 1024 })}\n`,
+);

@@ -1,0 +1,92 @@
+// `pnpm bench`: Ferry side by side with a tuned raw TCP pipe (and nc / rsync --daemon when
+// installed) on loopback; writes docs/benchmarks.md and docs/benchmarks.svg.
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { hasCommand } from "./processes.js";
+import { renderMarkdown, renderSvg, type Row } from "./report.js";
+import { mibPerSecond, summarize, type Summary } from "./stats.js";
+import { cliStartupMs, runFerry, runNetcat, runRawPipe, runRsync, type Measurement, type ToolName } from "./tools.js";
+import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== "--"),
+  options: {
+    quick: { type: "boolean", default: false },
+    disk: { type: "boolean", default: false },
+    runs: { type: "string" },
+    only: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const quick = values.quick!;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const only = values.only?.split(",");
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const outFile = values.out ?? path.join(repoRoot, "docs/benchmarks.md");
+const dataRoot = values.disk ? os.tmpdir() : existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+
+const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {
+  ferry: runFerry,
+  "raw-pipe": runRawPipe,
+  nc: runNetcat,
+  rsync: runRsync,
+};
+
+const base = await mkdtemp(path.join(dataRoot, "ferry-bench-"));
+try {
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  log(`preparing data in ${base} (${quick ? "quick" : "full"} scale)…`);
+  const workloads = (await prepareWorkloads(path.join(base, "src"), quick ? QUICK : FULL)).filter((w) => !only || only.includes(w.id));
+  const haveNc = await hasCommand("nc");
+  const haveRsync = await hasCommand("rsync");
+  if (!haveNc) log("nc not installed: skipping the netcat reference");
+  if (!haveRsync) log("rsync not installed: skipping the rsync --daemon reference");
+  const rows: Row[] = [];
+  for (const workload of workloads) {
+    const tools: ToolName[] = ["ferry", "raw-pipe"];
+    if (haveNc && workload.id === "W1") tools.push("nc");
+    if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
+    for (const tool of tools) {
+      const measured: Measurement[] = [];
+      for (let i = 0; i < runs; i++) {
+        const runDir = await mkdtemp(path.join(base, "run-"));
+        try {
+          measured.push(await runners[tool](workload, runDir));
+        } finally {
+          await rm(runDir, { recursive: true, force: true });
+        }
+      }
+      const ms = summarize(measured.map((m) => m.ms));
+      const rate = summarize(measured.map((m) => mibPerSecond(workload.bytes, m.ms)));
+      const peak = (pick: (m: Measurement) => number | null): number | null => {
+        const known = measured.map(pick).filter((v): v is number => v !== null);
+        return known.length ? Math.max(...known) : null;
+      };
+      rows.push({ workload, tool, ms, rate, serverRss: peak((m) => m.serverRss), clientRss: peak((m) => m.clientRss) });
+      log(`${workload.id} ${tool.padEnd(8)} ${rate.median.toFixed(0).padStart(6)} MiB/s  ${(workload.files / (ms.median / 1000)).toFixed(0).padStart(7)} files/s`);
+    }
+  }
+  let startupMs: Summary | null = null;
+  if (!only || only.includes("startup")) {
+    const small = path.join(base, "startup.txt");
+    await writeFile(small, "first byte\n");
+    const samples: number[] = [];
+    for (let i = 0; i < Math.max(3, runs); i++) {
+      const runDir = await mkdtemp(path.join(base, "run-"));
+      samples.push(await cliStartupMs(small, runDir));
+      await rm(runDir, { recursive: true, force: true });
+    }
+    startupMs = summarize(samples);
+    log(`CLI start-up to first byte: ${startupMs.median.toFixed(0)} ms`);
+  }
+  const input = { rows, startupMs, quick, disk: Boolean(values.disk), dataDir: dataRoot, date: new Date() };
+  await writeFile(outFile, renderMarkdown(input));
+  await writeFile(outFile.replace(/\.md$/, ".svg"), renderSvg(rows));
+  log(`wrote ${outFile}`);
+} finally {
+  await rm(base, { recursive: true, force: true });
+}

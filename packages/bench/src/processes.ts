@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+
+/** A child process with its output collected and a promise of its exit. */
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export function start(command: string, args: string[], options: { stdin?: string; stdoutFile?: never } = {}): Running {
+  const child = spawn(command, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Resolves with the first match of `pattern` in the process's stdout. */
+export function waitForOutput(running: Running, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in output: ${running.stdout()} ${running.stderr()}`)), timeoutMs);
+    const check = (): void => {
+      const match = pattern.exec(running.stdout());
+      if (match) {
+        clearTimeout(timer);
+        running.child.stdout!.off("data", check);
+        resolve(match);
+      }
+    };
+    running.child.stdout!.on("data", check);
+    check();
+    void running.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ${pattern}: ${running.stderr()}`));
+    });
+  });
+}
+
+/** Peak resident set (VmHWM) of a live process in bytes, from /proc. */
+export async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status);
+  return kb ? Number(kb[1]) * 1024 : 0;
+}
+
+/** Runs a command to completion; rejects on a non-zero exit. */
+export async function run(command: string, args: string[]): Promise<void> {
+  const running = start(command, args);
+  const code = await running.exited;
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${running.stderr()}`);
+}
+
+export async function hasCommand(name: string): Promise<boolean> {
+  const running = start("sh", ["-c", `command -v ${name}`]);
+  return (await running.exited) === 0;
+}

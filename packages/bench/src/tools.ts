@@ -1,0 +1,123 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { peakRss, start, waitForOutput, type Running } from "./processes.js";
+import { freePort, type Workload } from "./workloads.js";
+
+/** What one run of one tool on one workload measured. RSS is null where it cannot be read. */
+export interface Measurement {
+  ms: number;
+  serverRss: number | null;
+  clientRss: number | null;
+}
+
+export type ToolName = "ferry" | "raw-pipe" | "nc" | "rsync";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/bin.js");
+const DRIVER = path.join(here, "ferry-driver.js");
+const RAW_RECEIVER = path.join(here, "raw-receiver.js");
+const RAW_SENDER = path.join(here, "raw-sender.js");
+
+function reportedRss(running: Running): number {
+  const line = running.stdout().trim().split("\n").at(-1) ?? "{}";
+  return (JSON.parse(line.replace(/^done /, "")) as { maxRss?: number }).maxRss ?? 0;
+}
+
+async function allExited(runs: Running[]): Promise<void> {
+  const codes = await Promise.all(runs.map((r) => r.exited));
+  const bad = codes.findIndex((c) => c !== 0);
+  if (bad >= 0) throw new Error(`client exited ${codes[bad]}: ${runs[bad]!.stderr()}`);
+}
+
+/** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
+export async function runFerry(workload: Workload, runDir: string): Promise<Measurement> {
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store"), "--max-clients", "1024"]);
+  const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
+  const t0 = performance.now();
+  const clients = workload.clients.map((paths) =>
+    start(process.execPath, [DRIVER, String(port), String(workload.connectionsPerClient), ...paths]),
+  );
+  await allExited(clients);
+  const ms = performance.now() - t0;
+  const serverRss = await peakRss(server.child.pid!);
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return { ms, serverRss, clientRss: Math.max(...clients.map(reportedRss)) };
+}
+
+/** Baseline: minimal Node copy, socket to file, no framing/hashing/fsync. */
+export async function runRawPipe(workload: Workload, runDir: string): Promise<Measurement> {
+  const out = path.join(runDir, "raw");
+  await mkdir(out, { recursive: true });
+  const concat = workload.id === "W2"; // many small files: one connection, back to back
+  const connections = concat ? 1 : workload.files;
+  const receiver = start(process.execPath, [RAW_RECEIVER, out, String(connections)]);
+  const port = Number((await waitForOutput(receiver, /port (\d+)/))[1]);
+  const t0 = performance.now();
+  const { readdir } = await import("node:fs/promises");
+  const expand = async (p: string): Promise<string[]> =>
+    p.endsWith(".bin") ? [p] : (await readdir(p)).sort().map((f) => path.join(p, f));
+  const senders = await Promise.all(
+    workload.clients.map(async (paths) => {
+      const files = (await Promise.all(paths.map(expand))).flat();
+      return start(process.execPath, [RAW_SENDER, ...(concat ? ["--concat"] : []), String(port), ...files]);
+    }),
+  );
+  await allExited(senders);
+  await waitForOutput(receiver, /done/);
+  const ms = performance.now() - t0;
+  await receiver.exited;
+  return { ms, serverRss: reportedRss(receiver), clientRss: Math.max(...senders.map(reportedRss)) };
+}
+
+/** Native reference: netcat-openbsd, one file (W1 only). */
+export async function runNetcat(workload: Workload, runDir: string): Promise<Measurement> {
+  const port = await freePort();
+  const target = path.join(runDir, "nc.out");
+  const receiver = start("sh", ["-c", `exec nc -l 127.0.0.1 ${port} > '${target}'`]);
+  await new Promise((r) => setTimeout(r, 200)); // nc prints nothing when it listens
+  const t0 = performance.now();
+  const sender = start("sh", ["-c", `exec nc -N 127.0.0.1 ${port} < '${workload.clients[0]![0]}'`]);
+  await allExited([sender, receiver]);
+  return { ms: performance.now() - t0, serverRss: null, clientRss: null };
+}
+
+/** Native reference: rsync --daemon on 127.0.0.1 (W1 and W2). */
+export async function runRsync(workload: Workload, runDir: string): Promise<Measurement> {
+  const port = await freePort();
+  const dest = path.join(runDir, "rsync-dest");
+  await mkdir(dest, { recursive: true });
+  const conf = path.join(runDir, "rsyncd.conf");
+  // As root the daemon would drop to "nobody" and fail to write; keep our own ids.
+  const { uid, gid } = os.userInfo();
+  await writeFile(conf, `use chroot = no\nuid = ${uid}\ngid = ${gid}\n[bench]\n  path = ${dest}\n  read only = no\n`);
+  const daemon = start("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1", "--log-file=/dev/null"]);
+  await new Promise((r) => setTimeout(r, 300));
+  const source = workload.clients[0]![0]!;
+  const t0 = performance.now();
+  const client = start("rsync", ["-a", source.endsWith(".bin") ? source : `${source}/`, `rsync://127.0.0.1:${port}/bench/`]);
+  await allExited([client]);
+  const ms = performance.now() - t0;
+  daemon.child.kill("SIGTERM");
+  await daemon.exited;
+  await rm(dest, { recursive: true, force: true });
+  return { ms, serverRss: null, clientRss: null };
+}
+
+/** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
+export async function cliStartupMs(file: string, runDir: string): Promise<number> {
+  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/bin.js");
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "startup")]);
+  const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
+  const t0 = performance.now();
+  const client = start(process.execPath, [clientBin, "send", "-q", "-p", String(port), file]);
+  await waitForOutput(server, /Receiving file from client/);
+  const ms = performance.now() - t0;
+  await client.exited;
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return ms;
+}

@@ -92,3 +92,36 @@ describe("properties", () => {
     );
   });
 });
+
+describe("streamData mode", () => {
+  it("yields the same control messages and the same DATA bytes, in order, at any chunking", () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 12 }), (frames, cuts) => {
+        const bytes = Buffer.concat(frames.map(encode));
+        const offsets = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
+        const decoder = new FrameDecoder({ streamData: true });
+        const out: Frame[] = [];
+        let last = 0;
+        for (const at of [...offsets, bytes.length]) {
+          out.push(...decoder.push(bytes.subarray(last, at)));
+          last = at;
+        }
+        // Merge adjacent DATA pieces between control messages; empty DATA frames vanish.
+        const normalise = (list: Frame[]) => {
+          const merged: (Message | Buffer)[] = [];
+          for (const f of list) {
+            if (f.kind === "control") merged.push(f.message);
+            else if (f.payload.length > 0) {
+              const prev = merged.at(-1);
+              if (Buffer.isBuffer(prev)) merged[merged.length - 1] = Buffer.concat([prev, f.payload]);
+              else merged.push(Buffer.from(f.payload));
+            }
+          }
+          return merged;
+        };
+        expect(normalise(out)).toEqual(normalise(frames));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

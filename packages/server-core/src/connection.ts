@@ -177,7 +177,7 @@ export class Connection {
   // ---- Ferry protocol ------------------------------------------------------------------------
 
   async #serveFerry(rest: Buffer): Promise<void> {
-    const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload });
+    const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload, streamData: true });
     let chunk: Buffer | null = rest;
     while (chunk !== null) {
       for (const frame of decoder.push(chunk)) {

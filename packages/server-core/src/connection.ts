@@ -349,6 +349,7 @@ export class Connection {
     this.#answers = this.#answers
       .then(() => answer)
       .then((message) => this.#send(message))
+      .catch(() => undefined) // a dead socket must not break the chain for later answers
       .finally(() => this.#inFlight--);
   }
 

@@ -73,6 +73,32 @@ describe("handshake", () => {
   });
 });
 
+describe("slow and vanishing peers", () => {
+  it("times out a peer that stalls mid-upload, tells it TIMEOUT, and removes the partial file", async () => {
+    const quick = await startTestServer({ idleTimeoutMs: 150 });
+    try {
+      const { peer } = await WirePeer.handshake(quick.port);
+      peer.send({ type: "put", id: 1, name: "stalled.bin", size: 1000 });
+      peer.data(Buffer.alloc(10));
+      expect(errorCode(await peer.next())).toBe("TIMEOUT");
+      await peer.closed;
+      await quick.closedConnections(1);
+      expect(await listDir(quick.dir)).toEqual([]);
+      expect(quick.events["upload-failed"]).toEqual([expect.objectContaining({ name: "stalled.bin", code: "TIMEOUT" })]);
+    } finally {
+      await quick.cleanup();
+    }
+  });
+
+  it("keeps serving others while one peer stalls", async () => {
+    const { peer: staller } = await WirePeer.handshake(server.port);
+    staller.send({ type: "put", id: 1, name: "slow.bin", size: 1000 });
+    staller.data(Buffer.alloc(10));
+    await expectStillServing();
+    staller.socket.destroy();
+  });
+});
+
 describe("max clients", () => {
   it("gives the client beyond max-clients a BUSY error instead of a hang", async () => {
     const small = await startTestServer({ maxClients: 2 });

@@ -38,19 +38,24 @@ function encode(f: Frame): Buffer {
   return Buffer.concat(f.kind === "control" ? encodeControl(f.message) : encodeData(f.payload));
 }
 
+/** Feeds `bytes` to a fresh decoder cut at the given (arbitrary) offsets; returns every frame. */
+function decodeAtCuts(bytes: Buffer, cuts: number[], decoder: FrameDecoder): Frame[] {
+  const offsets = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
+  const out: Frame[] = [];
+  let last = 0;
+  for (const at of [...offsets, bytes.length]) {
+    out.push(...decoder.push(bytes.subarray(last, at)));
+    last = at;
+  }
+  return out;
+}
+
 describe("properties", () => {
   it("any chunking of valid frames decodes to the same frames", () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
-        const bytes = Buffer.concat(frames.map(encode));
-        const offsets = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
         const decoder = new FrameDecoder();
-        let last = 0;
-        const out: Frame[] = [];
-        for (const at of [...offsets, bytes.length]) {
-          out.push(...decoder.push(bytes.subarray(last, at)));
-          last = at;
-        }
+        const out = decodeAtCuts(Buffer.concat(frames.map(encode)), cuts, decoder);
         expect(out).toEqual(frames);
         expect(decoder.midFrame).toBe(false);
       }),
@@ -97,15 +102,7 @@ describe("streamData mode", () => {
   it("yields the same control messages and the same DATA bytes, in order, at any chunking", () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 12 }), (frames, cuts) => {
-        const bytes = Buffer.concat(frames.map(encode));
-        const offsets = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
-        const decoder = new FrameDecoder({ streamData: true });
-        const out: Frame[] = [];
-        let last = 0;
-        for (const at of [...offsets, bytes.length]) {
-          out.push(...decoder.push(bytes.subarray(last, at)));
-          last = at;
-        }
+        const out = decodeAtCuts(Buffer.concat(frames.map(encode)), cuts, new FrameDecoder({ streamData: true }));
         // Merge adjacent DATA pieces between control messages; empty DATA frames vanish.
         const normalise = (list: Frame[]) => {
           const merged: (Message | Buffer)[] = [];

@@ -26,19 +26,19 @@ const program = new Command()
   .addHelpText("after", `\nWith no command, ferry runs the interactive prompt (same as 'ferry shell').\n${EXIT_HELP}`)
   .showHelpAfterError();
 
-function context(command: Command) {
+async function context(command: Command) {
   const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean }>();
   return {
     flags,
     config: loadClientConfig(flags),
     reporter: new Reporter(Boolean(flags.json)),
-    progress: createProgress(!flags.quiet && !flags.json),
+    progress: await createProgress(!flags.quiet && !flags.json),
     signal: controller.signal,
   };
 }
 
 async function runShell(command: Command): Promise<void> {
-  const ctx = context(command);
+  const ctx = await context(command);
   process.exitCode = await shellCommand({
     ...ctx,
     input: process.stdin,
@@ -52,7 +52,7 @@ program
   .argument("<file...>", "files to send")
   .option("--raw", "send bare bytes and close, one connection per file (the lab's format; no verification)")
   .action(async (files: string[], _opts: unknown, command: Command) => {
-    const ctx = context(command);
+    const ctx = await context(command);
     process.exitCode = await sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw) });
   });
 

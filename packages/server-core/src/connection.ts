@@ -83,7 +83,9 @@ export class Connection {
       const first = await this.#sniff();
       this.#mode = first.kind;
       if (first.kind === "raw") {
-        if (config.raw) await this.#serveRaw(first.head);
+        // A peer that connects and hangs up without a byte (a port probe, a health check) sent
+        // no file; storing an empty output<N>.txt for it would only litter the directory.
+        if (config.raw && first.head.length > 0) await this.#serveRaw(first.head);
         return;
       }
       if (first.version !== PROTOCOL_VERSION) {

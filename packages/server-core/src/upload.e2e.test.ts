@@ -176,6 +176,15 @@ describe("raw mode (the lab's wire format)", () => {
     expect(await readFile(path.join(server.dir, "output0.txt"))).toEqual(bytes);
   });
 
+  it("stores nothing for a peer that connects and closes without a byte", async () => {
+    const socket = net.connect({ host: "127.0.0.1", port: server.port });
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.end();
+    await server.closedConnections(1);
+    expect(await listDir(server.dir)).toEqual([]);
+    expect(server.events["upload-started"]).toEqual([]);
+  });
+
   it("skips numbers already taken by other files", async () => {
     await writeFile(path.join(server.dir, "output0.txt"), "older");
     await rawSend(Buffer.from("new"));

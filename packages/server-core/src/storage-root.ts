@@ -1,4 +1,4 @@
-import { link, mkdir, open, readdir, realpath, stat, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, realpath, unlink } from "node:fs/promises";
 import path from "node:path";
 import { fileNameProblem } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
@@ -26,9 +26,14 @@ export class StorageRoot {
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
   static async open(dir: string, options: { fsync: boolean }): Promise<StorageRoot> {
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      // A symlinked root can be re-pointed under a running server, and a world-writable one lets
+      // other local users plant files or links beside ours: refuse both rather than serve.
+      const info = await lstat(dir);
+      if (info.isSymbolicLink()) throw new Error(`${dir} is a symbolic link; give the real directory`);
+      if (!info.isDirectory()) throw new Error(`${dir} is not a directory`);
+      if ((info.mode & 0o002) !== 0) throw new Error(`${dir} is writable by other users (chmod o-w to fix)`);
       const real = await realpath(dir);
-      if (!(await stat(real)).isDirectory()) throw new Error(`${dir} is not a directory`);
       const root = new StorageRoot(real, options.fsync);
       await root.#sweepTemps();
       return root;

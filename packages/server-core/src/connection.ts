@@ -40,6 +40,8 @@ type State =
   | { kind: "receiving"; upload: Upload }
   /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
   | { kind: "discarding"; id: number }
+  /** A raw upload (the lab's format) is streaming to a file until the peer's FIN. */
+  | { kind: "raw" }
   | { kind: "closed" };
 
 // Uploads whose fsync/publish may run behind the connection's reading (see #finishUpload).
@@ -83,6 +85,9 @@ export class Connection {
       const first = await this.#sniff();
       this.#mode = first.kind;
       if (first.kind === "raw") {
+        // The first raw byte meets the handshake deadline; from here only the idle timeout applies.
+        clearTimeout(handshakeTimer);
+        this.#state = { kind: "raw" };
         // A peer that connects and hangs up without a byte (a port probe, a health check) sent
         // no file; storing an empty output<N>.txt for it would only litter the directory.
         if (config.raw && first.head.length > 0) await this.#serveRaw(first.head);

@@ -205,6 +205,37 @@ describe("raw mode (the lab's wire format)", () => {
     expect(server.events["upload-failed"]).toHaveLength(1);
   });
 
+  it("lets a raw upload run longer than the handshake deadline", async () => {
+    const slow = await startTestServer({ handshakeTimeoutMs: 100 });
+    try {
+      const socket = net.connect({ host: "127.0.0.1", port: slow.port });
+      socket.on("error", () => undefined);
+      await new Promise<void>((r) => socket.once("connect", () => r()));
+      for (const part of ["slow ", "but ", "steady\n"]) {
+        socket.write(part);
+        await new Promise((r) => setTimeout(r, 80)); // 240 ms in all, past the 100 ms deadline
+      }
+      socket.end();
+      await slow.closedConnections(1);
+      expect(await readFile(path.join(slow.dir, "output0.txt"), "utf8")).toBe("slow but steady\n");
+    } finally {
+      await slow.cleanup();
+    }
+  });
+
+  it("lets a raw upload in progress finish when the server stops gracefully", async () => {
+    const socket = net.connect({ host: "127.0.0.1", port: server.port });
+    socket.on("error", () => undefined);
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    socket.write("first half, ");
+    await new Promise((r) => setTimeout(r, 50));
+    const stopped = server.server.stop({ graceMs: 2_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    socket.end("second half");
+    await stopped;
+    expect(await readFile(path.join(server.dir, "output0.txt"), "utf8")).toBe("first half, second half");
+  });
+
   it("is refused when raw mode is off", async () => {
     const strict = await startTestServer({ raw: false });
     try {

@@ -1,4 +1,5 @@
 import { ClientError } from "@ferry/client-core";
+import { FATAL_WIRE_ERROR_CODES } from "@ferry/protocol";
 import { UsageError } from "./settings.js";
 
 /** Documented exit codes of ferry (also listed in --help). */
@@ -23,19 +24,8 @@ Exit codes:
   3    could not reach or talk to the server (refused, busy, timeout, lost)
   130  interrupted (Ctrl+C)`;
 
-const CONNECTION_CODES = new Set<string>([
-  "CONNECT_FAILED",
-  "CONNECTION_CLOSED",
-  "BUSY",
-  "TIMEOUT",
-  "UNSUPPORTED_VERSION",
-  "PROTOCOL_ERROR",
-  "SHUTTING_DOWN",
-  "FRAME_TOO_LARGE",
-  "UNKNOWN_FRAME_TYPE",
-  "BAD_MESSAGE",
-  "UNEXPECTED_MESSAGE",
-]);
+// Every fatal wire code ends the connection; so do these client-side ones.
+const CONNECTION_CODES = new Set<string>([...FATAL_WIRE_ERROR_CODES, "CONNECT_FAILED", "CONNECTION_CLOSED", "PROTOCOL_ERROR"]);
 
 /** True when the error means the connection is gone, not just one file. */
 export function isConnectionError(error: unknown): boolean {

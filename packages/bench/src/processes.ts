@@ -9,8 +9,8 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-export function start(command: string, args: string[], options: { stdin?: string; stdoutFile?: never } = {}): Running {
-  const child = spawn(command, args, { stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+export function start(command: string, args: string[]): Running {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
@@ -45,13 +45,6 @@ export async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kb = /VmHWM:\s+(\d+) kB/.exec(status);
   return kb ? Number(kb[1]) * 1024 : 0;
-}
-
-/** Runs a command to completion; rejects on a non-zero exit. */
-export async function run(command: string, args: string[]): Promise<void> {
-  const running = start(command, args);
-  const code = await running.exited;
-  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${running.stderr()}`);
 }
 
 export async function hasCommand(name: string): Promise<boolean> {

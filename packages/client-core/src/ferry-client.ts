@@ -214,7 +214,7 @@ export class FerryClient {
     const startedAt = performance.now();
     const id = this.#nextId++;
     let entry: Pending | undefined;
-    let answered = false;
+    let doneSending = false; // PUT_END or CANCEL is on the wire and the send lock released
     try {
       throwIfAborted(signal);
       this.#assertOpen();
@@ -248,7 +248,7 @@ export class FerryClient {
         localSha = hash.digest("hex");
         this.#send({ type: "put_end", id, sha256: localSha });
       }
-      answered = true;
+      doneSending = true;
       release();
       const stored = await raceAbort(response, signal);
       if (stored.size !== size || stored.sha256 !== localSha) {
@@ -256,7 +256,7 @@ export class FerryClient {
       }
       return { name: stored.name, requestedName: name, size: stored.size, sha256: stored.sha256, durationMs: performance.now() - startedAt };
     } catch (error) {
-      if (!answered) {
+      if (!doneSending) {
         // Tell the server to drop the partial upload; its late answer for this id is ignored.
         if (!this.#fatal && !this.#socket.destroyed) this.#send({ type: "cancel", id });
         this.#pending.delete(id);

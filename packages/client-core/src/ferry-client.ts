@@ -20,6 +20,8 @@ import { ClientError, type ClientErrorCode } from "./errors.js";
 import { SendLock } from "./send-lock.js";
 
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+/** Files up to this size are read in one call rather than streamed. */
+const SMALL_FILE_BYTES = 64 * 1024;
 
 /** What the server announced in WELCOME. */
 export type ServerInfo = Omit<WelcomeMessage, "type">;
@@ -81,6 +83,7 @@ export class FerryClient {
   #nextId = 1;
   #fatal: ClientError | undefined;
   #closing = false;
+  #corked = false;
 
   private constructor(config: ClientConfig, socket: Socket, server: ServerInfo) {
     this.config = config;
@@ -183,6 +186,15 @@ export class FerryClient {
       handle = await open(filePath, "r");
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error("not a regular file");
+      if (stat.size <= SMALL_FILE_BYTES) {
+        // One read, no stream: for folders of small files the stream's set-up and its extra
+        // end-of-file read were a large share of the client's per-file cost.
+        const data = Buffer.allocUnsafe(stat.size);
+        const { bytesRead } = await handle.read(data, 0, stat.size, 0);
+        await handle.close();
+        handle = undefined;
+        return await this.uploadStream([data.subarray(0, bytesRead)], { ...options, name, size: stat.size });
+      }
       // The read size is the frame size, but never more than the file: a stream allocates a whole
       // high-water-mark buffer per read, and 1 MiB per 4 KiB file made the GC the bottleneck
       // for folders of small files (about a third of the client's time in the W2 profile).
@@ -297,10 +309,18 @@ export class FerryClient {
 
   #writeFrame([header, payload]: [Buffer, Uint8Array]): void {
     this.#assertOpen();
-    this.#socket.cork();
+    // Frames written in the same tick leave in one writev: a small file's PUT, DATA and PUT_END
+    // cost one syscall instead of three.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
     this.#socket.write(header);
     this.#socket.write(payload);
-    this.#socket.uncork();
   }
 
   #drained(signal: AbortSignal | undefined): Promise<void> {

@@ -60,9 +60,11 @@ export class Connection {
   /** Known after the first bytes; only a Ferry peer is sent ERROR frames. */
   #mode: "unknown" | "raw" | "ferry" = "unknown";
   #stopping = false;
+  #corked = false;
   /** Tail of the chain of per-upload answers, which must leave in PUT order. */
   #answers: Promise<void> = Promise.resolve();
-  #inFlight = 0;
+  /** One promise per answer not yet sent, oldest first (for backpressure on commits). */
+  readonly #unsent: Promise<void>[] = [];
   #stored = 0;
   #failed = 0;
 
@@ -148,7 +150,7 @@ export class Connection {
     const { storage, config } = this.#ctx;
     this.#ctx.emit("upload-started", { ...this.peer, name: null, size: null, raw: true });
     const startedAt = performance.now();
-    const file = await storage.createIncoming();
+    const file = await storage.createIncoming(null);
     let stored = false;
     try {
       let chunk: Buffer | null = head;
@@ -281,7 +283,7 @@ export class Connection {
     }
     let file: IncomingFile;
     try {
-      file = await storage.createIncoming();
+      file = await storage.createIncoming(put.size);
     } catch (error) {
       return refuse("STORAGE_ERROR", describe(error).message);
     }
@@ -306,7 +308,8 @@ export class Connection {
     }
     this.#answerInOrder(this.#commit(upload, sha256));
     // Bound the work in flight: past this many, wait rather than queue more open files.
-    if (this.#inFlight >= MAX_COMMITS_IN_FLIGHT) await this.#answers;
+    // Wait for the oldest answer only, so commits keep overlapping instead of draining to zero.
+    while (this.#unsent.length >= MAX_COMMITS_IN_FLIGHT) await this.#unsent[0];
   }
 
   /** fsync + publish; resolves with the answer to send (never rejects). */
@@ -352,12 +355,13 @@ export class Connection {
 
   /** Sends `answer` once it is ready and every earlier answer has been sent. */
   #answerInOrder(answer: Promise<Message>): void {
-    this.#inFlight++;
-    this.#answers = this.#answers
+    const sent = this.#answers
       .then(() => answer)
       .then((message) => this.#send(message))
       .catch(() => undefined) // a dead socket must not break the chain for later answers
-      .finally(() => this.#inFlight--);
+      .finally(() => void this.#unsent.shift());
+    this.#unsent.push(sent);
+    this.#answers = sent;
   }
 
   async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
@@ -372,10 +376,17 @@ export class Connection {
   #send(message: Message): void {
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
     const [header, payload] = encodeControl(message);
-    this.#socket.cork();
+    // Answers produced in the same tick (pipelined small files) leave in one writev.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
     this.#socket.write(header);
     this.#socket.write(payload);
-    this.#socket.uncork();
   }
 
   #timeout(message: string): void {

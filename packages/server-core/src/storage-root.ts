@@ -1,12 +1,16 @@
 import { link, lstat, mkdir, open, readdir, realpath, unlink } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileNameProblem } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
-import { IncomingFile, TEMP_PREFIX } from "./incoming-file.js";
+import { BufferedFile } from "./buffered-file.js";
+import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 
 const MAX_NAME_BYTES = 255;
 // Give up on finding a free "name (N)" after this many tries rather than loop for ever.
 const MAX_PUBLISH_ATTEMPTS = 10_000;
+/** Uploads up to this size are buffered in memory (see BufferedFile); at most 32 per connection wait. */
+const SMALL_FILE_BYTES = 64 * 1024;
 
 /**
  * The one directory the server writes to. Names are checked before they are joined to the root,
@@ -17,6 +21,10 @@ export class StorageRoot {
   readonly dir: string;
   readonly #fsync: boolean;
   #nextRawIndex = 0;
+  // Temp names: a random prefix per server run plus a counter, so no entropy is drawn per file;
+  // O_EXCL still refuses any name that exists.
+  readonly #tempPrefix = randomBytes(6).toString("hex");
+  #tempCounter = 0;
 
   private constructor(dir: string, fsync: boolean) {
     this.dir = dir;
@@ -46,9 +54,14 @@ export class StorageRoot {
     }
   }
 
-  /** A new temporary file for an upload. */
-  createIncoming(): Promise<IncomingFile> {
-    return IncomingFile.create(this.dir);
+  /**
+   * A new temporary file for an upload of `size` bytes (null: unknown, as for raw uploads).
+   * Small known sizes are buffered and written in one go at the end; the rest are streamed.
+   */
+  async createIncoming(size: number | null): Promise<IncomingFile> {
+    const tempPath = path.join(this.dir, `${TEMP_PREFIX}${this.#tempPrefix}-${(this.#tempCounter++).toString(36)}`);
+    if (size !== null && size <= SMALL_FILE_BYTES) return new BufferedFile(tempPath);
+    return StreamedFile.create(tempPath);
   }
 
   /**

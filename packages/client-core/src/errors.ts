@@ -17,6 +17,8 @@ export const CLIENT_ERROR_CODES = {
   SOURCE_CHANGED: "SOURCE_CHANGED",
   /** The caller's AbortSignal fired. */
   ABORTED: "ABORTED",
+  /** The server did not announce the capability this call needs. */
+  NOT_SUPPORTED: "NOT_SUPPORTED",
   /** The client was used after close(), or the like. */
   BAD_STATE: "BAD_STATE",
 } as const;

@@ -1,10 +1,7 @@
-export {
-  FerryClient,
-  type ServerInfo,
-  type UploadOptions,
-  type StreamUploadOptions,
-  type UploadProgress,
-  type UploadResult,
-} from "./ferry-client.js";
+export { FerryClient } from "./ferry-client.js";
+export type { ServerInfo } from "./wire.js";
+export type { UploadOptions, StreamUploadOptions, UploadProgress, UploadResult } from "./upload.js";
+export type { DownloadOptions, DownloadResult } from "./download.js";
+export type { LocalOutcome } from "./local-publish.js";
 export { sendRaw, type RawSendOptions, type RawSendResult } from "./raw-send.js";
 export { ClientError, CLIENT_ERROR_CODES, type ClientErrorCode } from "./errors.js";

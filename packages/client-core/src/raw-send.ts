@@ -4,7 +4,7 @@ import net from "node:net";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ClientError } from "./errors.js";
-import type { UploadProgress } from "./ferry-client.js";
+import type { UploadProgress } from "./upload.js";
 
 export interface RawSendOptions {
   host?: string;

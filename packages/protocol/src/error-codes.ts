@@ -31,6 +31,10 @@ export const WIRE_ERROR_CODES = {
   TIMEOUT: "TIMEOUT",
   /** The server is stopping. */
   SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** GET or DELETE named a file that is not stored. */
+  NOT_FOUND: "NOT_FOUND",
+  /** PUT with onConflict "fail" named a file that exists. */
+  ALREADY_EXISTS: "ALREADY_EXISTS",
 } as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
 

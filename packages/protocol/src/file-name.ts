@@ -31,3 +31,16 @@ export function fileNameProblem(name: string): string | null {
   if (name.startsWith(RESERVED_NAME_PREFIX)) return `names starting with ${RESERVED_NAME_PREFIX} are reserved`;
   return null;
 }
+
+/** "a.txt" → "a (n).txt"; ".bashrc" → ".bashrc (n)"; trims the stem to stay within 255 bytes. */
+export function numberedName(name: string, n: number): string {
+  const dot = name.lastIndexOf(".");
+  const hasExt = dot > 0;
+  let stem = hasExt ? name.slice(0, dot) : name;
+  const ext = hasExt ? name.slice(dot) : "";
+  const suffix = ` (${n})`;
+  while (stem.length > 1 && Buffer.byteLength(stem + suffix + ext, "utf8") > LIMITS.MAX_NAME_BYTES) {
+    stem = Array.from(stem).slice(0, -1).join("");
+  }
+  return `${stem}${suffix}${ext}`;
+}

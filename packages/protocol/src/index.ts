@@ -7,6 +7,7 @@ export {
   HEADER_BYTES,
   FRAME_TYPES,
   LIMITS,
+  CAPABILITIES,
   type FrameType,
 } from "./wire-constants.js";
 export { ProtocolError, PROTOCOL_ERROR_CODES, type ProtocolErrorCode } from "./errors.js";
@@ -20,6 +21,16 @@ export {
   CancelSchema,
   StoredSchema,
   ErrorMessageSchema,
+  GetSchema,
+  GetBeginSchema,
+  GetEndSchema,
+  ListSchema,
+  ListingSchema,
+  ListEntrySchema,
+  DeleteSchema,
+  DeletedSchema,
+  ConflictPolicySchema,
+  CONFLICT_POLICIES,
   assertNever,
   type Message,
   type MessageType,
@@ -30,12 +41,21 @@ export {
   type CancelMessage,
   type StoredMessage,
   type ErrorMessage,
+  type GetMessage,
+  type GetBeginMessage,
+  type GetEndMessage,
+  type ListMessage,
+  type ListingMessage,
+  type ListEntry,
+  type DeleteMessage,
+  type DeletedMessage,
+  type ConflictPolicy,
 } from "./messages.js";
 export type { Frame } from "./frame.js";
 export { encodeFrameHeader, encodeControl, encodeData } from "./frame-encoder.js";
 export { FrameDecoder, type FrameDecoderOptions } from "./frame-decoder.js";
 export { encodePreamble, matchPreamble, type PreambleMatch } from "./preamble.js";
-export { fileNameProblem, RESERVED_NAME_PREFIX } from "./file-name.js";
+export { fileNameProblem, numberedName, RESERVED_NAME_PREFIX } from "./file-name.js";
 export {
   ServerConfigSchema,
   ClientConfigSchema,

@@ -30,12 +30,19 @@ export const WelcomeSchema = z.strictObject({
   capabilities: z.array(z.string().max(64)).max(64),
 });
 
+/** What to do when an upload's (or download's) name is taken. Capability "conflict". */
+export const CONFLICT_POLICIES = ["rename", "overwrite", "skip", "fail"] as const;
+export const ConflictPolicySchema = z.enum(CONFLICT_POLICIES);
+export type ConflictPolicy = z.infer<typeof ConflictPolicySchema>;
+
 /** Client → server: start an upload. DATA frames with exactly `size` bytes follow. */
 export const PutSchema = z.strictObject({
   type: z.literal("put"),
   id,
   name,
   size,
+  /** Absent means "rename" (v1 behaviour). Only sent to servers announcing "conflict". */
+  onConflict: ConflictPolicySchema.optional(),
 });
 
 /** Client → server: all bytes are sent; this is their SHA-256. */
@@ -58,6 +65,68 @@ export const StoredSchema = z.strictObject({
   name,
   size,
   sha256,
+  /** Only in answer to a PUT that carried `onConflict`: what happened to the name. */
+  outcome: z.enum(["created", "renamed", "overwritten", "skipped"]).optional(),
+});
+
+/** Client → server: send me the stored file `name`. Capability "download". */
+export const GetSchema = z.strictObject({
+  type: z.literal("get"),
+  id,
+  name,
+});
+
+/** Server → client: `size` bytes of `name` follow in DATA frames, then GET_END. */
+export const GetBeginSchema = z.strictObject({
+  type: z.literal("get_begin"),
+  id,
+  name,
+  size,
+});
+
+/** Server → client: all bytes of the download are sent; this is their SHA-256. */
+export const GetEndSchema = z.strictObject({
+  type: z.literal("get_end"),
+  id,
+  sha256,
+});
+
+/** Client → server: list the stored files. Capability "list". */
+export const ListSchema = z.strictObject({
+  type: z.literal("list"),
+  id,
+});
+
+/** One stored file as LISTING reports it. `sha256` is null when the server never verified it. */
+export const ListEntrySchema = z.strictObject({
+  name,
+  size,
+  /** Modification time, milliseconds since the Unix epoch. */
+  mtime: z.int().min(0).max(LIMITS.MAX_FILE_SIZE),
+  sha256: sha256.nullable(),
+});
+export type ListEntry = z.infer<typeof ListEntrySchema>;
+
+/** Server → client: a page of the listing; pages for one LIST share its id, the last has more=false. */
+export const ListingSchema = z.strictObject({
+  type: z.literal("listing"),
+  id,
+  entries: z.array(ListEntrySchema).max(LIMITS.MAX_LIST_PAGE),
+  more: z.boolean(),
+});
+
+/** Client → server: delete the stored file `name`. Capability "delete". */
+export const DeleteSchema = z.strictObject({
+  type: z.literal("delete"),
+  id,
+  name,
+});
+
+/** Server → client: `name` is deleted. */
+export const DeletedSchema = z.strictObject({
+  type: z.literal("deleted"),
+  id,
+  name,
 });
 
 /** Either direction: something failed. With `id` it concerns that upload only. */
@@ -77,6 +146,13 @@ export const MessageSchema = z.discriminatedUnion("type", [
   CancelSchema,
   StoredSchema,
   ErrorMessageSchema,
+  GetSchema,
+  GetBeginSchema,
+  GetEndSchema,
+  ListSchema,
+  ListingSchema,
+  DeleteSchema,
+  DeletedSchema,
 ]);
 
 export type Message = z.infer<typeof MessageSchema>;
@@ -88,6 +164,13 @@ export type PutEndMessage = z.infer<typeof PutEndSchema>;
 export type CancelMessage = z.infer<typeof CancelSchema>;
 export type StoredMessage = z.infer<typeof StoredSchema>;
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
+export type GetMessage = z.infer<typeof GetSchema>;
+export type GetBeginMessage = z.infer<typeof GetBeginSchema>;
+export type GetEndMessage = z.infer<typeof GetEndSchema>;
+export type ListMessage = z.infer<typeof ListSchema>;
+export type ListingMessage = z.infer<typeof ListingSchema>;
+export type DeleteMessage = z.infer<typeof DeleteSchema>;
+export type DeletedMessage = z.infer<typeof DeletedSchema>;
 
 /** For exhaustive switches: the compiler proves this is unreachable. */
 export function assertNever(value: never): never {

@@ -37,4 +37,20 @@ export const LIMITS = {
   MAX_FILE_SIZE: Number.MAX_SAFE_INTEGER,
   /** Upload ids are u32 chosen by the client. */
   MAX_ID: 0xffff_ffff,
+  /** Entries per LISTING frame: 256 × (255-byte name + fields) stays well under the control limit. */
+  MAX_LIST_PAGE: 256,
+} as const;
+
+/** Capabilities a server may announce in WELCOME; a client uses a feature only when announced. */
+export const CAPABILITIES = {
+  /** PUT / PUT_END / CANCEL (every v1 server). */
+  UPLOAD: "upload",
+  /** GET → GET_BEGIN, DATA…, GET_END. */
+  DOWNLOAD: "download",
+  /** LIST → LISTING pages. */
+  LIST: "list",
+  /** DELETE → DELETED. */
+  DELETE: "delete",
+  /** PUT.onConflict and STORED.outcome. */
+  CONFLICT: "conflict",
 } as const;

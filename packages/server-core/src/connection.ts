@@ -8,7 +8,10 @@ import {
   encodeControl,
   fileNameProblem,
   matchPreamble,
+  type DeleteMessage,
   type Frame,
+  type GetMessage,
+  type ListMessage,
   type Message,
   type PutMessage,
   type ServerConfig,
@@ -17,6 +20,7 @@ import {
 import { ServerError, type ServerErrorCode } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { IncomingFile } from "./incoming-file.js";
+import { serveDelete, serveGet, serveList, type RequestContext } from "./requests.js";
 import type { StorageRoot } from "./storage-root.js";
 
 /** What a connection needs from its server. */
@@ -162,7 +166,7 @@ export class Connection {
         chunk = await this.#next();
       }
       const sha256 = await file.finish(config.fsync);
-      const name = await storage.publishRaw(file.tempPath);
+      const name = await storage.publishRaw(file.tempPath, { size: file.bytes, sha256 });
       stored = true;
       this.#stored++;
       this.#ctx.emit("upload-stored", {
@@ -173,6 +177,7 @@ export class Connection {
         sha256,
         durationMs: performance.now() - startedAt,
         raw: true,
+        outcome: "created",
       });
     } catch (error) {
       const { code, message } = describe(error);
@@ -260,9 +265,18 @@ export class Connection {
           return undefined;
         }
         throw unexpected(`CANCEL for upload ${message.id} while ${state.kind}`);
+      case "get":
+      case "list":
+      case "delete":
+        if (state.kind !== "idle") throw unexpected(`${message.type.toUpperCase()} while ${state.kind}`);
+        return this.#serveRequest(message);
       case "welcome":
       case "stored":
       case "error":
+      case "get_begin":
+      case "get_end":
+      case "listing":
+      case "deleted":
         throw unexpected(`${message.type.toUpperCase()} is a server message`);
       default:
         return assertNever(message);
@@ -312,23 +326,51 @@ export class Connection {
     while (this.#unsent.length >= MAX_COMMITS_IN_FLIGHT) await this.#unsent[0];
   }
 
+  /**
+   * GET, LIST, DELETE: served in order after every earlier answer, while the connection's reading
+   * waits (a download streams to its end before the next request is read). A refusal (NOT_FOUND,
+   * BAD_NAME, a read error) answers that request only; a lost socket ends the connection.
+   */
+  async #serveRequest(request: GetMessage | ListMessage | DeleteMessage): Promise<void> {
+    await this.#answers;
+    const ctx: RequestContext = {
+      socket: this.#socket,
+      storage: this.#ctx.storage,
+      peer: this.peer,
+      send: (message) => this.#send(message),
+      emit: this.#ctx.emit,
+    };
+    try {
+      if (request.type === "get") await serveGet(ctx, request);
+      else if (request.type === "list") await serveList(ctx, request);
+      else await serveDelete(ctx, request);
+    } catch (error) {
+      if (!(error instanceof ServerError) || this.#socket.destroyed) throw error;
+      const name = request.type === "list" ? null : request.name;
+      this.#ctx.emit("request-failed", { ...this.peer, request: request.type, name, code: error.code, message: error.message });
+      this.#send({ type: "error", id: request.id, code: toWireCode(error.code), message: error.message.slice(0, 1024) });
+    }
+  }
+
   /** fsync + publish; resolves with the answer to send (never rejects). */
   async #commit(upload: Upload, sha256: string): Promise<Message> {
     const { put, file } = upload;
     try {
       await file.finish(this.#ctx.config.fsync);
-      const name = await this.#ctx.storage.publish(file.tempPath, put.name);
-      this.#stored++;
+      const facts = { size: file.bytes, sha256 };
+      const { name, outcome } = await this.#ctx.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
+      if (outcome !== "skipped") this.#stored++;
       this.#ctx.emit("upload-stored", {
         ...this.peer,
         name,
         requestedName: put.name,
-        size: file.bytes,
-        sha256,
+        ...facts,
         durationMs: performance.now() - upload.startedAt,
         raw: false,
+        outcome,
       });
-      return { type: "stored", id: put.id, name, size: file.bytes, sha256 };
+      // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
+      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
     } catch (error) {
       await file.discard();
       const { code, message } = describe(error);

@@ -22,6 +22,22 @@ export interface UploadStoredEvent extends PeerInfo {
   sha256: string;
   durationMs: number;
   raw: boolean;
+  /** What happened to the name (see the PUT's onConflict policy; "created" for raw uploads). */
+  outcome: "created" | "renamed" | "overwritten" | "skipped";
+}
+
+export interface DownloadSentEvent extends PeerInfo {
+  name: string;
+  size: number;
+  sha256: string;
+  durationMs: number;
+}
+
+export interface RequestFailedEvent extends PeerInfo {
+  request: "get" | "list" | "delete";
+  name: string | null;
+  code: ServerErrorCode;
+  message: string;
 }
 
 export interface UploadFailedEvent extends PeerInfo {
@@ -50,6 +66,10 @@ export interface ServerEvents {
   "upload-started": [UploadStartedEvent];
   "upload-stored": [UploadStoredEvent];
   "upload-failed": [UploadFailedEvent];
+  "download-sent": [DownloadSentEvent];
+  deleted: [PeerInfo & { name: string }];
+  /** A GET, LIST or DELETE was answered with an error (the connection goes on). */
+  "request-failed": [RequestFailedEvent];
   /** A connection ended on an error (protocol violation, timeout, shutdown) after being told why. */
   "connection-error": [PeerInfo & { code: ServerErrorCode; message: string }];
   closed: [];

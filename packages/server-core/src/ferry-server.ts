@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { checkServerConfig, encodeControl, type ServerConfig, type ServerConfigInput } from "@ferry/protocol";
+import { CAPABILITIES, checkServerConfig, encodeControl, type ServerConfig, type ServerConfigInput } from "@ferry/protocol";
 import { Connection, lingerThenClose, type ConnectionContext } from "./connection.js";
 import { ServerError } from "./errors.js";
 import type { ServerEvents } from "./events.js";
@@ -11,7 +11,7 @@ const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Agent string sent in WELCOME. */
 export const SERVER_AGENT = "ferry-server/0.1.0";
 /** Features this server announces in WELCOME. */
-export const SERVER_CAPABILITIES = ["upload"];
+export const SERVER_CAPABILITIES: string[] = Object.values(CAPABILITIES);
 
 export interface StopOptions {
   /** How long uploads in progress may take to finish before they are cut (ms). Default 10 s. */
@@ -101,6 +101,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     await Promise.all(this.#running);
     clearTimeout(grace);
     await closed;
+    await this.#storage?.close();
     this.emit("closed");
   }
 

@@ -9,4 +9,3 @@ export type {
   ConnectionClosedEvent,
   ConnectionRejectedEvent,
 } from "./events.js";
-export { numberedName } from "./storage-root.js";

@@ -2,7 +2,8 @@ import { chmod, mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServerError } from "./errors.js";
-import { StorageRoot, numberedName } from "./storage-root.js";
+import { numberedName } from "@ferry/protocol";
+import { StorageRoot } from "./storage-root.js";
 import { tempDir } from "./testing/fixtures.js";
 
 let base: Awaited<ReturnType<typeof tempDir>>;

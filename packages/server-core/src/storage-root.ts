@@ -1,12 +1,24 @@
-import { link, lstat, mkdir, open, readdir, realpath, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { fileNameProblem } from "@ferry/protocol";
+import { fileNameProblem, numberedName, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
+import { StorageIndex } from "./storage-index.js";
 
-const MAX_NAME_BYTES = 255;
+/** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
+export interface Facts {
+  size: number;
+  sha256: string;
+}
+
+export interface Published {
+  name: string;
+  outcome: "created" | "renamed" | "overwritten" | "skipped";
+}
+
 // Give up on finding a free "name (N)" after this many tries rather than loop for ever.
 const MAX_PUBLISH_ATTEMPTS = 10_000;
 /** Uploads up to this size are buffered in memory (see BufferedFile); at most 32 per connection wait. */
@@ -26,9 +38,12 @@ export class StorageRoot {
   readonly #tempPrefix = randomBytes(6).toString("hex");
   #tempCounter = 0;
 
-  private constructor(dir: string, fsync: boolean) {
+  readonly #index: StorageIndex;
+
+  private constructor(dir: string, fsync: boolean, index: StorageIndex) {
     this.dir = dir;
     this.#fsync = fsync;
+    this.#index = index;
   }
 
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
@@ -42,7 +57,7 @@ export class StorageRoot {
       if (!info.isDirectory()) throw new Error(`${dir} is not a directory`);
       if ((info.mode & 0o002) !== 0) throw new Error(`${dir} is writable by other users (chmod o-w to fix)`);
       const real = await realpath(dir);
-      const root = new StorageRoot(real, options.fsync);
+      const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real));
       await root.#sweepTemps();
       return root;
     } catch (cause) {
@@ -65,41 +80,130 @@ export class StorageRoot {
   }
 
   /**
-   * Publishes a finished temp file under `name`, or `name (1).ext`, `name (2).ext`… if taken.
-   * Returns the name actually used.
+   * Publishes a finished temp file under `name` following `policy` (see docs/protocol.md §6):
+   * rename → `name (1).ext`… when taken; fail → ALREADY_EXISTS; skip → leave the existing file;
+   * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
-  publish(tempPath: string, name: string): Promise<string> {
+  async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts): Promise<Published> {
     const problem = fileNameProblem(name);
-    if (problem) return Promise.reject(new ServerError(problem, { code: "BAD_NAME" }));
-    return this.#publishFirstFree(tempPath, (n) => (n === 0 ? name : numberedName(name, n)));
+    if (problem) throw new ServerError(problem, { code: "BAD_NAME" });
+    let published: Published;
+    if (policy === "rename") {
+      const used = await this.#linkFirstFree(tempPath, (n) => (n === 0 ? name : numberedName(name, n)));
+      published = { name: used, outcome: used === name ? "created" : "renamed" };
+    } else if (await this.#tryLink(tempPath, this.#resolve(name))) {
+      published = { name, outcome: "created" };
+    } else if (policy === "overwrite") {
+      await this.#fs(`cannot replace ${name}`, () => rename(tempPath, this.#resolve(name)));
+      published = { name, outcome: "overwritten" };
+    } else if (policy === "skip") {
+      await unlink(tempPath).catch(() => undefined);
+      return { name, outcome: "skipped" };
+    } else {
+      await unlink(tempPath).catch(() => undefined);
+      throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
+    }
+    await unlink(tempPath).catch(() => undefined); // already gone after a rename
+    await this.#afterPublish(published.name, facts);
+    return published;
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
-  async publishRaw(tempPath: string): Promise<string> {
+  async publishRaw(tempPath: string, facts: Facts): Promise<string> {
     const start = this.#nextRawIndex;
-    const used = await this.#publishFirstFree(tempPath, (n) => `output${start + n}.txt`);
+    const used = await this.#linkFirstFree(tempPath, (n) => `output${start + n}.txt`);
     this.#nextRawIndex = Number(/\d+/.exec(used)![0]) + 1;
+    await unlink(tempPath).catch(() => undefined);
+    await this.#afterPublish(used, facts);
     return used;
   }
 
-  async #publishFirstFree(tempPath: string, candidate: (attempt: number) => string): Promise<string> {
+  /** Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed). */
+  async openForRead(name: string): Promise<{ handle: FileHandle; size: number }> {
+    const full = this.#checked(name);
+    let handle: FileHandle;
+    try {
+      handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch {
+      throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
+    }
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      await handle.close();
+      throw new ServerError(`${name} is not a file`, { code: "NOT_FOUND" });
+    }
+    return { handle, size: info.size };
+  }
+
+  /** Every stored file, sorted by name, with the SHA-256 recorded when it was published. */
+  async list(): Promise<ListEntry[]> {
+    const entries: ListEntry[] = [];
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+      const info = await lstat(path.join(this.dir, entry.name)).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      const mtime = Math.floor(info.mtimeMs);
+      entries.push({ name: entry.name, size: info.size, mtime, sha256: this.#index.lookup(entry.name, info.size, mtime) });
+    }
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Deletes a stored file; NOT_FOUND unless it is a regular file. */
+  async remove(name: string): Promise<void> {
+    const full = this.#checked(name);
+    const info = await lstat(full).catch(() => undefined);
+    if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
+    await this.#fs(`cannot delete ${name}`, () => unlink(full));
+    this.#index.forget(name);
+    if (this.#fsync) await this.#syncDir();
+  }
+
+  /** Flushes the index log. */
+  close(): Promise<void> {
+    return this.#index.close();
+  }
+
+  async #afterPublish(name: string, facts: Facts): Promise<void> {
+    if (this.#fsync) await this.#syncDir();
+    const info = await lstat(this.#resolve(name)).catch(() => undefined);
+    if (info) this.#index.record(name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
+  }
+
+  async #linkFirstFree(tempPath: string, candidate: (attempt: number) => string): Promise<string> {
     for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
       const name = candidate(attempt);
-      const finalPath = this.#resolve(name);
-      try {
-        await link(tempPath, finalPath);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EEXIST") continue;
-        throw new ServerError(`cannot publish ${name}: ${(error as Error).message}`, {
-          code: "STORAGE_ERROR",
-          cause: error,
-        });
-      }
-      await unlink(tempPath).catch(() => undefined);
-      if (this.#fsync) await this.#syncDir();
-      return name;
+      if (await this.#tryLink(tempPath, this.#resolve(name))) return name;
     }
     throw new ServerError("no free name left", { code: "STORAGE_ERROR" });
+  }
+
+  /** link(2): true when published, false when the name is taken; never replaces anything. */
+  async #tryLink(tempPath: string, finalPath: string): Promise<boolean> {
+    try {
+      await link(tempPath, finalPath);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw new ServerError(`cannot publish ${path.basename(finalPath)}: ${(error as Error).message}`, {
+        code: "STORAGE_ERROR",
+        cause: error,
+      });
+    }
+  }
+
+  async #fs<T>(what: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (cause) {
+      throw new ServerError(`${what}: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
+    }
+  }
+
+  /** A client-supplied name, checked, as a path directly inside the root. */
+  #checked(name: string): string {
+    const problem = fileNameProblem(name);
+    if (problem) throw new ServerError(problem, { code: "BAD_NAME" });
+    return this.#resolve(name);
   }
 
   /** Joins a checked base name to the root and proves the result is a direct child of it. */
@@ -126,17 +230,4 @@ export class StorageRoot {
       if (entry.startsWith(TEMP_PREFIX)) await unlink(path.join(this.dir, entry)).catch(() => undefined);
     }
   }
-}
-
-/** "a.txt" → "a (n).txt"; ".bashrc" → ".bashrc (n)"; trims the stem to stay within 255 bytes. */
-export function numberedName(name: string, n: number): string {
-  const dot = name.lastIndexOf(".");
-  const hasExt = dot > 0;
-  let stem = hasExt ? name.slice(0, dot) : name;
-  const ext = hasExt ? name.slice(dot) : "";
-  const suffix = ` (${n})`;
-  while (stem.length > 1 && Buffer.byteLength(stem + suffix + ext, "utf8") > MAX_NAME_BYTES) {
-    stem = Array.from(stem).slice(0, -1).join("");
-  }
-  return `${stem}${suffix}${ext}`;
 }

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { FerryServer } from "../ferry-server.js";
 import type { ServerConfigInput } from "@ferry/protocol";
 import type { ServerEvents } from "../events.js";
+import { INDEX_FILE } from "../storage-index.js";
 
 /** A fresh temp dir, removed by the returned cleanup. */
 export async function tempDir(prefix = "ferry-test-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -43,9 +44,9 @@ export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Lists a dir, sorted, temp files included (they must never be left behind). */
+/** Lists a dir, sorted, temp files included (they must never be left behind); the index log aside. */
 export async function listDir(dir: string): Promise<string[]> {
-  return (await readdir(dir)).sort();
+  return (await readdir(dir)).filter((name) => name !== INDEX_FILE).sort();
 }
 
 type Recorded = { [K in keyof ServerEvents]: ServerEvents[K][0][] };

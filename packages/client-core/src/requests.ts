@@ -1,0 +1,64 @@
+import { CAPABILITIES, fileNameProblem, type ListEntry, type Message } from "@ferry/protocol";
+import { ClientError } from "./errors.js";
+import type { Wire } from "./wire.js";
+
+/** Sends one request under the send lock and resolves with what its handler collects. */
+async function request<T>(
+  wire: Wire,
+  build: (id: number) => Message,
+  collect: (message: Message, done: (value: T) => void) => boolean,
+): Promise<T> {
+  const id = wire.nextId();
+  const answer = new Promise<T>((resolve, reject) => {
+    wire.register(id, { onMessage: (message) => collect(message, resolve), onError: reject });
+  });
+  const release = await wire.lock.acquire();
+  try {
+    wire.send(build(id));
+  } catch (error) {
+    wire.unregister(id);
+    throw error;
+  } finally {
+    release();
+  }
+  return answer;
+}
+
+/** Every stored file, with size, mtime and SHA-256; names the server sends are checked first. */
+export function list(wire: Wire): Promise<ListEntry[]> {
+  wire.require(CAPABILITIES.LIST, "listing");
+  const entries: ListEntry[] = [];
+  return request<ListEntry[]>(
+    wire,
+    (id) => ({ type: "list", id }),
+    (message, done) => {
+      if (message.type !== "listing") throw new ClientError(`unexpected ${message.type} for a listing`, { code: "PROTOCOL_ERROR" });
+      for (const entry of message.entries) {
+        const problem = fileNameProblem(entry.name);
+        // A server that lists "../x" is not to be trusted with anything else either.
+        if (problem) throw new ClientError(`server listed an unsafe name ${JSON.stringify(entry.name)}: ${problem}`, { code: "PROTOCOL_ERROR" });
+        entries.push(entry);
+      }
+      if (!message.more) done(entries);
+      return !message.more;
+    },
+  );
+}
+
+/** Deletes a stored file. */
+export async function remove(wire: Wire, name: string): Promise<void> {
+  wire.require(CAPABILITIES.DELETE, "deleting");
+  const problem = fileNameProblem(name);
+  if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+  await request<void>(
+    wire,
+    (id) => ({ type: "delete", id, name }),
+    (message, done) => {
+      if (message.type !== "deleted" || message.name !== name) {
+        throw new ClientError(`unexpected ${message.type} for a delete`, { code: "PROTOCOL_ERROR" });
+      }
+      done();
+      return true;
+    },
+  );
+}

@@ -25,7 +25,7 @@ async function request<T>(
 }
 
 /** Every stored file, with size, mtime and SHA-256; names the server sends are checked first. */
-export function list(wire: Wire): Promise<ListEntry[]> {
+export async function list(wire: Wire): Promise<ListEntry[]> {
   wire.require(CAPABILITIES.LIST, "listing");
   const entries: ListEntry[] = [];
   return request<ListEntry[]>(

@@ -1,0 +1,173 @@
+import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClientError, FerryClient } from "@ferry/client-core";
+import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
+
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+let server: TestServer;
+let local: Awaited<ReturnType<typeof tempDir>>;
+let client: FerryClient;
+
+beforeEach(async () => {
+  server = await startTestServer();
+  local = await tempDir("ferry-local-");
+  client = await FerryClient.connect({ port: server.port });
+});
+afterEach(async () => {
+  await client.close();
+  await server.cleanup();
+  await local.cleanup();
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ClientError);
+  return (error as ClientError).code;
+}
+
+async function put(name: string, text: string, onConflict?: "rename" | "overwrite" | "skip" | "fail") {
+  const body = Buffer.from(text);
+  return client.uploadStream([body], { name, size: body.length, onConflict });
+}
+
+describe("download", () => {
+  it("brings a 5 MiB file back byte-identical, verified, under the name asked for", async () => {
+    const source = path.join(local.dir, "src.bin");
+    const expected = await writeRandomFile(source, 5 * 1024 * 1024);
+    await client.upload(source, { name: "big.bin" });
+    const into = path.join(local.dir, "inbox");
+    const progress: number[] = [];
+    const result = await client.download("big.bin", { dir: into, onProgress: (p) => progress.push(p.bytes) });
+    expect(result).toMatchObject({ name: "big.bin", size: 5 * 1024 * 1024, sha256: expected, outcome: "created" });
+    expect(await sha256File(path.join(into, "big.bin"))).toBe(expected);
+    expect(progress.at(-1)).toBe(5 * 1024 * 1024);
+    expect(await readdir(into)).toEqual(["big.bin"]); // no temp left
+  });
+
+  it("answers NOT_FOUND for a missing file and keeps the connection usable", async () => {
+    expect(await codeOf(client.download("nope.txt", { dir: local.dir }))).toBe("NOT_FOUND");
+    await put("after.txt", "still fine");
+    expect((await client.download("after.txt", { dir: local.dir })).size).toBe(10);
+  });
+
+  it("never follows a symlink planted in the storage dir", async () => {
+    await writeFile(path.join(local.dir, "secret.txt"), "outside the root");
+    await symlink(path.join(local.dir, "secret.txt"), path.join(server.dir, "link.txt"));
+    expect(await codeOf(client.download("link.txt", { dir: path.join(local.dir, "in") }))).toBe("NOT_FOUND");
+  });
+
+  it("refuses a hostile name before asking", async () => {
+    expect(await codeOf(client.download("../etc/passwd", { dir: local.dir }))).toBe("BAD_NAME");
+  });
+
+  describe("local conflict policies", () => {
+    beforeEach(async () => {
+      await put("doc.txt", "server copy");
+      await writeFile(path.join(local.dir, "doc.txt"), "local copy");
+    });
+
+    it("fail (the default) leaves the local file alone and no temp behind", async () => {
+      expect(await codeOf(client.download("doc.txt", { dir: local.dir }))).toBe("ALREADY_EXISTS");
+      expect(await readFile(path.join(local.dir, "doc.txt"), "utf8")).toBe("local copy");
+      expect(await readdir(local.dir)).toEqual(["doc.txt"]);
+    });
+
+    it("skip keeps the local file", async () => {
+      const result = await client.download("doc.txt", { dir: local.dir, onConflict: "skip" });
+      expect(result.outcome).toBe("skipped");
+      expect(await readFile(path.join(local.dir, "doc.txt"), "utf8")).toBe("local copy");
+    });
+
+    it("overwrite replaces it", async () => {
+      const result = await client.download("doc.txt", { dir: local.dir, onConflict: "overwrite" });
+      expect(result.outcome).toBe("overwritten");
+      expect(await readFile(path.join(local.dir, "doc.txt"), "utf8")).toBe("server copy");
+    });
+
+    it("rename writes doc (1).txt", async () => {
+      const result = await client.download("doc.txt", { dir: local.dir, onConflict: "rename" });
+      expect(result).toMatchObject({ name: "doc (1).txt", outcome: "renamed" });
+      expect(await readFile(path.join(local.dir, "doc (1).txt"), "utf8")).toBe("server copy");
+    });
+  });
+});
+
+describe("server conflict policies on upload", () => {
+  beforeEach(async () => {
+    await put("a.txt", "original");
+  });
+
+  it("rename (the default) stores a (1).txt", async () => {
+    expect(await put("a.txt", "second")).toMatchObject({ name: "a (1).txt", outcome: "renamed" });
+  });
+
+  it("overwrite replaces the file atomically", async () => {
+    expect(await put("a.txt", "replaced", "overwrite")).toMatchObject({ name: "a.txt", outcome: "overwritten" });
+    expect(await readFile(path.join(server.dir, "a.txt"), "utf8")).toBe("replaced");
+    expect(await listDir(server.dir)).toEqual(["a.txt"]);
+  });
+
+  it("skip keeps the stored file", async () => {
+    expect(await put("a.txt", "ignored", "skip")).toMatchObject({ name: "a.txt", outcome: "skipped" });
+    expect(await readFile(path.join(server.dir, "a.txt"), "utf8")).toBe("original");
+  });
+
+  it("fail answers ALREADY_EXISTS and leaves no temp", async () => {
+    expect(await codeOf(put("a.txt", "refused", "fail"))).toBe("ALREADY_EXISTS");
+    expect(await readFile(path.join(server.dir, "a.txt"), "utf8")).toBe("original");
+    await client.close();
+    await server.closedConnections(1);
+    expect(await listDir(server.dir)).toEqual(["a.txt"]);
+  });
+});
+
+describe("list and delete", () => {
+  it("lists stored files with size, mtime and the SHA-256 recorded at upload, hiding Ferry's own files", async () => {
+    await put("b.txt", "bee");
+    await put("a.txt", "ay");
+    await writeFile(path.join(server.dir, "dropped-in.txt"), "not via ferry");
+    await mkdir(path.join(server.dir, "a-directory"));
+    const entries = await client.list();
+    expect(entries.map((e) => e.name)).toEqual(["a.txt", "b.txt", "dropped-in.txt"]);
+    expect(entries[0]).toMatchObject({ size: 2, sha256: sha256(Buffer.from("ay")) });
+    expect(entries[0]!.mtime).toBeGreaterThan(Date.now() - 60_000);
+    expect(entries[2]!.sha256).toBeNull(); // never verified by the server, so never claimed
+  });
+
+  it("pages a listing longer than one frame", async () => {
+    await Promise.all(Array.from({ length: 600 }, (_, i) => put(`f${String(i).padStart(3, "0")}.txt`, `${i}`)));
+    const entries = await client.list();
+    expect(entries).toHaveLength(600);
+    expect(entries.at(-1)!.name).toBe("f599.txt");
+  });
+
+  it("keeps recorded hashes across a restart, and drops them for a file changed behind its back", async () => {
+    await put("kept.txt", "kept");
+    await put("changed.txt", "before");
+    await client.close();
+    await server.server.stop();
+    await writeFile(path.join(server.dir, "changed.txt"), "after, and longer");
+    const again = await startTestServer({ dir: server.dir });
+    try {
+      const other = await FerryClient.connect({ port: again.port });
+      const entries = await other.list();
+      await other.close();
+      expect(entries.find((e) => e.name === "kept.txt")!.sha256).toBe(sha256(Buffer.from("kept")));
+      expect(entries.find((e) => e.name === "changed.txt")!.sha256).toBeNull();
+    } finally {
+      await again.server.stop();
+    }
+  });
+
+  it("deletes a file, then answers NOT_FOUND for it", async () => {
+    await put("gone.txt", "bye");
+    await client.delete("gone.txt");
+    expect(await listDir(server.dir)).toEqual([]);
+    expect(await codeOf(client.delete("gone.txt"))).toBe("NOT_FOUND");
+    expect((await client.list()).map((e) => e.name)).toEqual([]);
+  });
+});

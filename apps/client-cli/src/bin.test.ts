@@ -56,6 +56,11 @@ async function file(name: string, content: string | Buffer): Promise<string> {
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
+/** What is in the server's storage dir: temp files included, the server's index log aside. */
+async function storedFiles(): Promise<string[]> {
+  return (await readdir(store)).filter((name) => name !== ".ferry-index.jsonl").sort();
+}
+
 async function settled(): Promise<void> {
   // The server finishes a connection's bookkeeping a moment after the client has gone.
   const deadline = Date.now() + 5_000;
@@ -86,7 +91,7 @@ describe("ferry send", () => {
     const result = await ferry(["send", "-p", String(port), path.join(src, "missing.txt"), ok]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("missing.txt: LOCAL_FILE_ERROR");
-    expect(await readdir(store)).toEqual(["ok.txt"]);
+    expect(await storedFiles()).toEqual(["ok.txt"]);
   });
 
   it("prints JSON lines with --json", async () => {
@@ -140,7 +145,7 @@ describe("ferry send", () => {
     child.kill("SIGKILL");
     await new Promise((r) => child.on("close", r));
     await settled();
-    expect(await readdir(store)).toEqual([]);
+    expect(await storedFiles()).toEqual([]);
     expect(failed).toEqual([expect.objectContaining({ name: "big.bin", code: "CONNECTION_LOST" })]);
   });
 });
@@ -155,7 +160,7 @@ describe("ferry shell (the lab's prompt loop)", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain("You entered an invalid filename! Please enter a valid name");
     expect(result.stdout.match(/^stored /gm)).toHaveLength(2);
-    expect((await readdir(store)).sort()).toEqual(["one.txt", "two.bin"]); // nothing after quit
+    expect((await storedFiles()).sort()).toEqual(["one.txt", "two.bin"]); // nothing after quit
     expect(connections).toHaveLength(1);
   });
 
@@ -163,7 +168,70 @@ describe("ferry shell (the lab's prompt loop)", () => {
     const a = await file("eof.txt", "eof");
     const result = await ferry(["-p", String(port)], `${a}\n`);
     expect(result.code).toBe(0);
-    expect(await readdir(store)).toEqual(["eof.txt"]);
+    expect(await storedFiles()).toEqual(["eof.txt"]);
+  });
+});
+
+describe("ferry get, ls, rm", () => {
+  async function upload(name: string, content: string | Buffer): Promise<void> {
+    const result = await ferry(["send", "-q", "-p", String(port), await file(name, content)]);
+    expect(result.code).toBe(0);
+  }
+
+  it("downloads into -o DIR byte-identical, refuses to overwrite by default, and lists and deletes", async () => {
+    const binary = randomBytes(300_000);
+    await upload("pic.bin", binary);
+    await upload("notes.txt", "hello");
+    const out = path.join(src, "downloads");
+    const got = await ferry(["get", "-p", String(port), "-o", out, "pic.bin", "notes.txt"]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toContain(`sha256 ${sha(binary)}`);
+    expect(await readFile(path.join(out, "pic.bin"))).toEqual(binary);
+
+    const again = await ferry(["get", "-p", String(port), "-o", out, "notes.txt"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("ALREADY_EXISTS");
+    const renamed = await ferry(["get", "-p", String(port), "-o", out, "--on-conflict", "rename", "notes.txt"]);
+    expect(renamed.code).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(["notes (1).txt", "notes.txt", "pic.bin"]);
+
+    const listed = await ferry(["ls", "--json", "-p", String(port)]);
+    const entries = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { name: string; sha256: string });
+    expect(entries.map((e) => e.name)).toEqual(["notes.txt", "pic.bin"]);
+    expect(entries[1]!.sha256).toBe(sha(binary));
+
+    const removed = await ferry(["rm", "-p", String(port), "notes.txt", "missing.txt"]);
+    expect(removed.code).toBe(1);
+    expect(removed.stdout).toContain("deleted notes.txt");
+    expect(removed.stderr).toContain("missing.txt: NOT_FOUND");
+    expect(await storedFiles()).toEqual(["pic.bin"]);
+  });
+
+  it("send --on-conflict overwrite replaces the server's copy", async () => {
+    await upload("same.txt", "one");
+    const result = await ferry(["send", "-p", String(port), "--on-conflict", "overwrite", await file("same.txt", "two")]);
+    expect(result.code).toBe(0);
+    expect(await readFile(path.join(store, "same.txt"), "utf8")).toBe("two");
+  });
+
+  it("the prompt loop also lists, downloads and deletes", async () => {
+    await upload("remote.txt", "from the server");
+    const cwd = await mkdtemp(path.join(tmpdir(), "ferry-cli-cwd-"));
+    try {
+      const child = spawn(process.execPath, [BIN, "shell", "-p", String(port)], { cwd, env: { ...process.env, NO_COLOR: "1" } });
+      let stdout = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.resume();
+      child.stdin.end("ls\nget remote.txt\nrm remote.txt\nls\nquit\n");
+      const code = await new Promise((resolve) => child.on("close", resolve));
+      expect(code).toBe(0);
+      expect(stdout).toContain("remote.txt");
+      expect(stdout).toContain("deleted remote.txt");
+      expect(await readFile(path.join(cwd, "remote.txt"), "utf8")).toBe("from the server");
+      expect(await storedFiles()).toEqual([]);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { CONFLICT_POLICIES, type ConflictPolicy } from "@ferry/protocol";
+import { getCommand } from "./commands/get.js";
+import { lsCommand, rmCommand } from "./commands/ls.js";
 import { sendCommand } from "./commands/send.js";
 import { shellCommand } from "./commands/shell.js";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.js";
@@ -17,7 +20,7 @@ process.once("SIGINT", () => {
 
 const program = new Command()
   .name("ferry")
-  .description("Send files to a Ferry server: streamed, verified end to end with SHA-256.")
+  .description("Move files to and from a Ferry server: streamed, verified end to end with SHA-256.")
   .version("0.1.0")
   .option("-H, --host <address>", "server address (env FERRY_HOST; default 127.0.0.1)")
   .option("-p, --port <port>", "server port (env FERRY_PORT; default 8080)")
@@ -27,7 +30,7 @@ const program = new Command()
   .showHelpAfterError();
 
 async function context(command: Command) {
-  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean }>();
+  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string }>();
   return {
     flags,
     config: loadClientConfig(flags),
@@ -51,14 +54,43 @@ program
   .description("send one or more files; each is stored under its own name on the server")
   .argument("<file...>", "files to send")
   .option("--raw", "send bare bytes and close, one connection per file (the lab's format; no verification)")
+  .addOption(
+    new Option("--on-conflict <policy>", "when the name is taken on the server (default: rename → name (1).ext)").choices(CONFLICT_POLICIES),
+  )
   .action(async (files: string[], _opts: unknown, command: Command) => {
     const ctx = await context(command);
-    process.exitCode = await sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw) });
+    process.exitCode = await sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw), onConflict: ctx.flags.onConflict });
+  });
+
+program
+  .command("get")
+  .description("download files; each is verified (size and SHA-256) before it gets its name")
+  .argument("<name...>", "stored names to download")
+  .option("-o, --output <dir>", "directory to write into, created if missing", ".")
+  .addOption(new Option("--on-conflict <policy>", "when the local name is taken").choices(CONFLICT_POLICIES).default("fail"))
+  .action(async (names: string[], _opts: unknown, command: Command) => {
+    const ctx = await context(command);
+    process.exitCode = await getCommand(names, { ...ctx, dir: ctx.flags.output ?? ".", onConflict: ctx.flags.onConflict ?? "fail" });
+  });
+
+program
+  .command("ls")
+  .description("list stored files: size, modification time, SHA-256 recorded at upload, name")
+  .action(async (_opts: unknown, command: Command) => {
+    process.exitCode = await lsCommand(await context(command));
+  });
+
+program
+  .command("rm")
+  .description("delete stored files")
+  .argument("<name...>", "stored names to delete")
+  .action(async (names: string[], _opts: unknown, command: Command) => {
+    process.exitCode = await rmCommand(names, await context(command));
   });
 
 program
   .command("shell")
-  .description("prompt for file names and send each over one connection ('quit' or Ctrl+D ends)")
+  .description("prompt for file names and send each over one connection; also put/get/ls/rm/help ('quit' or Ctrl+D ends)")
   .action(async (_opts: unknown, command: Command) => runShell(command));
 
 program.action(async (_opts: unknown, command: Command) => runShell(command));

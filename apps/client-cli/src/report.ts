@@ -1,4 +1,5 @@
-import type { UploadResult } from "@ferry/client-core";
+import type { DownloadResult, UploadResult } from "@ferry/client-core";
+import type { ListEntry } from "@ferry/protocol";
 import { ClientError } from "@ferry/client-core";
 import { describeError } from "./exit-codes.js";
 import { formatBytes, formatDuration, formatRate, printable } from "./format.js";
@@ -20,10 +21,47 @@ export class Reporter {
       this.#out(JSON.stringify({ file, ok: true, ...result }));
       return;
     }
+    if (result.outcome === "skipped") {
+      this.#out(`skipped ${printable(file)} — ${printable(result.name)} already exists on the server`);
+      return;
+    }
     const renamed = result.name === result.requestedName ? "" : ` as ${printable(result.name)}`;
+    const replaced = result.outcome === "overwritten" ? " (replaced the server's copy)" : "";
     this.#out(
-      `stored ${printable(file)}${renamed} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}`,
+      `stored ${printable(file)}${renamed} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${replaced}`,
     );
+  }
+
+  downloaded(name: string, result: DownloadResult): void {
+    if (this.#json) {
+      this.#out(JSON.stringify({ file: name, ok: true, ...result }));
+      return;
+    }
+    if (result.outcome === "skipped") {
+      this.#out(`skipped ${printable(name)} — ${printable(result.path)} already exists`);
+      return;
+    }
+    this.#out(
+      `got ${printable(name)} → ${printable(result.path)} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}`,
+    );
+  }
+
+  listing(entries: ListEntry[]): void {
+    if (this.#json) {
+      for (const entry of entries) this.#out(JSON.stringify(entry));
+      return;
+    }
+    for (const e of entries) {
+      const when = new Date(e.mtime).toISOString().slice(0, 16).replace("T", " ");
+      const hash = e.sha256 ? `${e.sha256.slice(0, 16)}…` : "(not verified)  ";
+      this.#out(`${formatBytes(e.size).padStart(10)}  ${when}  ${hash}  ${printable(e.name)}`);
+    }
+    this.note(`${entries.length} file${entries.length === 1 ? "" : "s"}`);
+  }
+
+  deleted(name: string): void {
+    if (this.#json) this.#out(JSON.stringify({ file: name, ok: true, deleted: true }));
+    else this.#out(`deleted ${printable(name)}`);
   }
 
   sentRaw(file: string, size: number, sha256: string): void {

@@ -7,7 +7,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.js";
 
 const program = new Command()
   .name("ferry-server")
-  .description("Receive files from Ferry clients (and raw TCP senders) into a storage directory.")
+  .description("Serve a storage directory to Ferry clients (upload, download, list, delete) and to raw TCP senders.")
   .version("0.1.0")
   .option("--host <address>", "address to bind (env FERRY_HOST; default 127.0.0.1)")
   .option("-p, --port <port>", "TCP port, 0 picks a free one (env FERRY_PORT; default 8080)")

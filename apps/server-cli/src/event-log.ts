@@ -27,11 +27,28 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
     emit("upload-started", `Receiving file from client ${e.connection}: ${what}`, e);
   });
   server.on("upload-stored", (e) => {
+    if (e.outcome === "skipped") {
+      emit("upload-stored", `Skipped upload from client ${e.connection}: ${printable(e.name)} already exists`, e);
+      return;
+    }
+    const replaced = e.outcome === "overwritten" ? " (replaced the old file)" : "";
     emit(
       "upload-stored",
-      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
+      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)}${replaced} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
       e,
     );
+  });
+  server.on("download-sent", (e) => {
+    emit(
+      "download-sent",
+      `Sent ${printable(e.name)} to client ${e.connection} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
+      e,
+    );
+  });
+  server.on("deleted", (e) => emit("deleted", `Client ${e.connection} deleted ${printable(e.name)}`, e));
+  server.on("request-failed", (e) => {
+    const what = e.name === null ? e.request : `${e.request} ${printable(e.name)}`;
+    emit("request-failed", `Client ${e.connection}: ${what} failed: ${e.code} — ${printable(e.message)}`, e);
   });
   server.on("upload-failed", (e) => {
     emit("upload-failed", `Upload from client ${e.connection} failed${e.name === null ? "" : ` (${printable(e.name)})`}: ${e.code} — ${printable(e.message)}`, e);

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { FerryClient, sendRaw, ClientError } from "@ferry/client-core";
-import type { ClientConfig } from "@ferry/protocol";
+import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
@@ -8,6 +8,8 @@ import type { Reporter } from "../report.js";
 export interface SendOptions {
   config: ClientConfig;
   raw: boolean;
+  /** What the server does when a name is taken; undefined leaves it to the server (rename). */
+  onConflict?: ConflictPolicy;
   signal: AbortSignal;
   reporter: Reporter;
   progress: ProgressReporter;
@@ -36,12 +38,16 @@ export async function uploadReported(
   client: FerryClient,
   file: string,
   size: number,
-  options: Pick<SendOptions, "signal" | "reporter" | "progress">,
+  options: Pick<SendOptions, "signal" | "reporter" | "progress" | "onConflict">,
 ): Promise<boolean> {
   const { progress, reporter, signal } = options;
   try {
     progress.start(file, size);
-    const result = await client.upload(file, { signal, onProgress: (p) => progress.update(p.bytes) });
+    const result = await client.upload(file, {
+      signal,
+      onConflict: options.onConflict,
+      onProgress: (p) => progress.update(p.bytes),
+    });
     progress.stop();
     reporter.stored(file, result);
     return true;

@@ -4,7 +4,10 @@ import type { ClientConfig } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
+import { assertNever } from "@ferry/protocol";
+import { downloadReported } from "./get.js";
 import { checkLocalFile, uploadReported } from "./send.js";
+import { parseShellLine, SHELL_HELP } from "./shell-line.js";
 
 export const PROMPT = "Input filename you want to send: ";
 export const INVALID_NAME = "You entered an invalid filename! Please enter a valid name";
@@ -21,8 +24,9 @@ export interface ShellOptions {
 
 /**
  * The lab's loop, done right: ask for a file name, send it over the one connection, repeat.
- * A bad name is reported and the loop goes on; `quit`, `exit` or end of input ends it.
- * If the server drops the connection, the next file reconnects.
+ * A bad name is reported and the loop goes on; `quit`, `exit` or end of input ends it. It also
+ * takes put/get/ls/rm/help (see SHELL_HELP). If the server drops the connection, the next
+ * command reconnects.
  */
 export async function shellCommand(options: ShellOptions): Promise<number> {
   const { config, reporter, signal } = options;
@@ -32,34 +36,55 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
   const prompt = (): void => {
     options.promptTo?.write(PROMPT);
   };
+  const connected = async (): Promise<FerryClient> => (client ??= await FerryClient.connect(config, { signal }));
   try {
     prompt();
     for await (const raw of lines) {
-      const file = raw.trim();
-      if (file === "quit" || file === "exit") break;
-      if (file === "") {
-        prompt();
-        continue;
-      }
-      let size: number;
+      const line = parseShellLine(raw);
+      if (line.verb === "quit") break;
       try {
-        size = await checkLocalFile(file);
-      } catch {
-        reporter.note(INVALID_NAME);
-        prompt();
-        continue;
-      }
-      try {
-        client ??= await FerryClient.connect(config, { signal });
-        if (!(await uploadReported(client, file, size, options))) failures++;
+        switch (line.verb) {
+          case "empty":
+            break;
+          case "help":
+            reporter.note(SHELL_HELP);
+            break;
+          case "usage":
+            reporter.note(line.message);
+            break;
+          case "put": {
+            let size: number;
+            try {
+              size = await checkLocalFile(line.arg);
+            } catch {
+              reporter.note(INVALID_NAME);
+              break;
+            }
+            if (!(await uploadReported(await connected(), line.arg, size, options))) failures++;
+            break;
+          }
+          case "get":
+            if (!(await downloadReported(await connected(), line.arg, { ...options, dir: ".", onConflict: "fail" }))) failures++;
+            break;
+          case "ls":
+            reporter.listing(await (await connected()).list());
+            break;
+          case "rm":
+            await (await connected()).delete(line.arg);
+            reporter.deleted(line.arg);
+            break;
+          default:
+            assertNever(line);
+        }
       } catch (error) {
-        // Connection-level: reported by uploadReported, or here when (re)connecting failed.
+        // Connection-level failures (reported already by the helpers, or here when (re)connecting
+        // or listing failed); the next command reconnects.
         failures++;
-        if (!client) reporter.failed(file, error);
+        if (line.verb === "ls" || line.verb === "rm" || !client) reporter.failed("arg" in line ? line.arg : line.verb, error);
         if (signal.aborted) throw error;
         if (isConnectionError(error)) {
           await client?.close();
-          client = undefined; // reconnect for the next file
+          client = undefined;
         }
       }
       prompt();

@@ -1,0 +1,52 @@
+import { FerryClient } from "@ferry/client-core";
+import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
+import { EXIT, isConnectionError } from "../exit-codes.js";
+import type { ProgressReporter } from "../progress.js";
+import type { Reporter } from "../report.js";
+
+export interface GetOptions {
+  config: ClientConfig;
+  dir: string;
+  onConflict: ConflictPolicy;
+  signal: AbortSignal;
+  reporter: Reporter;
+  progress: ProgressReporter;
+}
+
+/** Downloads one file with a progress bar; true when written (or skipped by policy). */
+export async function downloadReported(client: FerryClient, name: string, options: Omit<GetOptions, "config">): Promise<boolean> {
+  const { progress, reporter, signal } = options;
+  let started = false;
+  try {
+    const result = await client.download(name, {
+      dir: options.dir,
+      onConflict: options.onConflict,
+      signal,
+      onProgress: (p) => {
+        if (!started) progress.start(name, p.total);
+        started = true;
+        progress.update(p.bytes);
+      },
+    });
+    progress.stop();
+    reporter.downloaded(name, result);
+    return true;
+  } catch (error) {
+    progress.stop();
+    reporter.failed(name, error);
+    if (isConnectionError(error) || signal.aborted) throw error;
+    return false;
+  }
+}
+
+/** `ferry get NAME... [-o DIR]`: every file over one connection. Returns the exit code. */
+export async function getCommand(names: string[], options: GetOptions): Promise<number> {
+  const client = await FerryClient.connect(options.config, { signal: options.signal });
+  let failures = 0;
+  try {
+    for (const name of names) if (!(await downloadReported(client, name, options))) failures++;
+  } finally {
+    await client.close();
+  }
+  return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
+}

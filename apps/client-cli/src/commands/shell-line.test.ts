@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { parseShellLine } from "./shell-line.js";
+
+describe("parseShellLine", () => {
+  it.each([
+    ["", { verb: "empty" }],
+    ["   ", { verb: "empty" }],
+    ["quit", { verb: "quit" }],
+    ["exit", { verb: "quit" }],
+    ["help", { verb: "help" }],
+    ["ls", { verb: "ls" }],
+    ["report.pdf", { verb: "put", arg: "report.pdf" }],
+    ["my holiday photo.jpg", { verb: "put", arg: "my holiday photo.jpg" }],
+    ["put  two words.txt ", { verb: "put", arg: "two words.txt" }],
+    ["get notes.txt", { verb: "get", arg: "notes.txt" }],
+    ["rm old.log", { verb: "rm", arg: "old.log" }],
+    ["get", { verb: "usage", message: "get needs a name: get NAME" }],
+  ])("%j", (line, expected) => {
+    expect(parseShellLine(line)).toEqual(expected);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileNameProblem } from "./file-name.js";
+import { fileNameProblem, numberedName, numberedPath, pathProblem } from "./file-name.js";
 
 describe("fileNameProblem", () => {
   it.each([
@@ -41,5 +41,49 @@ describe("fileNameProblem", () => {
     ["reserved prefix", ".ferry-tmp-1"],
   ])("rejects %s", (_label, name) => {
     expect(fileNameProblem(name)).toEqual(expect.any(String));
+  });
+});
+
+describe("pathProblem", () => {
+  it.each(["a.txt", "photos/2024/a.jpg", "deep/" .repeat(31) + "x", "ünï/€.bin"])("accepts %j", (p) => {
+    expect(pathProblem(p)).toBeNull();
+  });
+
+  it.each([
+    ["empty", ""],
+    ["absolute", "/etc/passwd"],
+    ["traversal", "a/../../b"],
+    ["dot component", "a/./b"],
+    ["empty component", "a//b"],
+    ["trailing slash", "a/"],
+    ["backslash", "a\\b/c"],
+    ["too deep", "d/".repeat(32) + "x"],
+    ["too long", "a".repeat(200) + "/" + "b".repeat(200) + "/".repeat(0) + "/c".repeat(2000)],
+    ["reserved component", "a/.ferry-tmp-x"],
+    ["control char in a folder", "a\u001b/b"],
+  ])("rejects %s", (_label, p) => {
+    expect(pathProblem(p)).toEqual(expect.any(String));
+  });
+});
+
+describe("numberedName and numberedPath", () => {
+  it.each([
+    ["a.txt", 1, "a (1).txt"],
+    ["archive.tar.gz", 2, "archive.tar (2).gz"],
+    [".bashrc", 1, ".bashrc (1)"],
+    ["noext", 3, "noext (3)"],
+  ])("%s #%i → %s", (name, n, expected) => {
+    expect(numberedName(name, n)).toBe(expected);
+  });
+
+  it("shortens the stem so the result stays within 255 bytes", () => {
+    const result = numberedName(`${"é".repeat(126)}.txt`, 12);
+    expect(Buffer.byteLength(result, "utf8")).toBeLessThanOrEqual(255);
+    expect(result.endsWith(" (12).txt")).toBe(true);
+  });
+
+  it("numbers only the last component of a path", () => {
+    expect(numberedPath("dir.v2/sub/a.txt", 1)).toBe("dir.v2/sub/a (1).txt");
+    expect(numberedPath("a.txt", 2)).toBe("a (2).txt");
   });
 });

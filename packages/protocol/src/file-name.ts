@@ -32,6 +32,27 @@ export function fileNameProblem(name: string): string | null {
   return null;
 }
 
+/** Deepest folder nesting a path may have. */
+export const MAX_PATH_DEPTH = 32;
+/** Longest path, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+
+/**
+ * Why `path` is not a safe relative path of stored file, or null when it is. A path is one or
+ * more names joined by "/", each of which must pass fileNameProblem: no empty, "." or ".."
+ * component, no leading "/", no backslash, nothing a terminal or another OS would misread.
+ */
+export function pathProblem(path: string): string | null {
+  if (Buffer.byteLength(path, "utf8") > MAX_PATH_BYTES) return `path is longer than ${MAX_PATH_BYTES} bytes`;
+  const parts = path.split("/");
+  if (parts.length > MAX_PATH_DEPTH) return `path is nested deeper than ${MAX_PATH_DEPTH} levels`;
+  for (const part of parts) {
+    const problem = fileNameProblem(part);
+    if (problem) return parts.length === 1 ? problem : `${JSON.stringify(part)} in the path: ${problem}`;
+  }
+  return null;
+}
+
 /** "a.txt" → "a (n).txt"; ".bashrc" → ".bashrc (n)"; trims the stem to stay within 255 bytes. */
 export function numberedName(name: string, n: number): string {
   const dot = name.lastIndexOf(".");
@@ -43,4 +64,10 @@ export function numberedName(name: string, n: number): string {
     stem = Array.from(stem).slice(0, -1).join("");
   }
   return `${stem}${suffix}${ext}`;
+}
+
+/** numberedName applied to the last component of a path: "dir/a.txt" → "dir/a (n).txt". */
+export function numberedPath(path: string, n: number): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? numberedName(path, n) : `${path.slice(0, slash + 1)}${numberedName(path.slice(slash + 1), n)}`;
 }

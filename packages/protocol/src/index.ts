@@ -55,7 +55,15 @@ export type { Frame } from "./frame.js";
 export { encodeFrameHeader, encodeControl, encodeData } from "./frame-encoder.js";
 export { FrameDecoder, type FrameDecoderOptions } from "./frame-decoder.js";
 export { encodePreamble, matchPreamble, type PreambleMatch } from "./preamble.js";
-export { fileNameProblem, numberedName, RESERVED_NAME_PREFIX } from "./file-name.js";
+export {
+  fileNameProblem,
+  pathProblem,
+  numberedName,
+  numberedPath,
+  RESERVED_NAME_PREFIX,
+  MAX_PATH_DEPTH,
+  MAX_PATH_BYTES,
+} from "./file-name.js";
 export {
   ServerConfigSchema,
   ClientConfigSchema,

@@ -6,9 +6,10 @@ import { LIMITS } from "./wire-constants.js";
 const id = z.int().min(0).max(LIMITS.MAX_ID);
 const size = z.int().min(0).max(LIMITS.MAX_FILE_SIZE);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "lowercase hex SHA-256");
-// Names are length-checked here only loosely; the real rules live in file-name.ts and are applied
-// by the receiver, which must answer a bad name with BAD_NAME rather than kill the connection.
-const name = z.string().max(4 * LIMITS.MAX_NAME_BYTES);
+// Names (and folder paths) are length-checked here only loosely; the real rules live in
+// file-name.ts and are applied by the receiver, which must answer a bad name with BAD_NAME
+// rather than kill the connection.
+const name = z.string().max(4096);
 const agent = z.string().max(128);
 
 /** Client → server, first frame after the preamble. */
@@ -91,10 +92,11 @@ export const GetEndSchema = z.strictObject({
   sha256,
 });
 
-/** Client → server: list the stored files. Capability "list". */
+/** Client → server: list the stored files (under folder `path`, with capability "folders"). Capability "list". */
 export const ListSchema = z.strictObject({
   type: z.literal("list"),
   id,
+  path: name.optional(),
 });
 
 /** One stored file as LISTING reports it. `sha256` is null when the server never verified it. */

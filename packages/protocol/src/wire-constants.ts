@@ -53,4 +53,6 @@ export const CAPABILITIES = {
   DELETE: "delete",
   /** PUT.onConflict and STORED.outcome. */
   CONFLICT: "conflict",
+  /** Names may be relative paths ("photos/2024/a.jpg"); LIST is recursive and takes a path. */
+  FOLDERS: "folders",
 } as const;

@@ -6,7 +6,7 @@ import {
   ProtocolError,
   assertNever,
   encodeControl,
-  fileNameProblem,
+  pathProblem,
   matchPreamble,
   type DeleteMessage,
   type Frame,
@@ -285,7 +285,7 @@ export class Connection {
 
   async #startUpload(put: PutMessage): Promise<void> {
     const { config, storage } = this.#ctx;
-    const problem = fileNameProblem(put.name);
+    const problem = pathProblem(put.name);
     const refuse = (code: WireErrorCode, text: string): void => {
       this.#reject(put, code, text);
       // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.

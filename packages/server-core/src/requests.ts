@@ -46,7 +46,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
 
 /** LIST: the listing in pages of at most LIMITS.MAX_LIST_PAGE entries; the last says more=false. */
 export async function serveList(ctx: RequestContext, request: ListMessage): Promise<void> {
-  const entries = await ctx.storage.list();
+  const entries = await ctx.storage.list(request.path);
   let at = 0;
   do {
     const page = entries.slice(at, at + LIMITS.MAX_LIST_PAGE);

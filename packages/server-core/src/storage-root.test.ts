@@ -2,7 +2,6 @@ import { chmod, mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServerError } from "./errors.js";
-import { numberedName } from "@ferry/protocol";
 import { StorageRoot } from "./storage-root.js";
 import { tempDir } from "./testing/fixtures.js";
 
@@ -40,22 +39,5 @@ describe("StorageRoot.open", () => {
     await mkdir(open);
     await chmod(open, 0o777);
     expect((await openError(open)).code).toBe("STORAGE_UNUSABLE");
-  });
-});
-
-describe("numberedName", () => {
-  it.each([
-    ["a.txt", 1, "a (1).txt"],
-    ["archive.tar.gz", 2, "archive.tar (2).gz"],
-    [".bashrc", 1, ".bashrc (1)"],
-    ["noext", 3, "noext (3)"],
-  ])("%s #%i → %s", (name, n, expected) => {
-    expect(numberedName(name, n)).toBe(expected);
-  });
-
-  it("shortens the stem so the result stays within 255 bytes", () => {
-    const result = numberedName(`${"é".repeat(126)}.txt`, 12);
-    expect(Buffer.byteLength(result, "utf8")).toBeLessThanOrEqual(255);
-    expect(result.endsWith(" (12).txt")).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { fileNameProblem, numberedName, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { numberedPath, pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -85,11 +85,11 @@ export class StorageRoot {
    * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
   async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts): Promise<Published> {
-    const problem = fileNameProblem(name);
-    if (problem) throw new ServerError(problem, { code: "BAD_NAME" });
+    this.#checked(name);
+    await this.#parents(name, { create: true });
     let published: Published;
     if (policy === "rename") {
-      const used = await this.#linkFirstFree(tempPath, (n) => (n === 0 ? name : numberedName(name, n)));
+      const used = await this.#linkFirstFree(tempPath, (n) => (n === 0 ? name : numberedPath(name, n)));
       published = { name: used, outcome: used === name ? "created" : "renamed" };
     } else if (await this.#tryLink(tempPath, this.#resolve(name))) {
       published = { name, outcome: "created" };
@@ -121,6 +121,7 @@ export class StorageRoot {
   /** Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed). */
   async openForRead(name: string): Promise<{ handle: FileHandle; size: number }> {
     const full = this.#checked(name);
+    await this.#parents(name, { create: false });
     let handle: FileHandle;
     try {
       handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -135,15 +136,32 @@ export class StorageRoot {
     return { handle, size: info.size };
   }
 
-  /** Every stored file, sorted by name, with the SHA-256 recorded when it was published. */
-  async list(): Promise<ListEntry[]> {
+  /**
+   * Every stored file under folder `prefix` (default: all), as paths relative to the root, sorted,
+   * with the SHA-256 recorded when it was published. Symlinks and Ferry's own files are skipped.
+   */
+  async list(prefix?: string): Promise<ListEntry[]> {
+    let start = this.dir;
+    if (prefix !== undefined) {
+      start = this.#checked(prefix);
+      await this.#parents(prefix, { create: false });
+      const info = await lstat(start).catch(() => undefined);
+      if (!info?.isDirectory()) throw new ServerError(`${prefix} is not a folder here`, { code: "NOT_FOUND" });
+    }
     const entries: ListEntry[] = [];
-    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
-      if (!entry.isFile() || entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
-      const info = await lstat(path.join(this.dir, entry.name)).catch(() => undefined);
-      if (!info?.isFile()) continue;
-      const mtime = Math.floor(info.mtimeMs);
-      entries.push({ name: entry.name, size: info.size, mtime, sha256: this.#index.lookup(entry.name, info.size, mtime) });
+    const folders = [start];
+    for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+      for (const entry of await readdir(folder, { withFileTypes: true })) {
+        if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+        const full = path.join(folder, entry.name);
+        if (entry.isDirectory()) folders.push(full);
+        if (!entry.isFile()) continue; // symlinks, sockets, devices: never listed, never followed
+        const info = await lstat(full).catch(() => undefined);
+        if (!info?.isFile()) continue;
+        const name = path.relative(this.dir, full).split(path.sep).join("/");
+        const mtime = Math.floor(info.mtimeMs);
+        entries.push({ name, size: info.size, mtime, sha256: this.#index.lookup(name, info.size, mtime) });
+      }
     }
     return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
@@ -151,6 +169,7 @@ export class StorageRoot {
   /** Deletes a stored file; NOT_FOUND unless it is a regular file. */
   async remove(name: string): Promise<void> {
     const full = this.#checked(name);
+    await this.#parents(name, { create: false });
     const info = await lstat(full).catch(() => undefined);
     if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
@@ -199,20 +218,46 @@ export class StorageRoot {
     }
   }
 
-  /** A client-supplied name, checked, as a path directly inside the root. */
+  /** A client-supplied name or folder path, checked, as a path inside the root. */
   #checked(name: string): string {
-    const problem = fileNameProblem(name);
+    const problem = pathProblem(name);
     if (problem) throw new ServerError(problem, { code: "BAD_NAME" });
     return this.#resolve(name);
   }
 
-  /** Joins a checked base name to the root and proves the result is a direct child of it. */
+  /** Joins a checked path to the root and proves the result stays inside it. */
   #resolve(name: string): string {
     const full = path.join(this.dir, name);
-    if (path.dirname(full) !== this.dir || path.basename(full) !== name) {
+    const inside = path.relative(this.dir, full);
+    if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
       throw new ServerError(`refusing path outside the storage dir: ${JSON.stringify(name)}`, { code: "BAD_NAME" });
     }
     return full;
+  }
+
+  /**
+   * Checks (and with `create`, makes) every folder above `name`: each must be a real directory,
+   * never a symlink, so a link planted in the storage dir cannot carry a write or read outside it.
+   */
+  async #parents(name: string, options: { create: boolean }): Promise<void> {
+    const parts = name.split("/").slice(0, -1);
+    let current = this.dir;
+    for (const part of parts) {
+      current = path.join(current, part);
+      let info = await lstat(current).catch(() => undefined);
+      if (!info && options.create) {
+        await mkdir(current, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "EEXIST") throw new ServerError(`cannot create folder ${part}: ${error.message}`, { code: "STORAGE_ERROR" });
+        });
+        info = await lstat(current).catch(() => undefined);
+      }
+      if (!info) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
+      if (!info.isDirectory()) {
+        throw new ServerError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a folder`, {
+          code: options.create ? "BAD_NAME" : "NOT_FOUND",
+        });
+      }
+    }
   }
 
   // The directory entry must be durable too, or a power cut can lose a file we acknowledged.

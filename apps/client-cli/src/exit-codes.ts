@@ -1,5 +1,4 @@
-import { ClientError } from "@ferry/client-core";
-import { FATAL_WIRE_ERROR_CODES } from "@ferry/protocol";
+import { ClientError, isConnectionLevel } from "@ferry/client-core";
 import { UsageError } from "./settings.js";
 
 /** Documented exit codes of ferry (also listed in --help). */
@@ -24,13 +23,8 @@ Exit codes:
   3    could not reach or talk to the server (refused, busy, timeout, lost)
   130  interrupted (Ctrl+C)`;
 
-// Every fatal wire code ends the connection; so do these client-side ones.
-const CONNECTION_CODES = new Set<string>([...FATAL_WIRE_ERROR_CODES, "CONNECT_FAILED", "CONNECTION_CLOSED", "PROTOCOL_ERROR"]);
-
 /** True when the error means the connection is gone, not just one file. */
-export function isConnectionError(error: unknown): boolean {
-  return error instanceof ClientError && CONNECTION_CODES.has(error.code);
-}
+export const isConnectionError = isConnectionLevel;
 
 /** The one place that maps an error to an exit code. */
 export function exitCodeFor(error: unknown): number {

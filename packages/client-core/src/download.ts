@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, open, unlink } from "node:fs/promises";
 import path from "node:path";
-import { CAPABILITIES, fileNameProblem, type ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, pathProblem, type ConflictPolicy } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { localTempPath, publishLocal, type LocalOutcome } from "./local-publish.js";
@@ -21,7 +21,7 @@ export interface DownloadOptions {
 }
 
 export interface DownloadResult {
-  /** Name the file was written under in `dir`. */
+  /** Name the file was written under (its last path component). */
   name: string;
   path: string;
   size: number;
@@ -37,10 +37,15 @@ export interface DownloadResult {
  */
 export async function download(wire: Wire, name: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   wire.require(CAPABILITIES.DOWNLOAD, "downloads");
-  const problem = fileNameProblem(name);
+  const problem = pathProblem(name);
   if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+  if (name.includes("/")) wire.require(CAPABILITIES.FOLDERS, "folders");
   const { signal, onProgress } = options;
-  const dir = path.resolve(options.dir ?? ".");
+  const base = path.resolve(options.dir ?? ".");
+  // "photos/2024/a.jpg" lands in base/photos/2024/a.jpg; the path was checked component by component.
+  const slash = name.lastIndexOf("/");
+  const dir = slash < 0 ? base : path.join(base, ...name.slice(0, slash).split("/"));
+  const fileName = name.slice(slash + 1);
   const policy = options.onConflict ?? "fail";
   throwIfAborted(signal);
   await mkdir(dir, { recursive: true }).catch((cause: unknown) => {
@@ -102,7 +107,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
     const sha256 = await raceAbort(finished, signal);
     await closeStream(out, options.fsync ?? true, tempPath);
     if (writeError) throw writeError;
-    const published = await publishLocal(tempPath, dir, name, policy);
+    const published = await publishLocal(tempPath, dir, fileName, policy);
     return { name: published.name, path: path.join(dir, published.name), size: received, sha256, durationMs: performance.now() - startedAt, outcome: published.outcome };
   } catch (error) {
     wire.unregister(id);

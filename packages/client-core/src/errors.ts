@@ -1,4 +1,4 @@
-import { WIRE_ERROR_CODES } from "@ferry/protocol";
+import { FATAL_WIRE_ERROR_CODES, WIRE_ERROR_CODES } from "@ferry/protocol";
 
 /** Stable codes of every error the client core throws. Server-sent codes keep their wire name. */
 export const CLIENT_ERROR_CODES = {
@@ -33,4 +33,11 @@ export class ClientError extends Error {
     this.name = "ClientError";
     this.code = options.code;
   }
+}
+
+const CONNECTION_LEVEL = new Set<string>([...FATAL_WIRE_ERROR_CODES, "CONNECT_FAILED", "CONNECTION_CLOSED", "PROTOCOL_ERROR"]);
+
+/** True when the error ended the whole connection, not just one request. */
+export function isConnectionLevel(error: unknown): boolean {
+  return error instanceof ClientError && CONNECTION_LEVEL.has(error.code);
 }

@@ -53,9 +53,9 @@ export class FerryClient {
     return download(this.#wire, name, options);
   }
 
-  /** Lists stored files (size, mtime, SHA-256 recorded at upload). */
-  list(): Promise<ListEntry[]> {
-    return list(this.#wire);
+  /** Lists stored files (under server folder `folder`, if given): size, mtime, SHA-256 recorded at upload. */
+  list(folder?: string): Promise<ListEntry[]> {
+    return list(this.#wire, folder);
   }
 
   /** Deletes a stored file. */

@@ -1,4 +1,4 @@
-import { CAPABILITIES, fileNameProblem, type ListEntry, type Message } from "@ferry/protocol";
+import { CAPABILITIES, pathProblem, type ListEntry, type Message } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 import type { Wire } from "./wire.js";
 
@@ -24,17 +24,25 @@ async function request<T>(
   return answer;
 }
 
-/** Every stored file, with size, mtime and SHA-256; names the server sends are checked first. */
-export async function list(wire: Wire): Promise<ListEntry[]> {
+/**
+ * Every stored file (under folder `folder`, if given), with size, mtime and SHA-256. Names the
+ * server sends are checked first: each must be a safe relative path inside the folder asked for.
+ */
+export async function list(wire: Wire, folder?: string): Promise<ListEntry[]> {
   wire.require(CAPABILITIES.LIST, "listing");
+  if (folder !== undefined) {
+    wire.require(CAPABILITIES.FOLDERS, "folders");
+    const problem = pathProblem(folder);
+    if (problem) throw new ClientError(`${JSON.stringify(folder)}: ${problem}`, { code: "BAD_NAME" });
+  }
   const entries: ListEntry[] = [];
   return request<ListEntry[]>(
     wire,
-    (id) => ({ type: "list", id }),
+    (id) => ({ type: "list", id, ...(folder !== undefined ? { path: folder } : {}) }),
     (message, done) => {
       if (message.type !== "listing") throw new ClientError(`unexpected ${message.type} for a listing`, { code: "PROTOCOL_ERROR" });
       for (const entry of message.entries) {
-        const problem = fileNameProblem(entry.name);
+        const problem = pathProblem(entry.name) ?? (folder !== undefined && !entry.name.startsWith(`${folder}/`) ? `not inside ${folder}` : null);
         // A server that lists "../x" is not to be trusted with anything else either.
         if (problem) throw new ClientError(`server listed an unsafe name ${JSON.stringify(entry.name)}: ${problem}`, { code: "PROTOCOL_ERROR" });
         entries.push(entry);
@@ -48,7 +56,7 @@ export async function list(wire: Wire): Promise<ListEntry[]> {
 /** Deletes a stored file. */
 export async function remove(wire: Wire, name: string): Promise<void> {
   wire.require(CAPABILITIES.DELETE, "deleting");
-  const problem = fileNameProblem(name);
+  const problem = pathProblem(name);
   if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
   await request<void>(
     wire,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { CAPABILITIES, encodeData, fileNameProblem, type ConflictPolicy, type StoredMessage } from "@ferry/protocol";
+import { CAPABILITIES, encodeData, pathProblem, type ConflictPolicy, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import type { Wire } from "./wire.js";
@@ -87,8 +87,9 @@ export async function uploadStream(
   options: StreamUploadOptions,
 ): Promise<UploadResult> {
   const { name, size, signal, onProgress, onConflict } = options;
-  const problem = fileNameProblem(name);
+  const problem = pathProblem(name);
   if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+  if (name.includes("/")) wire.require(CAPABILITIES.FOLDERS, "folders");
   if (size > wire.server.limits.maxFileSize) {
     throw new ClientError(`${size} bytes exceeds the server's limit of ${wire.server.limits.maxFileSize}`, { code: "FILE_TOO_LARGE" });
   }

@@ -1,0 +1,114 @@
+import { lstat, readdir } from "node:fs/promises";
+import path from "node:path";
+import { pathProblem, type ConflictPolicy } from "@ferry/protocol";
+import type { DownloadResult } from "./download.js";
+import { isConnectionLevel, type ClientError } from "./errors.js";
+import type { FerryClient } from "./ferry-client.js";
+import type { UploadResult } from "./upload.js";
+
+/** A file found in a local folder, and the name it gets on the server. */
+export interface LocalFile {
+  localPath: string;
+  /** Relative path on the server: the folder's own name, then the path inside it. */
+  name: string;
+  size: number;
+}
+
+/** Something in a folder that is not sent, and why. */
+export interface SkippedEntry {
+  localPath: string;
+  reason: string;
+}
+
+/**
+ * Walks a local folder. Symlinks are never followed (a link to /etc or to its own parent would
+ * otherwise carry the walk out of the tree or round in circles): they are reported as skipped,
+ * like sockets, devices and names the protocol cannot carry.
+ */
+export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[]; skipped: SkippedEntry[] }> {
+  const files: LocalFile[] = [];
+  const skipped: SkippedEntry[] = [];
+  const top = path.basename(path.resolve(root));
+  const pending: [string, string][] = [[path.resolve(root), top]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [dir, remote] = next;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const localPath = path.join(dir, entry.name);
+      const name = `${remote}/${entry.name}`;
+      const problem = pathProblem(name);
+      if (problem) {
+        skipped.push({ localPath, reason: problem });
+      } else if (entry.isSymbolicLink()) {
+        skipped.push({ localPath, reason: "symbolic link (not followed)" });
+      } else if (entry.isDirectory()) {
+        pending.push([localPath, name]);
+      } else if (entry.isFile()) {
+        files.push({ localPath, name, size: (await lstat(localPath)).size });
+      } else {
+        skipped.push({ localPath, reason: "not a regular file" });
+      }
+    }
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { files, skipped };
+}
+
+export interface FolderUploadOptions {
+  onConflict?: ConflictPolicy;
+  signal?: AbortSignal;
+  /** Uploads queued on the connection at once; the wire never waits for a confirmation. */
+  window?: number;
+  onStored?: (file: LocalFile, result: UploadResult) => void;
+  onFailed?: (file: LocalFile, error: ClientError) => void;
+}
+
+/**
+ * Sends every file of `files` over one connection, pipelined: up to `window` uploads are queued
+ * so a folder of 10,000 small files pays no round trip per file. Resolves with the failure count;
+ * a connection-level failure rejects.
+ */
+export async function uploadFiles(client: FerryClient, files: LocalFile[], options: FolderUploadOptions = {}): Promise<number> {
+  let next = 0;
+  let failures = 0;
+  let fatal: unknown;
+  const lane = async (): Promise<void> => {
+    while (next < files.length && fatal === undefined) {
+      const file = files[next++]!;
+      try {
+        const result = await client.upload(file.localPath, { name: file.name, onConflict: options.onConflict, signal: options.signal });
+        options.onStored?.(file, result);
+      } catch (error) {
+        if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") fatal ??= error;
+        failures++;
+        options.onFailed?.(file, error as ClientError);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.window ?? 64, files.length)) }, lane));
+  if (fatal !== undefined) throw fatal;
+  return failures;
+}
+
+export interface FolderDownloadOptions {
+  dir?: string;
+  onConflict?: ConflictPolicy;
+  signal?: AbortSignal;
+  onWritten?: (name: string, result: DownloadResult) => void;
+  onFailed?: (name: string, error: ClientError) => void;
+}
+
+/** Downloads every file under server folder `folder` into `dir/folder/…`. Resolves with the failure count. */
+export async function downloadFolder(client: FerryClient, folder: string, options: FolderDownloadOptions = {}): Promise<number> {
+  let failures = 0;
+  for (const entry of await client.list(folder)) {
+    try {
+      const result = await client.download(entry.name, { dir: options.dir, onConflict: options.onConflict, signal: options.signal });
+      options.onWritten?.(entry.name, result);
+    } catch (error) {
+      if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") throw error;
+      failures++;
+      options.onFailed?.(entry.name, error as ClientError);
+    }
+  }
+  return failures;
+}

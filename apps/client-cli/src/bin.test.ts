@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -207,6 +207,28 @@ describe("ferry get, ls, rm", () => {
     expect(await storedFiles()).toEqual(["pic.bin"]);
   });
 
+  it("sends a folder with its paths, skips symlinks, and gets it back whole", async () => {
+    const project = path.join(src, "project");
+    await mkdir(path.join(project, "sub"), { recursive: true });
+    await writeFile(path.join(project, "a.txt"), "top");
+    await writeFile(path.join(project, "sub", "b.bin"), Buffer.from([1, 2, 3]));
+    await writeFile(path.join(project, "sub", "empty"), "");
+    await symlink("/etc/hostname", path.join(project, "link"));
+    const sent = await ferry(["send", "-p", String(port), project]);
+    expect(sent.code).toBe(0);
+    expect(sent.stderr).toContain("link: symbolic link (not followed)");
+    expect(await readFile(path.join(store, "project", "sub", "b.bin"))).toEqual(Buffer.from([1, 2, 3]));
+    const listed = await ferry(["ls", "-p", String(port), "project/sub"]);
+    expect(listed.stdout).toContain("project/sub/b.bin");
+    expect(listed.stdout).not.toContain("project/a.txt");
+    const out = path.join(src, "restored");
+    const got = await ferry(["get", "-p", String(port), "-o", out, "project"]);
+    expect(got.code).toBe(0);
+    expect(await readFile(path.join(out, "project", "a.txt"), "utf8")).toBe("top");
+    expect(await readFile(path.join(out, "project", "sub", "empty"), "utf8")).toBe("");
+    expect(await readdir(path.join(out, "project"))).not.toContain("link");
+  });
+
   it("send --on-conflict overwrite replaces the server's copy", async () => {
     await upload("same.txt", "one");
     const result = await ferry(["send", "-p", String(port), "--on-conflict", "overwrite", await file("same.txt", "two")]);
@@ -240,7 +262,7 @@ describe("help and version", () => {
     const help = await ferry(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Exit codes:");
-    expect(help.stdout).toContain("send [options] <file...>");
+    expect(help.stdout).toContain("send [options] <path...>");
     const version = await ferry(["--version"]);
     expect(version.stdout.trim()).toBe("0.1.0");
   });

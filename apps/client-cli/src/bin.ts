@@ -51,8 +51,8 @@ async function runShell(command: Command): Promise<void> {
 
 program
   .command("send")
-  .description("send one or more files; each is stored under its own name on the server")
-  .argument("<file...>", "files to send")
+  .description("send files and folders; each file is stored under its own name (folders keep their paths)")
+  .argument("<path...>", "files or folders to send (symlinks inside folders are skipped, never followed)")
   .option("--raw", "send bare bytes and close, one connection per file (the lab's format; no verification)")
   .addOption(
     new Option("--on-conflict <policy>", "when the name is taken on the server (default: rename → name (1).ext)").choices(CONFLICT_POLICIES),
@@ -64,8 +64,8 @@ program
 
 program
   .command("get")
-  .description("download files; each is verified (size and SHA-256) before it gets its name")
-  .argument("<name...>", "stored names to download")
+  .description("download files or folders; each file is verified (size and SHA-256) before it gets its name")
+  .argument("<name...>", "stored files or folders to download")
   .option("-o, --output <dir>", "directory to write into, created if missing", ".")
   .addOption(new Option("--on-conflict <policy>", "when the local name is taken").choices(CONFLICT_POLICIES).default("fail"))
   .action(async (names: string[], _opts: unknown, command: Command) => {
@@ -76,8 +76,9 @@ program
 program
   .command("ls")
   .description("list stored files: size, modification time, SHA-256 recorded at upload, name")
-  .action(async (_opts: unknown, command: Command) => {
-    process.exitCode = await lsCommand(await context(command));
+  .argument("[path]", "a folder on the server (default: everything)")
+  .action(async (folder: string | undefined, _opts: unknown, command: Command) => {
+    process.exitCode = await lsCommand(folder, await context(command));
   });
 
 program

@@ -1,4 +1,4 @@
-import { FerryClient } from "@ferry/client-core";
+import { ClientError, FerryClient, downloadFolder } from "@ferry/client-core";
 import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
@@ -39,14 +39,40 @@ export async function downloadReported(client: FerryClient, name: string, option
   }
 }
 
-/** `ferry get NAME... [-o DIR]`: every file over one connection. Returns the exit code. */
+/**
+ * `ferry get NAME... [-o DIR]`: every file over one connection. A NAME that is a folder on the
+ * server comes back whole, as DIR/NAME/…. Returns the exit code.
+ */
 export async function getCommand(names: string[], options: GetOptions): Promise<number> {
   const client = await FerryClient.connect(options.config, { signal: options.signal });
   let failures = 0;
   try {
-    for (const name of names) if (!(await downloadReported(client, name, options))) failures++;
+    for (const name of names) {
+      if (client.server.capabilities.includes("folders") && (await isFolder(client, name))) {
+        failures += await downloadFolder(client, name, {
+          dir: options.dir,
+          onConflict: options.onConflict,
+          signal: options.signal,
+          onWritten: (file, result) => options.reporter.downloaded(file, result),
+          onFailed: (file, error) => options.reporter.failed(file, error),
+        });
+      } else if (!(await downloadReported(client, name, options))) {
+        failures++;
+      }
+    }
   } finally {
     await client.close();
   }
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
+}
+
+/** True when `name` is a folder on the server (LIST of it succeeds); false for a file or nothing. */
+async function isFolder(client: FerryClient, name: string): Promise<boolean> {
+  try {
+    await client.list(name);
+    return true;
+  } catch (error) {
+    if (error instanceof ClientError && (error.code === "NOT_FOUND" || error.code === "BAD_NAME")) return false;
+    throw error;
+  }
 }

@@ -3,11 +3,11 @@ import type { ClientConfig } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { Reporter } from "../report.js";
 
-/** `ferry ls [--json]`: stored files with size, mtime and the SHA-256 recorded at upload. */
-export async function lsCommand(options: { config: ClientConfig; signal: AbortSignal; reporter: Reporter }): Promise<number> {
+/** `ferry ls [PATH] [--json]`: stored files with size, mtime and the SHA-256 recorded at upload. */
+export async function lsCommand(folder: string | undefined, options: { config: ClientConfig; signal: AbortSignal; reporter: Reporter }): Promise<number> {
   const client = await FerryClient.connect(options.config, { signal: options.signal });
   try {
-    options.reporter.listing(await client.list());
+    options.reporter.listing(await client.list(folder));
   } finally {
     await client.close();
   }

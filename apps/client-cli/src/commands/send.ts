@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { FerryClient, sendRaw, ClientError } from "@ferry/client-core";
+import { ClientError, FerryClient, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
@@ -59,24 +59,40 @@ export async function uploadReported(
   }
 }
 
-/** `ferry send FILE...`: every file over one connection (one per file with --raw). Returns the exit code. */
-export async function sendCommand(files: string[], options: SendOptions): Promise<number> {
+/** A command-line argument, classified before anything moves. */
+type Source = { kind: "file"; path: string } | { kind: "folder"; path: string };
+
+async function classify(arg: string): Promise<Source> {
+  const info = await stat(arg).catch((error: NodeJS.ErrnoException) => {
+    throw new ClientError(`cannot read ${arg}: ${error.code ?? error.message}`, { code: "LOCAL_FILE_ERROR", cause: error });
+  });
+  if (info.isDirectory()) return { kind: "folder", path: arg };
+  if (!info.isFile()) throw new ClientError(`${arg} is not a regular file or a folder`, { code: "LOCAL_FILE_ERROR" });
+  return { kind: "file", path: arg };
+}
+
+/**
+ * `ferry send PATH...`: files and folders over one connection (one connection per file with
+ * --raw, which cannot carry folders). Returns the exit code.
+ */
+export async function sendCommand(args: string[], options: SendOptions): Promise<number> {
   const { config, reporter, progress, signal } = options;
-  const ready: string[] = [];
+  const sources: Source[] = [];
   let failures = 0;
-  for (const file of files) {
+  for (const arg of args) {
     try {
-      await checkLocalFile(file);
-      ready.push(file);
+      const source = await classify(arg);
+      if (source.kind === "folder" && options.raw) throw new ClientError(`${arg} is a folder; --raw sends single files only`, { code: "LOCAL_FILE_ERROR" });
+      sources.push(source);
     } catch (error) {
       failures++;
-      reporter.failed(file, error);
+      reporter.failed(arg, error);
     }
   }
-  if (ready.length === 0) return EXIT.SOME_FAILED;
+  if (sources.length === 0) return EXIT.SOME_FAILED;
 
   if (options.raw) {
-    for (const file of ready) {
+    for (const { path: file } of sources) {
       try {
         const result = await sendRaw(file, {
           host: config.host,
@@ -98,20 +114,46 @@ export async function sendCommand(files: string[], options: SendOptions): Promis
 
   const client = await FerryClient.connect(config, { signal });
   try {
-    for (const file of ready) {
-      // One at a time keeps the progress bar honest; the wire cost is one round trip per file.
-      let size: number;
-      try {
-        size = await checkLocalFile(file); // again: it may have gone since the first check
-      } catch (error) {
-        failures++;
-        reporter.failed(file, error);
+    for (const source of sources) {
+      if (source.kind === "folder") {
+        failures += await sendFolder(client, source.path, options);
         continue;
       }
-      if (!(await uploadReported(client, file, size, options))) failures++;
+      // One file at a time keeps the progress bar honest; folders pipeline instead.
+      let size: number;
+      try {
+        size = await checkLocalFile(source.path); // again: it may have gone since the first check
+      } catch (error) {
+        failures++;
+        reporter.failed(source.path, error);
+        continue;
+      }
+      if (!(await uploadReported(client, source.path, size, options))) failures++;
     }
   } finally {
     await client.close();
   }
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
+}
+
+/** One folder: walked (symlinks skipped and reported), then every file pipelined; returns failures. */
+async function sendFolder(client: FerryClient, dir: string, options: SendOptions): Promise<number> {
+  const { reporter, progress, signal } = options;
+  const { files, skipped } = await walkLocalFolder(dir);
+  for (const entry of skipped) reporter.note(`skipped ${entry.localPath}: ${entry.reason}`);
+  let sent = 0;
+  progress.start(`${dir} (${files.length} files)`, files.reduce((sum, f) => sum + f.size, 0));
+  try {
+    return await uploadFiles(client, files, {
+      onConflict: options.onConflict,
+      signal,
+      onStored: (file, result) => {
+        progress.update((sent += file.size));
+        reporter.stored(file.localPath, result);
+      },
+      onFailed: (file, error) => reporter.failed(file.localPath, error),
+    });
+  } finally {
+    progress.stop();
+  }
 }

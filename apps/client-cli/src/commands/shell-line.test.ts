@@ -9,6 +9,7 @@ describe("parseShellLine", () => {
     ["exit", { verb: "quit" }],
     ["help", { verb: "help" }],
     ["ls", { verb: "ls" }],
+    ["ls photos", { verb: "ls", arg: "photos" }],
     ["report.pdf", { verb: "put", arg: "report.pdf" }],
     ["my holiday photo.jpg", { verb: "put", arg: "my holiday photo.jpg" }],
     ["put  two words.txt ", { verb: "put", arg: "two words.txt" }],

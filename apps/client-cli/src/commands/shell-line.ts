@@ -3,7 +3,7 @@ export type ShellLine =
   | { verb: "empty" }
   | { verb: "quit" }
   | { verb: "help" }
-  | { verb: "ls" }
+  | { verb: "ls"; arg?: string }
   | { verb: "put" | "get" | "rm"; arg: string }
   | { verb: "usage"; message: string };
 
@@ -11,7 +11,7 @@ export const SHELL_HELP = `Commands:
   FILE          send FILE (same as put FILE)
   put FILE      send FILE
   get NAME      download NAME into the current directory (refuses to overwrite)
-  ls            list the files on the server
+  ls [FOLDER]   list the files on the server
   rm NAME       delete NAME on the server
   help          this text
   quit, exit    leave (so does Ctrl+D)
@@ -32,7 +32,7 @@ export function parseShellLine(raw: string): ShellLine {
     case "?":
       return { verb: "help" };
     case "ls":
-      return { verb: "ls" };
+      return rest ? { verb: "ls", arg: rest } : { verb: "ls" };
     case "put":
     case "get":
     case "rm":

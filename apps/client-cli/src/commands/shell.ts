@@ -67,7 +67,7 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
             if (!(await downloadReported(await connected(), line.arg, { ...options, dir: ".", onConflict: "fail" }))) failures++;
             break;
           case "ls":
-            reporter.listing(await (await connected()).list());
+            reporter.listing(await (await connected()).list(line.arg));
             break;
           case "rm":
             await (await connected()).delete(line.arg);
@@ -80,7 +80,7 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
         // Connection-level failures (reported already by the helpers, or here when (re)connecting
         // or listing failed); the next command reconnects.
         failures++;
-        if (line.verb === "ls" || line.verb === "rm" || !client) reporter.failed("arg" in line ? line.arg : line.verb, error);
+        if (line.verb === "ls" || line.verb === "rm" || !client) reporter.failed(("arg" in line && line.arg) || line.verb, error);
         if (signal.aborted) throw error;
         if (isConnectionError(error)) {
           await client?.close();

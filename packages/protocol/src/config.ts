@@ -24,6 +24,8 @@ export const ServerConfigSchema = z.strictObject({
   handshakeTimeoutMs: z.int().min(1).default(10_000),
   /** Time a connection may stay silent, in ms. */
   idleTimeoutMs: z.int().min(1).default(60_000),
+  /** Resumable uploads nobody resumed are deleted after this long (ms). Default one day. */
+  partialTtlMs: z.int().min(1).default(24 * 60 * 60 * 1000),
   /** fsync each file (and its directory) before it is published. Turn off only for throwaway data. */
   fsync: z.boolean().default(true),
 });

@@ -35,6 +35,8 @@ export const WIRE_ERROR_CODES = {
   NOT_FOUND: "NOT_FOUND",
   /** PUT with onConflict "fail" named a file that exists. */
   ALREADY_EXISTS: "ALREADY_EXISTS",
+  /** Another connection is sending the resumable upload with this key right now. */
+  IN_PROGRESS: "IN_PROGRESS",
 } as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
 

@@ -30,6 +30,9 @@ export {
   DeleteSchema,
   DeletedSchema,
   ConflictPolicySchema,
+  ResumeSchema,
+  PutOfferSchema,
+  PutFromSchema,
   CONFLICT_POLICIES,
   assertNever,
   type Message,
@@ -50,6 +53,9 @@ export {
   type DeleteMessage,
   type DeletedMessage,
   type ConflictPolicy,
+  type PutOfferMessage,
+  type PutFromMessage,
+  type ResumeInfo,
 } from "./messages.js";
 export type { Frame } from "./frame.js";
 export { encodeFrameHeader, encodeControl, encodeData } from "./frame-encoder.js";

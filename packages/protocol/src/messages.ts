@@ -36,6 +36,14 @@ export const CONFLICT_POLICIES = ["rename", "overwrite", "skip", "fail"] as cons
 export const ConflictPolicySchema = z.enum(CONFLICT_POLICIES);
 export type ConflictPolicy = z.infer<typeof ConflictPolicySchema>;
 
+/** A resumable upload's identity and chunking. Capability "resume". */
+export const ResumeSchema = z.strictObject({
+  /** Chosen by the client, stable across attempts at the same transfer (hex, so it is file-name safe). */
+  key: z.string().regex(/^[0-9a-f]{32,64}$/),
+  /** Bytes per journalled chunk; the server makes each whole chunk durable before recording it. */
+  chunkSize: z.int().min(LIMITS.MIN_RESUME_CHUNK).max(LIMITS.MAX_RESUME_CHUNK),
+});
+
 /** Client → server: start an upload. DATA frames with exactly `size` bytes follow. */
 export const PutSchema = z.strictObject({
   type: z.literal("put"),
@@ -44,6 +52,23 @@ export const PutSchema = z.strictObject({
   size,
   /** Absent means "rename" (v1 behaviour). Only sent to servers announcing "conflict". */
   onConflict: ConflictPolicySchema.optional(),
+  /** Present: the server answers PUT_OFFER and waits for PUT_FROM before any DATA. */
+  resume: ResumeSchema.optional(),
+});
+
+/** Server → client: what a resumable upload already has: `offset` bytes, as per-chunk SHA-256s. */
+export const PutOfferSchema = z.strictObject({
+  type: z.literal("put_offer"),
+  id,
+  offset: size,
+  chunks: z.array(sha256).max(LIMITS.MAX_RESUME_CHUNKS),
+});
+
+/** Client → server: DATA follows from `offset` (the offer, or 0 to start over). */
+export const PutFromSchema = z.strictObject({
+  type: z.literal("put_from"),
+  id,
+  offset: size,
 });
 
 /** Client → server: all bytes are sent; this is their SHA-256. */
@@ -155,6 +180,8 @@ export const MessageSchema = z.discriminatedUnion("type", [
   ListingSchema,
   DeleteSchema,
   DeletedSchema,
+  PutOfferSchema,
+  PutFromSchema,
 ]);
 
 export type Message = z.infer<typeof MessageSchema>;
@@ -173,6 +200,9 @@ export type ListMessage = z.infer<typeof ListSchema>;
 export type ListingMessage = z.infer<typeof ListingSchema>;
 export type DeleteMessage = z.infer<typeof DeleteSchema>;
 export type DeletedMessage = z.infer<typeof DeletedSchema>;
+export type PutOfferMessage = z.infer<typeof PutOfferSchema>;
+export type PutFromMessage = z.infer<typeof PutFromSchema>;
+export type ResumeInfo = z.infer<typeof ResumeSchema>;
 
 /** For exhaustive switches: the compiler proves this is unreachable. */
 export function assertNever(value: never): never {

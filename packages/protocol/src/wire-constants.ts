@@ -39,6 +39,10 @@ export const LIMITS = {
   MAX_ID: 0xffff_ffff,
   /** Entries per LISTING frame: 256 × (255-byte name + fields) stays well under the control limit. */
   MAX_LIST_PAGE: 256,
+  /** Resume chunks: at least 1 MiB, at most 1 GiB, and at most 512 per file (512 × 67 B fits a frame). */
+  MIN_RESUME_CHUNK: 1024 * 1024,
+  MAX_RESUME_CHUNK: 1024 * 1024 * 1024,
+  MAX_RESUME_CHUNKS: 512,
 } as const;
 
 /** Capabilities a server may announce in WELCOME; a client uses a feature only when announced. */
@@ -53,6 +57,8 @@ export const CAPABILITIES = {
   DELETE: "delete",
   /** PUT.onConflict and STORED.outcome. */
   CONFLICT: "conflict",
+  /** PUT.resume → PUT_OFFER, PUT_FROM: uploads continue after a lost connection or a restart. */
+  RESUME: "resume",
   /** Names may be relative paths ("photos/2024/a.jpg"); LIST is recursive and takes a path. */
   FOLDERS: "folders",
 } as const;

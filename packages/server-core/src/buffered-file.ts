@@ -68,6 +68,12 @@ export class BufferedFile implements IncomingFile {
     return this.digest();
   }
 
+  suspend(): Promise<void> {
+    return this.discard();
+  }
+
+  async release(): Promise<void> {}
+
   async discard(): Promise<void> {
     this.#chunks = [];
     if (this.#created) await unlink(this.tempPath).catch(() => undefined);

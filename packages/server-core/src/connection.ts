@@ -14,12 +14,14 @@ import {
   type ListMessage,
   type Message,
   type PutMessage,
+  type ResumeInfo,
   type ServerConfig,
   type WireErrorCode,
 } from "@ferry/protocol";
 import { ServerError, type ServerErrorCode } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { IncomingFile } from "./incoming-file.js";
+import type { ResumableFile } from "./resumable-file.js";
 import { serveDelete, serveGet, serveList, type RequestContext } from "./requests.js";
 import type { StorageRoot } from "./storage-root.js";
 
@@ -42,6 +44,8 @@ type State =
   | { kind: "handshake" }
   | { kind: "idle" }
   | { kind: "receiving"; upload: Upload }
+  /** A resumable upload got its PUT_OFFER; PUT_FROM must come before any DATA. */
+  | { kind: "offering"; upload: Upload & { file: ResumableFile }; offset: number }
   /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
   | { kind: "discarding"; id: number }
   /** A raw upload (the lab's format) is streaming to a file until the peer's FIN. */
@@ -257,7 +261,7 @@ export class Connection {
         }
         throw unexpected(`PUT_END for upload ${message.id} while ${state.kind}`);
       case "cancel":
-        if (state.kind === "receiving" && state.upload.put.id === message.id) {
+        if ((state.kind === "receiving" || state.kind === "offering") && state.upload.put.id === message.id) {
           return this.#failUpload(state.upload, "CANCELLED", "cancelled by the client", false);
         }
         if (state.kind === "discarding" && state.id === message.id) {
@@ -265,6 +269,9 @@ export class Connection {
           return undefined;
         }
         throw unexpected(`CANCEL for upload ${message.id} while ${state.kind}`);
+      case "put_from":
+        if (state.kind === "offering" && state.upload.put.id === message.id) return this.#resumeFrom(state.upload, message.offset);
+        throw unexpected(`PUT_FROM for upload ${message.id} while ${state.kind}`);
       case "get":
       case "list":
       case "delete":
@@ -277,6 +284,7 @@ export class Connection {
       case "get_end":
       case "listing":
       case "deleted":
+      case "put_offer":
         throw unexpected(`${message.type.toUpperCase()} is a server message`);
       default:
         return assertNever(message);
@@ -295,6 +303,7 @@ export class Connection {
     if (put.size > config.maxFileSize) {
       return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
     }
+    if (put.resume) return this.#offerResume(put, put.resume);
     let file: IncomingFile;
     try {
       file = await storage.createIncoming(put.size);
@@ -303,6 +312,33 @@ export class Connection {
     }
     this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now() } };
     this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
+  }
+
+  /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
+  async #offerResume(put: PutMessage, resume: ResumeInfo): Promise<void> {
+    let opened: { file: ResumableFile; offset: number };
+    try {
+      opened = await this.#ctx.storage.openResumable(resume.key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
+    } catch (error) {
+      const { code, message } = describe(error);
+      this.#reject(put, toWireCode(code), message);
+      this.#state = { kind: "discarding", id: put.id };
+      return;
+    }
+    const upload = { put, file: opened.file, startedAt: performance.now() };
+    this.#state = { kind: "offering", upload, offset: opened.offset };
+    this.#send({ type: "put_offer", id: put.id, offset: opened.offset, chunks: opened.file.chunks });
+  }
+
+  async #resumeFrom(upload: Upload & { file: ResumableFile }, offset: number): Promise<void> {
+    try {
+      await upload.file.startAt(offset);
+    } catch (error) {
+      if (error instanceof ServerError && error.code === "UNEXPECTED_MESSAGE") throw error;
+      return this.#failUpload(upload, "STORAGE_ERROR", describe(error).message, true);
+    }
+    this.#state = { kind: "receiving", upload };
+    this.#ctx.emit("upload-started", { ...this.peer, name: upload.put.name, size: upload.put.size, raw: false, resumedFrom: offset });
   }
 
   /**
@@ -359,6 +395,7 @@ export class Connection {
       await file.finish(this.#ctx.config.fsync);
       const facts = { size: file.bytes, sha256 };
       const { name, outcome } = await this.#ctx.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
+      await file.release();
       if (outcome !== "skipped") this.#stored++;
       this.#ctx.emit("upload-stored", {
         ...this.peer,
@@ -407,13 +444,16 @@ export class Connection {
   }
 
   async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
-    if (this.#state.kind !== "receiving") return;
+    if (this.#state.kind !== "receiving" && this.#state.kind !== "offering") return;
     const { upload } = this.#state;
     this.#state = { kind: "closed" };
     this.#failed++;
-    await upload.file.discard();
-    this.#ctx.emit("upload-failed", { ...this.peer, name: upload.put.name, code, message, raw: false });
+    // A resumable upload keeps what reached the disk; any other is dropped.
+    await upload.file.suspend();
+    const kept = upload.put.resume ? ` (${upload.file.bytes} bytes kept for resume)` : "";
+    this.#ctx.emit("upload-failed", { ...this.peer, name: upload.put.name, code, message: `${message}${kept}`, raw: false });
   }
+
 
   #send(message: Message): void {
     if (this.#socket.destroyed || this.#socket.writableEnded) return;

@@ -12,6 +12,8 @@ export interface UploadStartedEvent extends PeerInfo {
   /** Declared size; null for raw uploads, whose size is known only at EOF. */
   size: number | null;
   raw: boolean;
+  /** For a resumed upload: the offset it continued from. */
+  resumedFrom?: number;
 }
 
 export interface UploadStoredEvent extends PeerInfo {

@@ -34,6 +34,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   readonly #running = new Set<Promise<void>>();
   readonly #rejected = new Set<Socket>();
   #connectionCount = 0;
+  #sweeper: NodeJS.Timeout | undefined;
 
   /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
   constructor(input: ServerConfigInput = {}) {
@@ -46,7 +47,10 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
   async start(): Promise<{ host: string; port: number; dir: string }> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
-    const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync });
+    const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs });
+    // Partials nobody resumes expire; look hourly (or sooner for short TTLs), without keeping the process alive.
+    this.#sweeper = setInterval(() => void storage.sweepPartials(this.config.partialTtlMs).catch(() => undefined), Math.min(this.config.partialTtlMs, 3_600_000));
+    this.#sweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
     // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
     const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER }, (socket) => this.#accept(socket));
@@ -92,6 +96,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const server = this.#server;
     if (!server) return;
     this.#server = undefined;
+    clearInterval(this.#sweeper);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const connection of this.#connections) connection.shutdown();
     for (const socket of this.#rejected) socket.destroy();

@@ -27,6 +27,10 @@ export interface IncomingFile {
   finish(fsync: boolean): Promise<string>;
   /** Drops the upload and its temp file. Safe to call more than once. */
   discard(): Promise<void>;
+  /** Keeps what was received for a later resume, if this kind of file can; otherwise discards. */
+  suspend(): Promise<void>;
+  /** After the file was published: removes any side files (a resume journal). */
+  release(): Promise<void>;
 }
 
 /** Large or unknown-size uploads: streamed to the temp file as they arrive, in bounded memory. */
@@ -114,6 +118,12 @@ export class StreamedFile implements IncomingFile {
     if (this.#error) throw this.#storageError();
     return this.digest();
   }
+
+  suspend(): Promise<void> {
+    return this.discard();
+  }
+
+  async release(): Promise<void> {}
 
   /** Drops the upload: closes and removes the temporary file. Safe to call more than once. */
   async discard(): Promise<void> {

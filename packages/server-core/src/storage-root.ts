@@ -7,6 +7,7 @@ import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
+import { PART_PREFIX, ResumableFile, type PartialHeader } from "./resumable-file.js";
 
 /** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
 export interface Facts {
@@ -37,6 +38,7 @@ export class StorageRoot {
   // O_EXCL still refuses any name that exists.
   readonly #tempPrefix = randomBytes(6).toString("hex");
   #tempCounter = 0;
+  readonly #activePartials = new Set<string>();
 
   readonly #index: StorageIndex;
 
@@ -47,7 +49,7 @@ export class StorageRoot {
   }
 
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
-  static async open(dir: string, options: { fsync: boolean }): Promise<StorageRoot> {
+  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number }): Promise<StorageRoot> {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       // A symlinked root can be re-pointed under a running server, and a world-writable one lets
@@ -59,6 +61,7 @@ export class StorageRoot {
       const real = await realpath(dir);
       const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real));
       await root.#sweepTemps();
+      if (options.partialTtlMs !== undefined) await root.sweepPartials(options.partialTtlMs);
       return root;
     } catch (cause) {
       if (cause instanceof ServerError) throw cause;
@@ -67,6 +70,40 @@ export class StorageRoot {
         cause,
       });
     }
+  }
+
+  /**
+   * The partial upload for `key` (created if new) and the offset it verifiably holds. One
+   * connection at a time: a second one gets IN_PROGRESS until the first suspends or finishes.
+   */
+  async openResumable(key: string, header: PartialHeader): Promise<{ file: ResumableFile; offset: number }> {
+    if (this.#activePartials.has(key)) {
+      throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
+    }
+    this.#activePartials.add(key);
+    try {
+      return await ResumableFile.open(this.dir, key, header, () => this.#activePartials.delete(key));
+    } catch (error) {
+      this.#activePartials.delete(key);
+      throw error;
+    }
+  }
+
+  /** Deletes partial uploads untouched for `ttlMs` (and not being received now). */
+  async sweepPartials(ttlMs: number): Promise<number> {
+    let swept = 0;
+    const now = Date.now();
+    for (const entry of await readdir(this.dir)) {
+      if (!entry.startsWith(PART_PREFIX) || entry.endsWith(".journal")) continue;
+      if (this.#activePartials.has(entry.slice(PART_PREFIX.length))) continue;
+      const data = path.join(this.dir, entry);
+      const info = await lstat(data).catch(() => undefined);
+      if (!info || now - info.mtimeMs < ttlMs) continue;
+      await unlink(data).catch(() => undefined);
+      await unlink(`${data}.journal`).catch(() => undefined);
+      swept++;
+    }
+    return swept;
   }
 
   /**

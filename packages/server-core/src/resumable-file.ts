@@ -1,0 +1,232 @@
+import { createHash, type Hash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { ServerError } from "./errors.js";
+import type { IncomingFile } from "./incoming-file.js";
+
+/** Prefix of resumable partial uploads (data file; its journal adds ".journal"). */
+export const PART_PREFIX = ".ferry-part-";
+
+/** What a partial belongs to; a PUT that differs in any field starts it over. */
+export interface PartialHeader {
+  name: string;
+  size: number;
+  chunkSize: number;
+}
+
+// Bytes queued for the disk before the connection waits (as for streamed uploads).
+const QUEUE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * A resumable upload: `.ferry-part-<key>` holds the bytes, `.ferry-part-<key>.journal` a header
+ * line and then one line per chunk with its SHA-256, appended only after that chunk's bytes were
+ * fsynced. A line in the journal therefore always describes durable bytes: after a lost
+ * connection, a client kill or a server crash the upload continues from the last recorded chunk.
+ */
+export class ResumableFile implements IncomingFile {
+  readonly tempPath: string;
+  readonly #journalPath: string;
+  readonly #header: PartialHeader;
+  readonly #handle: FileHandle;
+  readonly #onClose: () => void;
+  #digests: string[];
+  #hash: Hash = createHash("sha256");
+  #chunkHash: Hash = createHash("sha256");
+  #chunkFill = 0;
+  #bytes = 0;
+  #queued = 0;
+  #tail: Promise<void> = Promise.resolve();
+  #error: Error | undefined;
+  #digest: string | undefined;
+  #closed = false;
+
+  private constructor(dataPath: string, header: PartialHeader, handle: FileHandle, digests: string[], onClose: () => void) {
+    this.tempPath = dataPath;
+    this.#journalPath = `${dataPath}.journal`;
+    this.#header = header;
+    this.#handle = handle;
+    this.#digests = digests;
+    this.#onClose = onClose;
+  }
+
+  /**
+   * Opens (or creates) the partial for `key` and works out what it verifiably holds: each
+   * journalled chunk is re-read and compared with its recorded SHA-256, stopping at the first that
+   * is missing or differs. Reading the prefix also rebuilds the whole-file hash, so no second pass
+   * is needed at the end.
+   */
+  static async open(dir: string, key: string, header: PartialHeader, onClose: () => void): Promise<{ file: ResumableFile; offset: number }> {
+    const dataPath = path.join(dir, `${PART_PREFIX}${key}`);
+    let recorded: string[] = [];
+    try {
+      const [first, ...rest] = (await readFile(`${dataPath}.journal`, "utf8")).split("\n").filter(Boolean);
+      const old = JSON.parse(first ?? "null") as PartialHeader | null;
+      if (old && old.name === header.name && old.size === header.size && old.chunkSize === header.chunkSize) {
+        recorded = rest.map((line) => (JSON.parse(line) as { sha256: string }).sha256);
+      }
+    } catch {
+      // no journal, or a torn one: start from nothing
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(dataPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    } catch (cause) {
+      throw new ServerError(`cannot open the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
+    }
+    const file = new ResumableFile(dataPath, header, handle, [], onClose);
+    await file.#verifyPrefix(recorded);
+    return { file, offset: file.#bytes };
+  }
+
+  /** Digests of the chunks the partial verifiably holds (what PUT_OFFER carries). */
+  get chunks(): string[] {
+    return [...this.#digests];
+  }
+
+  /** Continues at `offset`: the offered offset keeps the prefix, 0 starts over. */
+  async startAt(offset: number): Promise<void> {
+    if (offset !== 0 && offset !== this.#bytes) {
+      throw new ServerError(`resume offset ${offset} is neither 0 nor the offered ${this.#bytes}`, { code: "UNEXPECTED_MESSAGE" });
+    }
+    if (offset === 0) {
+      this.#digests = [];
+      this.#hash = createHash("sha256");
+      this.#bytes = 0;
+    }
+    await this.#handle.truncate(this.#bytes);
+    await this.#writeJournal();
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  write(chunk: Buffer): boolean {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill);
+      const piece = chunk.subarray(at, at + take);
+      at += take;
+      this.#hash.update(piece);
+      this.#chunkHash.update(piece);
+      this.#chunkFill += take;
+      const position = this.#bytes;
+      this.#bytes += take;
+      this.#queued += take;
+      this.#enqueue(async () => {
+        await this.#handle.write(piece, 0, piece.length, position);
+        this.#queued -= piece.length;
+      });
+      if (this.#chunkFill === this.#header.chunkSize || this.#bytes === this.#header.size) this.#closeChunk();
+    }
+    return this.#queued < QUEUE_LIMIT;
+  }
+
+  async drained(): Promise<void> {
+    while (this.#queued >= QUEUE_LIMIT && !this.#error) await this.#tail;
+    if (this.#error) throw this.#storageError();
+  }
+
+  digest(): string {
+    this.#digest ??= this.#hash.digest("hex");
+    return this.#digest;
+  }
+
+  async finish(fsync: boolean): Promise<string> {
+    await this.#tail;
+    if (this.#error) throw this.#storageError();
+    try {
+      if (fsync) await this.#handle.sync();
+    } catch (cause) {
+      throw new ServerError("cannot flush the file to disk", { code: "STORAGE_ERROR", cause });
+    }
+    await this.#close();
+    return this.digest();
+  }
+
+  /** Keeps the partial for a later resume: flushes what was queued, closes, keeps both files. */
+  async suspend(): Promise<void> {
+    await this.#tail.catch(() => undefined);
+    await this.#close();
+  }
+
+  async discard(): Promise<void> {
+    await this.#tail.catch(() => undefined);
+    await this.#close();
+    await unlink(this.tempPath).catch(() => undefined);
+    await unlink(this.#journalPath).catch(() => undefined);
+  }
+
+  /** After publishing (which removed the data file's temp name): drop the journal too. */
+  async release(): Promise<void> {
+    await unlink(this.#journalPath).catch(() => undefined);
+  }
+
+  #closeChunk(): void {
+    const sha256 = this.#chunkHash.digest("hex");
+    this.#chunkHash = createHash("sha256");
+    this.#chunkFill = 0;
+    this.#digests.push(sha256);
+    // Durable first, recorded second: a journal line never describes bytes a crash could lose.
+    this.#enqueue(async () => {
+      await this.#handle.datasync();
+      await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+    });
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#tail = this.#tail.then(async () => {
+      if (this.#error) return;
+      try {
+        await step();
+      } catch (error) {
+        this.#error = error as Error;
+      }
+    });
+  }
+
+  async #verifyPrefix(recorded: string[]): Promise<void> {
+    const buffer = Buffer.allocUnsafe(Math.min(this.#header.chunkSize, 8 * 1024 * 1024));
+    for (const expected of recorded) {
+      // One read per chunk feeds both its own digest and a copy of the whole-file hash; the copy
+      // is kept only if the chunk proves to be what the journal says.
+      const chunkHash = createHash("sha256");
+      const whole = this.#hash.copy();
+      const start = this.#bytes;
+      const length = Math.min(this.#header.chunkSize, this.#header.size - start);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await this.#handle.read(buffer, 0, Math.min(buffer.length, length - read), start + read);
+        if (bytesRead === 0) break;
+        chunkHash.update(buffer.subarray(0, bytesRead));
+        whole.update(buffer.subarray(0, bytesRead));
+        read += bytesRead;
+      }
+      if (read < length || chunkHash.digest("hex") !== expected) break;
+      this.#hash = whole;
+      this.#digests.push(expected);
+      this.#bytes += length;
+    }
+  }
+
+  async #writeJournal(): Promise<void> {
+    const lines = [JSON.stringify(this.#header), ...this.#digests.map((sha256) => JSON.stringify({ sha256 }))];
+    await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
+    await this.#handle.close().catch(() => undefined);
+  }
+
+  #storageError(): ServerError {
+    return new ServerError(`cannot write the file: ${this.#error?.message ?? "unknown error"}`, { code: "STORAGE_ERROR", cause: this.#error });
+  }
+}

@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { CAPABILITIES, encodeData, pathProblem, type ConflictPolicy, type StoredMessage } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, encodeData, pathProblem, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import type { Wire } from "./wire.js";
@@ -21,6 +22,11 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Called after each chunk is handed to the socket. */
   onProgress?: (progress: UploadProgress) => void;
+  /**
+   * Resumable files (default true, for files of 16 MiB and more on servers announcing "resume"):
+   * an interrupted attempt leaves a partial on the server that the next attempt continues.
+   */
+  resume?: boolean;
 }
 
 export interface StreamUploadOptions extends UploadOptions {
@@ -39,10 +45,25 @@ export interface UploadResult {
   durationMs: number;
   /** What happened to the name; "skipped" means the server kept its existing file. */
   outcome: "created" | "renamed" | "overwritten" | "skipped";
+  /** Bytes the server already held from an interrupted attempt (0: sent in full). */
+  resumedFrom: number;
 }
 
 /** Files up to this size are read in one call rather than streamed. */
 const SMALL_FILE_BYTES = 64 * 1024;
+/** Below this, resuming is not worth its extra round trip. */
+const RESUME_THRESHOLD = 16 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+/**
+ * The same file, sent to the same name on the same server, gets the same key in every attempt,
+ * which is how a re-run finds the partial the last one left. Content is not part of the key: a
+ * changed file is caught by the chunk digests instead.
+ */
+function resumeKey(wire: Wire, filePath: string, name: string, size: number): string {
+  const identity = [path.resolve(filePath), name, size, wire.config.host, wire.config.port].join("\0");
+  return createHash("sha256").update(identity).digest("hex").slice(0, 40);
+}
 
 /** Uploads a local file, streaming it with SHA-256 computed on the way. */
 export async function uploadFile(wire: Wire, filePath: string, options: UploadOptions): Promise<UploadResult> {
@@ -60,6 +81,17 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
       await handle.close();
       handle = undefined;
       return await uploadStream(wire, [data.subarray(0, bytesRead)], { ...options, name, size: stat.size });
+    }
+    if (options.resume !== false && stat.size >= RESUME_THRESHOLD && wire.supports(CAPABILITIES.RESUME)) {
+      await handle.close();
+      handle = undefined;
+      return await transfer(wire, { ...options, name, size: stat.size }, {
+        kind: "resumable",
+        filePath,
+        key: resumeKey(wire, filePath, name, stat.size),
+        // 8 MiB chunks, larger for huge files so the offer's digest list stays within 512 entries.
+        chunkSize: Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(8 * MiB, Math.ceil(stat.size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB)),
+      });
     }
     // The read size is the frame size, but never more than the file: a stream allocates a whole
     // high-water-mark buffer per read, and 1 MiB per 4 KiB file made the GC the bottleneck
@@ -81,11 +113,20 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
 }
 
 /** Uploads `size` bytes from any byte stream (a Readable, a generator, an array of buffers…). */
-export async function uploadStream(
+export function uploadStream(
   wire: Wire,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: StreamUploadOptions,
 ): Promise<UploadResult> {
+  return transfer(wire, options, { kind: "stream", source });
+}
+
+/** Where an upload's bytes come from: any stream, or a file that can be re-read to resume. */
+type Body =
+  | { kind: "stream"; source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
+  | { kind: "resumable"; filePath: string; key: string; chunkSize: number };
+
+async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): Promise<UploadResult> {
   const { name, size, signal, onProgress, onConflict } = options;
   const problem = pathProblem(name);
   if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
@@ -100,12 +141,18 @@ export async function uploadStream(
   let settled = false;
   let refusal: ClientError | undefined;
   let doneSending = false; // PUT_END or CANCEL is on the wire and the send lock released
+  let offered: (offer: PutOfferMessage) => void = () => undefined;
+  const offer = new Promise<PutOfferMessage>((resolve) => (offered = resolve));
   try {
     throwIfAborted(signal);
     wire.assertOpen();
     const response = new Promise<StoredMessage>((resolve, reject) => {
       wire.register(id, {
         onMessage(message) {
+          if (message.type === "put_offer" && body.kind === "resumable") {
+            offered(message);
+            return false;
+          }
           settled = true;
           if (message.type !== "stored") throw new ClientError(`unexpected ${message.type} for an upload`, { code: "PROTOCOL_ERROR" });
           resolve(message);
@@ -119,11 +166,30 @@ export async function uploadStream(
       });
     });
     response.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-    wire.send({ type: "put", id, name, size, ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}) });
-    const hash = createHash("sha256");
+    const resume = body.kind === "resumable" ? { key: body.key, chunkSize: body.chunkSize } : undefined;
+    wire.send({
+      type: "put",
+      id,
+      name,
+      size,
+      ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
+      ...(resume ? { resume } : {}),
+    });
+    let hash = createHash("sha256");
+    let sent = 0;
+    let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    if (body.kind === "resumable") {
+      // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
+      const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]), wire.frameSize());
+      ({ hash, from: sent } = verified);
+      wire.send({ type: "put_from", id, offset: sent });
+      source = createReadStream(body.filePath, { start: sent, highWaterMark: wire.frameSize() });
+    } else {
+      source = body.source;
+    }
+    const resumedFrom = sent;
     let localSha = "";
     const maxFrame = wire.frameSize();
-    let sent = 0;
     for await (const chunk of source) {
       if (settled) break; // the server refused early (BAD_NAME, SIZE_MISMATCH…)
       throwIfAborted(signal);
@@ -157,11 +223,16 @@ export async function uploadStream(
       sha256: stored.sha256,
       durationMs: performance.now() - startedAt,
       outcome: stored.outcome ?? (stored.name === name ? "created" : "renamed"),
+      resumedFrom,
     };
   } catch (error) {
     if (!doneSending) {
-      // Tell the server to drop the partial upload; its late answer for this id is ignored.
-      if (!wire.fatal) {
+      const aborted = error instanceof ClientError && error.code === "ABORTED";
+      if (body.kind === "resumable" && aborted) {
+        // Keep the server's partial for next time: hang up instead of cancelling.
+        wire.die(error);
+      } else if (!wire.fatal) {
+        // Tell the server to drop the partial upload; its late answer for this id is ignored.
         try {
           wire.send({ type: "cancel", id });
         } catch {
@@ -175,5 +246,44 @@ export async function uploadStream(
     if (refusal && !(error instanceof ClientError && error.code === "ABORTED")) throw refusal;
     if (error instanceof ClientError) throw error;
     throw new ClientError((error as Error).message ?? String(error), { code: "LOCAL_FILE_ERROR", cause: error });
+  }
+}
+
+function never(): never {
+  throw new ClientError("server answered a resumable PUT without an offer", { code: "PROTOCOL_ERROR" });
+}
+
+/**
+ * Checks the server's offer against the local file: each offered chunk is read and hashed here
+ * and must match the server's digest. The first chunk that differs (the source changed since the
+ * interruption) makes the upload start over from 0. The same read feeds the whole-file hash.
+ */
+async function verifyOffer(
+  body: Extract<Body, { kind: "resumable" }>,
+  offer: PutOfferMessage,
+  readSize: number,
+): Promise<{ hash: Hash; from: number }> {
+  const hash = createHash("sha256");
+  if (offer.offset === 0) return { hash, from: 0 };
+  if (offer.chunks.length * body.chunkSize < offer.offset) return { hash, from: 0 };
+  const handle = await open(body.filePath, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(body.chunkSize, readSize));
+    let at = 0;
+    for (const expected of offer.chunks) {
+      const chunkHash = createHash("sha256");
+      const end = Math.min(at + body.chunkSize, offer.offset);
+      while (at < end) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - at), at);
+        if (bytesRead === 0) return { hash: createHash("sha256"), from: 0 };
+        chunkHash.update(buffer.subarray(0, bytesRead));
+        hash.update(buffer.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      if (chunkHash.digest("hex") !== expected) return { hash: createHash("sha256"), from: 0 };
+    }
+    return at === offer.offset ? { hash, from: at } : { hash: createHash("sha256"), from: 0 };
+  } finally {
+    await handle.close();
   }
 }

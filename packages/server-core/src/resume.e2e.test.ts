@@ -1,0 +1,146 @@
+import { open, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClientError, FerryClient } from "@ferry/client-core";
+import { sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
+
+const MiB = 1024 * 1024;
+type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+let server: TestServer;
+let local: Awaited<ReturnType<typeof tempDir>>;
+let source: string;
+
+beforeEach(async () => {
+  server = await startTestServer({ fsync: true });
+  local = await tempDir("ferry-resume-");
+  source = path.join(local.dir, "big.bin");
+  await writeRandomFile(source, 64 * MiB);
+});
+afterEach(async () => {
+  await server.cleanup();
+  await local.cleanup();
+});
+
+/** Starts an upload and cuts it (the client hangs up) once `fraction` of the bytes are sent. */
+async function interruptedUpload(port: number, fraction = 0.5): Promise<void> {
+  const client = await FerryClient.connect({ port });
+  const controller = new AbortController();
+  const error = await client
+    .upload(source, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytes >= p.total * fraction) controller.abort();
+      },
+    })
+    .catch((e: unknown) => e);
+  expect((error as ClientError).code).toBe("ABORTED");
+  await client.close();
+}
+
+async function partials(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.startsWith(".ferry-part-"));
+}
+
+describe("resumable uploads", () => {
+  it("continue from the last durable chunk after the client hangs up, byte-identical", async () => {
+    await interruptedUpload(server.port);
+    await server.closedConnections(1);
+    expect(await partials(server.dir)).toHaveLength(2); // data + journal kept
+    const client = await FerryClient.connect({ port: server.port });
+    const result = await client.upload(source);
+    await client.close();
+    expect(result.resumedFrom).toBeGreaterThanOrEqual(16 * MiB);
+    expect(result.resumedFrom % (8 * MiB)).toBe(0);
+    expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
+    expect(result.sha256).toBe(await sha256File(source));
+    await server.closedConnections(2);
+    expect(await partials(server.dir)).toEqual([]);
+  });
+
+  it("detect a source that changed since the interruption and start over cleanly", async () => {
+    await interruptedUpload(server.port);
+    await server.closedConnections(1);
+    const handle = await open(source, "r+");
+    await handle.write(Buffer.from("changed!"), 0, 8, 1000); // inside the first chunk, size unchanged
+    await handle.close();
+    const client = await FerryClient.connect({ port: server.port });
+    const result = await client.upload(source);
+    await client.close();
+    expect(result.resumedFrom).toBe(0);
+    expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
+  });
+
+  it("survive a server restart", async () => {
+    await interruptedUpload(server.port);
+    await server.closedConnections(1);
+    await server.server.stop();
+    const again = await startTestServer({ dir: server.dir, port: server.port });
+    try {
+      const client = await FerryClient.connect({ port: again.port });
+      const result = await client.upload(source);
+      await client.close();
+      expect(result.resumedFrom).toBeGreaterThan(0);
+      expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
+    } finally {
+      await again.server.stop();
+    }
+  });
+
+  it("start over when asked to (resume: false)", async () => {
+    await interruptedUpload(server.port);
+    await server.closedConnections(1);
+    const client = await FerryClient.connect({ port: server.port });
+    const result = await client.upload(source, { resume: false });
+    await client.close();
+    expect(result.resumedFrom).toBe(0);
+    expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
+  });
+
+  it("expire: a partial nobody resumes is swept", async () => {
+    await interruptedUpload(server.port);
+    await server.closedConnections(1);
+    await server.server.stop();
+    await new Promise((r) => setTimeout(r, 20));
+    const again = await startTestServer({ dir: server.dir, partialTtlMs: 10 });
+    try {
+      expect(await partials(server.dir)).toEqual([]);
+    } finally {
+      await again.server.stop();
+    }
+  });
+
+  it("refuse a second connection resuming the same upload while the first sends it", async () => {
+    const first = await FerryClient.connect({ port: server.port });
+    const second = await FerryClient.connect({ port: server.port });
+    let secondError: unknown;
+    const firstDone = first.upload(source, {
+      onProgress: (p) => {
+        if (p.bytes >= 8 * MiB && secondError === undefined) {
+          secondError = null;
+          void second.upload(source).catch((e: unknown) => (secondError = e));
+        }
+      },
+    });
+    await firstDone;
+    await new Promise((r) => setTimeout(r, 100));
+    await first.close();
+    await second.close();
+    expect((secondError as ClientError | null)?.code).toBe("IN_PROGRESS");
+  });
+});
+
+it("small files are not resumable: no offer round trip, no partial", async () => {
+  const server2 = await startTestServer();
+  const dir = await tempDir();
+  try {
+    const small = path.join(dir.dir, "small.txt");
+    await writeFile(small, "tiny");
+    const client = await FerryClient.connect({ port: server2.port });
+    expect((await client.upload(small)).resumedFrom).toBe(0);
+    await client.close();
+    expect(await partials(server2.dir)).toEqual([]);
+  } finally {
+    await server2.cleanup();
+    await dir.cleanup();
+  }
+});

@@ -150,6 +150,42 @@ describe("ferry send", () => {
   });
 });
 
+describe("resume", () => {
+  it("a client killed at half of a 200 MiB upload continues on the next run and moves well under the full size", { timeout: 60_000 }, async () => {
+    const big = await file("huge.bin", Buffer.alloc(0));
+    {
+      const { open } = await import("node:fs/promises");
+      const handle = await open(big, "w");
+      for (let i = 0; i < 200; i++) await handle.write(randomBytes(1024 * 1024));
+      await handle.close();
+    }
+    const child = spawn(process.execPath, [BIN, "send", "-q", "-p", String(port), big]);
+    child.stdout.resume();
+    child.stderr.resume();
+    const partial = async (): Promise<number> => {
+      const { stat } = await import("node:fs/promises");
+      const names = (await readdir(store)).filter((n) => n.startsWith(".ferry-part-") && !n.endsWith(".journal"));
+      return names.length ? (await stat(path.join(store, names[0]!))).size : 0;
+    };
+    const deadline = Date.now() + 30_000;
+    while ((await partial()) < 100 * 1024 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    await settled();
+    expect(await storedFiles()).not.toContain("huge.bin");
+
+    const again = await ferry(["send", "--json", "-p", String(port), big]);
+    expect(again.code).toBe(0);
+    const result = JSON.parse(again.stdout.trim()) as { resumedFrom: number; sha256: string };
+    expect(result.resumedFrom).toBeGreaterThanOrEqual(64 * 1024 * 1024); // so at most ~2/3 moved again
+    const { createReadStream } = await import("node:fs");
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(big)) hash.update(chunk as Buffer);
+    expect(result.sha256).toBe(hash.digest("hex"));
+    expect(await storedFiles()).toEqual(["huge.bin"]); // no partial, no journal left
+  });
+});
+
 describe("ferry shell (the lab's prompt loop)", () => {
   it("sends each named file over one connection, re-asks on a bad name, ends on quit", async () => {
     const a = await file("one.txt", "1");

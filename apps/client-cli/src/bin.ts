@@ -30,7 +30,7 @@ const program = new Command()
   .showHelpAfterError();
 
 async function context(command: Command) {
-  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string }>();
+  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean }>();
   return {
     flags,
     config: loadClientConfig(flags),
@@ -57,9 +57,15 @@ program
   .addOption(
     new Option("--on-conflict <policy>", "when the name is taken on the server (default: rename → name (1).ext)").choices(CONFLICT_POLICIES),
   )
+  .option("--no-resume", "start interrupted uploads over instead of continuing them (files of 16 MiB and more resume by default)")
   .action(async (files: string[], _opts: unknown, command: Command) => {
     const ctx = await context(command);
-    process.exitCode = await sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw), onConflict: ctx.flags.onConflict });
+    process.exitCode = await sendCommand(files, {
+      ...ctx,
+      raw: Boolean(ctx.flags.raw),
+      onConflict: ctx.flags.onConflict,
+      resume: ctx.flags.resume !== false,
+    });
   });
 
 program

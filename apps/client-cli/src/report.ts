@@ -27,8 +27,9 @@ export class Reporter {
     }
     const renamed = result.name === result.requestedName ? "" : ` as ${printable(result.name)}`;
     const replaced = result.outcome === "overwritten" ? " (replaced the server's copy)" : "";
+    const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already there)` : "";
     this.#out(
-      `stored ${printable(file)}${renamed} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${replaced}`,
+      `stored ${printable(file)}${renamed} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${replaced}${resumed}`,
     );
   }
 

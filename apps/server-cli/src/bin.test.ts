@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -108,6 +109,41 @@ describe("ferry-server binary", () => {
     const server = await startServer(["--port", "0", "--dir", await tempDir(), "--log", "json"]);
     const first = JSON.parse(server.output().split("\n")[0]!) as { event: string; port: number };
     expect(first).toMatchObject({ event: "listening", port: server.port });
+  });
+
+  it("a server killed mid-upload (SIGKILL) and restarted lets the upload resume", { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const src = path.join(await tempDir(), "big.bin");
+    await writeFile(src, randomBytes(64 * 1024 * 1024));
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const fixedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    const first = await startServer(["--port", String(fixedPort), "--dir", dir]);
+    const client = await FerryClient.connect({ port: first.port });
+    let killed = false;
+    const error = await client
+      .upload(src, {
+        onProgress: (p) => {
+          if (!killed && p.bytes >= 40 * 1024 * 1024) {
+            killed = true;
+            first.child.kill("SIGKILL");
+          }
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((error as { code: string }).code).toMatch(/CONNECTION_CLOSED|CONNECT_FAILED/);
+    await first.exited;
+    expect((await readdir(dir)).some((n) => n.startsWith(".ferry-part-"))).toBe(true);
+
+    const second = await startServer(["--port", String(fixedPort), "--dir", dir]);
+    const again = await FerryClient.connect({ port: second.port });
+    const result = await again.upload(src);
+    await again.close();
+    expect(result.resumedFrom).toBeGreaterThan(0);
+    // Buffer.equals: a deep toEqual over 64 Mi elements would take minutes.
+    expect((await readFile(path.join(dir, "big.bin"))).equals(await readFile(src))).toBe(true);
   });
 
   it.each([

@@ -55,6 +55,8 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
 
 export interface FolderUploadOptions {
   onConflict?: ConflictPolicy;
+  /** Resume interrupted large files (default true). */
+  resume?: boolean;
   signal?: AbortSignal;
   /** Uploads queued on the connection at once; the wire never waits for a confirmation. */
   window?: number;
@@ -75,7 +77,12 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
     while (next < files.length && fatal === undefined) {
       const file = files[next++]!;
       try {
-        const result = await client.upload(file.localPath, { name: file.name, onConflict: options.onConflict, signal: options.signal });
+        const result = await client.upload(file.localPath, {
+          name: file.name,
+          onConflict: options.onConflict,
+          resume: options.resume,
+          signal: options.signal,
+        });
         options.onStored?.(file, result);
       } catch (error) {
         if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") fatal ??= error;

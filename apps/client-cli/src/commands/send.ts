@@ -10,6 +10,8 @@ export interface SendOptions {
   raw: boolean;
   /** What the server does when a name is taken; undefined leaves it to the server (rename). */
   onConflict?: ConflictPolicy;
+  /** Continue interrupted uploads (default); false starts every file from zero. */
+  resume?: boolean;
   signal: AbortSignal;
   reporter: Reporter;
   progress: ProgressReporter;
@@ -38,7 +40,7 @@ export async function uploadReported(
   client: FerryClient,
   file: string,
   size: number,
-  options: Pick<SendOptions, "signal" | "reporter" | "progress" | "onConflict">,
+  options: Pick<SendOptions, "signal" | "reporter" | "progress" | "onConflict" | "resume">,
 ): Promise<boolean> {
   const { progress, reporter, signal } = options;
   try {
@@ -46,6 +48,7 @@ export async function uploadReported(
     const result = await client.upload(file, {
       signal,
       onConflict: options.onConflict,
+      resume: options.resume,
       onProgress: (p) => progress.update(p.bytes),
     });
     progress.stop();
@@ -146,6 +149,7 @@ async function sendFolder(client: FerryClient, dir: string, options: SendOptions
   try {
     return await uploadFiles(client, files, {
       onConflict: options.onConflict,
+      resume: options.resume,
       signal,
       onStored: (file, result) => {
         progress.update((sent += file.size));

@@ -138,7 +138,8 @@ describe("ferry send", () => {
 
   it("leaves no file and no temp on the server when the client is killed mid-upload", async () => {
     const big = await file("big.bin", randomBytes(48 * 1024 * 1024));
-    const child = spawn(process.execPath, [BIN, "send", "-q", "-p", String(port), big]);
+    // --no-resume: a resumable upload would (rightly) keep its partial; this one must leave nothing.
+    const child = spawn(process.execPath, [BIN, "send", "-q", "--no-resume", "-p", String(port), big]);
     child.stdout.resume();
     child.stderr.resume();
     await new Promise<void>((resolve) => server.once("upload-started", () => resolve()));

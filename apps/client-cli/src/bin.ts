@@ -74,9 +74,15 @@ program
   .argument("<name...>", "stored files or folders to download")
   .option("-o, --output <dir>", "directory to write into, created if missing", ".")
   .addOption(new Option("--on-conflict <policy>", "when the local name is taken").choices(CONFLICT_POLICIES).default("fail"))
+  .option("--no-resume", "start interrupted downloads over instead of continuing them")
   .action(async (names: string[], _opts: unknown, command: Command) => {
     const ctx = await context(command);
-    process.exitCode = await getCommand(names, { ...ctx, dir: ctx.flags.output ?? ".", onConflict: ctx.flags.onConflict ?? "fail" });
+    process.exitCode = await getCommand(names, {
+      ...ctx,
+      dir: ctx.flags.output ?? ".",
+      onConflict: ctx.flags.onConflict ?? "fail",
+      resume: ctx.flags.resume !== false,
+    });
   });
 
 program

@@ -42,8 +42,9 @@ export class Reporter {
       this.#out(`skipped ${printable(name)} — ${printable(result.path)} already exists`);
       return;
     }
+    const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already here)` : "";
     this.#out(
-      `got ${printable(name)} → ${printable(result.path)} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}`,
+      `got ${printable(name)} → ${printable(result.path)} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
     );
   }
 

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, open, unlink } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { CAPABILITIES, pathProblem, type ConflictPolicy } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
-import { localTempPath, publishLocal, type LocalOutcome } from "./local-publish.js";
+import { LocalPartial } from "./local-partial.js";
+import { publishLocal, type LocalOutcome } from "./local-publish.js";
 import type { UploadProgress } from "./upload.js";
 import type { Wire } from "./wire.js";
 
@@ -16,6 +16,8 @@ export interface DownloadOptions {
   onConflict?: ConflictPolicy;
   /** fsync the file before it gets its name (default true). */
   fsync?: boolean;
+  /** Continue an interrupted download of the same file into the same folder (default true). */
+  resume?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: UploadProgress) => void;
 }
@@ -28,6 +30,8 @@ export interface DownloadResult {
   sha256: string;
   durationMs: number;
   outcome: LocalOutcome;
+  /** Bytes an earlier, interrupted attempt had already written (0: downloaded in full). */
+  resumedFrom: number;
 }
 
 /**
@@ -51,85 +55,104 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   await mkdir(dir, { recursive: true }).catch((cause: unknown) => {
     throw new ClientError(`cannot create ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
   });
+  // fail and skip are decided before a byte moves.
+  if (policy === "fail" || policy === "skip") {
+    const taken = await lstat(path.join(dir, fileName)).then(
+      () => true,
+      () => false,
+    );
+    if (taken && policy === "fail") {
+      throw new ClientError(`${path.join(dir, fileName)} already exists (use --on-conflict to choose)`, { code: "ALREADY_EXISTS" });
+    }
+    if (taken) return { name: fileName, path: path.join(dir, fileName), size: 0, sha256: "", durationMs: 0, outcome: "skipped", resumedFrom: 0 };
+  }
   const startedAt = performance.now();
-  const tempPath = localTempPath(dir);
-  const out = createWriteStream(tempPath, { flags: "wx", mode: 0o644, highWaterMark: 4 * 1024 * 1024 });
-  let writeError: Error | undefined;
-  out.on("error", (error) => (writeError ??= error));
+  const resume = options.resume !== false && wire.supports(CAPABILITIES.RESUME);
+  const key = createHash("sha256").update([wire.config.host, wire.config.port, name, dir].join("\0")).digest("hex").slice(0, 40);
+  const partial = await LocalPartial.open(dir, key, name, !resume);
   const id = wire.nextId();
-  const hash = createHash("sha256");
   let expected = -1;
-  let received = 0;
+  let resumedFrom = 0;
+  let starting: Promise<void> = Promise.resolve();
+  let failed = false;
   const finished = new Promise<string>((resolve, reject) => {
+    const fail = (error: ClientError): void => {
+      failed = true;
+      reject(error);
+    };
     wire.register(id, {
       onMessage(message) {
         if (message.type === "get_begin") {
           if (message.name !== name) throw new ClientError(`server answered GET ${name} with ${JSON.stringify(message.name)}`, { code: "PROTOCOL_ERROR" });
           expected = message.size;
-          onProgress?.({ bytes: 0, total: expected });
+          resumedFrom = message.offset ?? 0;
+          // Truncating to the agreed offset happens before any DATA is written (writes queue behind it).
+          starting = partial.startAt(resumedFrom, expected);
+          starting.catch((error: unknown) => fail(error instanceof ClientError ? error : new ClientError(String(error), { code: "LOCAL_FILE_ERROR" })));
+          onProgress?.({ bytes: resumedFrom, total: expected });
           return false;
         }
         if (message.type === "get_end" && expected >= 0) {
-          if (received !== expected) throw new ClientError(`server sent ${received} of ${expected} bytes`, { code: "PROTOCOL_ERROR" });
-          const sha256 = hash.digest("hex");
-          if (sha256 !== message.sha256) reject(new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }));
-          else resolve(sha256);
+          if (partial.bytes !== expected) throw new ClientError(`server sent ${partial.bytes} of ${expected} bytes`, { code: "PROTOCOL_ERROR" });
+          void starting.then(() => {
+            const sha256 = partial.digest();
+            if (sha256 !== message.sha256) fail(new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }));
+            else resolve(sha256);
+          });
           return true;
         }
         throw new ClientError(`unexpected ${message.type} during a download`, { code: "PROTOCOL_ERROR" });
       },
       onData(payload) {
-        received += payload.length;
-        if (expected < 0 || received > expected) {
-          reject(new ClientError("server sent more bytes than it announced", { code: "PROTOCOL_ERROR" }));
-          wire.die(new ClientError("server sent more bytes than it announced", { code: "PROTOCOL_ERROR" }));
+        if (failed) return;
+        if (expected < 0 || partial.bytes + payload.length > expected) {
+          const error = new ClientError("server sent more bytes than it announced", { code: "PROTOCOL_ERROR" });
+          fail(error);
+          wire.die(error);
           return;
         }
-        hash.update(payload);
-        // The disk sets the pace: stop reading the socket while the write queue is full.
-        if (!out.write(payload)) {
+        // Queued behind the truncate; the disk sets the pace: stop reading while the queue is full.
+        const more = partial.write(payload, expected);
+        if (!more) {
           wire.pauseReading();
-          out.once("drain", () => wire.resumeReading());
+          void starting.then(() => partial.drained()).then(() => wire.resumeReading());
         }
-        onProgress?.({ bytes: received, total: expected });
+        onProgress?.({ bytes: partial.bytes, total: expected });
       },
-      onError: reject,
+      onError: fail,
     });
   });
   finished.catch(() => undefined);
   try {
     const release = await wire.lock.acquire();
     try {
-      wire.send({ type: "get", id, name });
+      const offer = resume && partial.chunks.length > 0 ? { resume: { chunkSize: partial.chunkSize, chunks: partial.chunks } } : {};
+      wire.send({ type: "get", id, name, ...offer });
     } finally {
       release();
     }
     const sha256 = await raceAbort(finished, signal);
-    await closeStream(out, options.fsync ?? true, tempPath);
-    if (writeError) throw writeError;
-    const published = await publishLocal(tempPath, dir, fileName, policy);
-    return { name: published.name, path: path.join(dir, published.name), size: received, sha256, durationMs: performance.now() - startedAt, outcome: published.outcome };
+    await partial.finish(options.fsync ?? true);
+    const published = await publishLocal(partial.path, dir, fileName, policy);
+    await partial.remove(); // the journal (the data file now has its real name)
+    return {
+      name: published.name,
+      path: path.join(dir, published.name),
+      size: expected,
+      sha256,
+      durationMs: performance.now() - startedAt,
+      outcome: published.outcome,
+      resumedFrom,
+    };
   } catch (error) {
     wire.unregister(id);
     wire.resumeReading();
-    out.destroy();
-    await unlink(tempPath).catch(() => undefined);
+    // Lost connection or Ctrl+C: keep what arrived for the next attempt. Bad bytes or a lying
+    // server: throw it away.
+    const keep = resume && error instanceof ClientError && (error.code === "ABORTED" || error.code === "CONNECTION_CLOSED");
+    if (keep) await partial.suspend();
+    else await partial.remove();
     if (error instanceof ClientError) throw error;
     throw new ClientError(`cannot write ${name}: ${(error as Error).message}`, { code: "LOCAL_FILE_ERROR", cause: error });
-  }
-}
-
-/** Flushes and closes the download's stream, then fsyncs the file so its name never outruns its bytes. */
-async function closeStream(out: ReturnType<typeof createWriteStream>, fsync: boolean, file: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    out.once("error", reject);
-    out.end(() => resolve());
-  });
-  if (!fsync) return;
-  const handle = await open(file, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -23,7 +23,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const ALL = ["upload", "download", "list", "delete", "conflict"];
+const ALL = ["upload", "download", "list", "delete", "conflict", "resume"];
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** A fake server that welcomes, waits for one request and hands it to `answer`. */
@@ -53,9 +53,15 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return (error as ClientError).code;
 }
 
-async function expectNothingWritten(): Promise<void> {
-  const inInbox = await readdir(inbox).catch(() => []);
-  expect(inInbox).toEqual([]);
+/** Nothing under a final name, nothing outside the inbox; `keptPartial`: a resumable partial may stay. */
+async function expectNothingWritten(keptPartial = false): Promise<void> {
+  const inInbox = (await readdir(inbox).catch(() => [] as string[])).sort();
+  if (keptPartial) {
+    expect(inInbox).toHaveLength(2);
+    expect(inInbox.every((n) => n.startsWith(".ferry-part-"))).toBe(true);
+  } else {
+    expect(inInbox).toEqual([]);
+  }
   expect((await readdir(root)).filter((n) => n !== "inbox")).toEqual([]);
 }
 
@@ -97,6 +103,14 @@ describe("a hostile server cannot make the client write", () => {
       conn.socket.destroy();
     });
     expect(await codeOf(client.download("a.txt", { dir: inbox }))).toBe("CONNECTION_CLOSED");
+    await expectNothingWritten(true); // the 10 bytes that arrived are kept for a resume
+  });
+
+  it("a resumed download at an offset it was never offered", async () => {
+    const client = await lyingServer((conn, req) => {
+      conn.send({ type: "get_begin", id: req.id, name: req.name!, size: 100, offset: 50 });
+    });
+    expect(await codeOf(client.download("a.txt", { dir: inbox }))).toBe("PROTOCOL_ERROR");
     await expectNothingWritten();
   });
 

@@ -1,15 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { link, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import { numberedName, type ConflictPolicy } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
-
-/** Prefix of the client's temporary files next to a download's destination. */
-export const LOCAL_TEMP_PREFIX = ".ferry-tmp-";
-
-export function localTempPath(dir: string): string {
-  return path.join(dir, `${LOCAL_TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-}
 
 export type LocalOutcome = "created" | "renamed" | "overwritten" | "skipped";
 

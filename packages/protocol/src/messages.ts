@@ -100,14 +100,23 @@ export const GetSchema = z.strictObject({
   type: z.literal("get"),
   id,
   name,
+  /** Capability "resume": the client holds these leading chunks already; skip what matches. */
+  resume: z
+    .strictObject({
+      chunkSize: z.int().min(LIMITS.MIN_RESUME_CHUNK).max(LIMITS.MAX_RESUME_CHUNK),
+      chunks: z.array(sha256).max(LIMITS.MAX_RESUME_CHUNKS),
+    })
+    .optional(),
 });
 
-/** Server → client: `size` bytes of `name` follow in DATA frames, then GET_END. */
+/** Server → client: `size` bytes of `name` follow in DATA frames (from `offset`, if resumed), then GET_END. */
 export const GetBeginSchema = z.strictObject({
   type: z.literal("get_begin"),
   id,
   name,
   size,
+  /** Only in answer to a GET with `resume`: the bytes before it match and are not sent. */
+  offset: size.optional(),
 });
 
 /** Server → client: all bytes of the download are sent; this is their SHA-256. */

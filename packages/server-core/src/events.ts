@@ -33,6 +33,8 @@ export interface DownloadSentEvent extends PeerInfo {
   size: number;
   sha256: string;
   durationMs: number;
+  /** Bytes the client already held (not sent). */
+  resumedFrom: number;
 }
 
 export interface RequestFailedEvent extends PeerInfo {

@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type Message } from "@ferry/protocol";
 import type { PeerInfo, ServerEvents } from "./events.js";
@@ -25,10 +26,12 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
   const startedAt = performance.now();
   const { handle, size } = await ctx.storage.openForRead(request.name);
   try {
-    ctx.send({ type: "get_begin", id: request.id, name: request.name, size });
-    const hash = createHash("sha256");
-    if (size > 0) {
-      const source = handle.createReadStream({ start: 0, end: size - 1, highWaterMark: DOWNLOAD_FRAME, autoClose: false });
+    let hash = createHash("sha256");
+    let offset = 0;
+    if (request.resume) ({ hash, offset } = await matchPrefix(handle, size, request.resume.chunkSize, request.resume.chunks));
+    ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
+    if (size > offset) {
+      const source = handle.createReadStream({ start: offset, end: size - 1, highWaterMark: DOWNLOAD_FRAME, autoClose: false });
       for await (const chunk of source as AsyncIterable<Buffer>) {
         hash.update(chunk);
         const [header, payload] = encodeData(chunk);
@@ -38,10 +41,37 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
     }
     const sha256 = hash.digest("hex");
     ctx.send({ type: "get_end", id: request.id, sha256 });
-    ctx.emit("download-sent", { ...ctx.peer, name: request.name, size, sha256, durationMs: performance.now() - startedAt });
+    ctx.emit("download-sent", { ...ctx.peer, name: request.name, size, sha256, durationMs: performance.now() - startedAt, resumedFrom: offset });
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * How much of the file the client already holds: its leading chunk digests are compared with ours,
+ * reading our prefix once; the same read feeds the whole-file hash GET_END reports.
+ */
+async function matchPrefix(handle: FileHandle, size: number, chunkSize: number, chunks: string[]): Promise<{ hash: Hash; offset: number }> {
+  let hash = createHash("sha256");
+  let offset = 0;
+  const buffer = Buffer.allocUnsafe(Math.min(chunkSize, DOWNLOAD_FRAME));
+  for (const expected of chunks) {
+    const end = Math.min(offset + chunkSize, size);
+    if (end <= offset) break;
+    const chunkHash = createHash("sha256");
+    const whole = hash.copy();
+    for (let at = offset; at < end; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - at), at);
+      if (bytesRead === 0) return { hash, offset };
+      chunkHash.update(buffer.subarray(0, bytesRead));
+      whole.update(buffer.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    if (chunkHash.digest("hex") !== expected) break;
+    hash = whole;
+    offset = end;
+  }
+  return { hash, offset };
 }
 
 /** LIST: the listing in pages of at most LIMITS.MAX_LIST_PAGE entries; the last says more=false. */

@@ -129,6 +129,55 @@ describe("resumable uploads", () => {
   });
 });
 
+describe("resumable downloads", () => {
+  async function interruptedDownload(into: string): Promise<void> {
+    const client = await FerryClient.connect({ port: server.port });
+    const controller = new AbortController();
+    const error = await client
+      .download("big.bin", {
+        dir: into,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.bytes >= p.total / 2) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect((error as ClientError).code).toBe("ABORTED");
+    await client.close();
+  }
+
+  beforeEach(async () => {
+    const client = await FerryClient.connect({ port: server.port });
+    await client.upload(source, { resume: false });
+    await client.close();
+  });
+
+  it("continue from the verified chunks of the local partial, byte-identical", async () => {
+    const into = path.join(local.dir, "into");
+    await interruptedDownload(into);
+    expect(await partials(into)).toHaveLength(2);
+    const client = await FerryClient.connect({ port: server.port });
+    const result = await client.download("big.bin", { dir: into });
+    await client.close();
+    expect(result.resumedFrom).toBeGreaterThanOrEqual(16 * MiB);
+    expect(await sha256File(path.join(into, "big.bin"))).toBe(await sha256File(source));
+    expect(await partials(into)).toEqual([]);
+  });
+
+  it("start over when the server's file changed since the interruption", async () => {
+    const into = path.join(local.dir, "into");
+    await interruptedDownload(into);
+    const changed = path.join(local.dir, "changed.bin");
+    await writeRandomFile(changed, 64 * MiB);
+    const client = await FerryClient.connect({ port: server.port });
+    await client.upload(changed, { name: "big.bin", onConflict: "overwrite", resume: false });
+    const result = await client.download("big.bin", { dir: into });
+    await client.close();
+    expect(result.resumedFrom).toBe(0);
+    expect(await sha256File(path.join(into, "big.bin"))).toBe(await sha256File(changed));
+  });
+});
+
 it("small files are not resumable: no offer round trip, no partial", async () => {
   const server2 = await startTestServer();
   const dir = await tempDir();

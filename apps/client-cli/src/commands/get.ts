@@ -8,6 +8,8 @@ export interface GetOptions {
   config: ClientConfig;
   dir: string;
   onConflict: ConflictPolicy;
+  /** Continue interrupted downloads (default). */
+  resume?: boolean;
   signal: AbortSignal;
   reporter: Reporter;
   progress: ProgressReporter;
@@ -21,6 +23,7 @@ export async function downloadReported(client: FerryClient, name: string, option
     const result = await client.download(name, {
       dir: options.dir,
       onConflict: options.onConflict,
+      resume: options.resume,
       signal,
       onProgress: (p) => {
         if (!started) progress.start(name, p.total);

@@ -1,0 +1,202 @@
+import { createHash, type Hash } from "node:crypto";
+import { constants } from "node:fs";
+import { open, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { ClientError } from "./errors.js";
+
+/** Prefix of a download in progress next to its destination; its journal adds ".journal". */
+export const LOCAL_PART_PREFIX = ".ferry-part-";
+/** Downloads are journalled in 8 MiB chunks. */
+export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
+const QUEUE_LIMIT = 4 * 1024 * 1024;
+
+interface Header {
+  name: string;
+  chunkSize: number;
+}
+
+/**
+ * A download being written: `.ferry-part-<key>` beside its destination and a journal holding one
+ * SHA-256 per chunk, appended after the chunk was fsynced. On the next attempt the journalled
+ * chunks are re-read and checked, then offered to the server, which sends only what differs.
+ */
+export class LocalPartial {
+  readonly path: string;
+  readonly #journalPath: string;
+  readonly #header: Header;
+  readonly #handle: FileHandle;
+  /** Whole-file hash after each verified chunk: states[k] covers the first k chunks. */
+  #states: Hash[] = [createHash("sha256")];
+  #digests: string[] = [];
+  #hash: Hash = createHash("sha256");
+  #chunkHash: Hash = createHash("sha256");
+  #chunkFill = 0;
+  #bytes = 0;
+  #queued = 0;
+  #tail: Promise<void> = Promise.resolve();
+  #error: Error | undefined;
+  #closed = false;
+
+  private constructor(file: string, header: Header, handle: FileHandle) {
+    this.path = file;
+    this.#journalPath = `${file}.journal`;
+    this.#header = header;
+    this.#handle = handle;
+  }
+
+  /** Opens (or creates) the partial for `key` in `dir` and verifies what it holds. */
+  static async open(dir: string, key: string, name: string, fresh: boolean): Promise<LocalPartial> {
+    const file = path.join(dir, `${LOCAL_PART_PREFIX}${key}`);
+    const header: Header = { name, chunkSize: DOWNLOAD_CHUNK };
+    let recorded: string[] = [];
+    if (!fresh) {
+      try {
+        const [first, ...rest] = (await readFile(`${file}.journal`, "utf8")).split("\n").filter(Boolean);
+        const old = JSON.parse(first ?? "null") as Header | null;
+        if (old?.name === name && old.chunkSize === header.chunkSize) recorded = rest.map((l) => (JSON.parse(l) as { sha256: string }).sha256);
+      } catch {
+        // no journal (or a torn one): nothing to resume
+      }
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    } catch (cause) {
+      throw new ClientError(`cannot write in ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
+    }
+    const partial = new LocalPartial(file, header, handle);
+    await partial.#verify(recorded.slice(0, 512));
+    return partial;
+  }
+
+  /** Digests of the verified leading chunks (what GET.resume offers). */
+  get chunks(): string[] {
+    return [...this.#digests];
+  }
+
+  get chunkSize(): number {
+    return this.#header.chunkSize;
+  }
+
+  /** Continues at the server's `offset` (a chunk boundary we offered, or 0). */
+  async startAt(offset: number, size: number): Promise<void> {
+    const chunks = offset === size && offset > 0 ? this.#digests.length : offset / this.#header.chunkSize;
+    if (!Number.isInteger(chunks) || chunks > this.#digests.length) {
+      throw new ClientError(`server resumed at ${offset}, which was not offered`, { code: "PROTOCOL_ERROR" });
+    }
+    this.#digests = this.#digests.slice(0, chunks);
+    this.#hash = this.#states[chunks]!.copy();
+    this.#bytes = offset;
+    this.#states = [];
+    await this.#handle.truncate(offset);
+    const lines = [JSON.stringify(this.#header), ...this.#digests.map((sha256) => JSON.stringify({ sha256 }))];
+    await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Queues bytes at the end; false means wait for drained() (the caller pauses the socket). */
+  write(chunk: Buffer, size: number): boolean {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill);
+      const piece = chunk.subarray(at, at + take);
+      at += take;
+      this.#hash.update(piece);
+      this.#chunkHash.update(piece);
+      this.#chunkFill += take;
+      const position = this.#bytes;
+      this.#bytes += take;
+      this.#queued += take;
+      this.#enqueue(async () => {
+        await this.#handle.write(piece, 0, piece.length, position);
+        this.#queued -= piece.length;
+      });
+      if (this.#chunkFill === this.#header.chunkSize || this.#bytes === size) this.#closeChunk();
+    }
+    return this.#queued < QUEUE_LIMIT;
+  }
+
+  async drained(): Promise<void> {
+    while (this.#queued >= QUEUE_LIMIT && !this.#error) await this.#tail;
+  }
+
+  digest(): string {
+    return this.#hash.digest("hex");
+  }
+
+  /** Flushes and fsyncs; the file is then ready to be linked to its name. */
+  async finish(fsync: boolean): Promise<void> {
+    await this.#tail;
+    if (this.#error) throw new ClientError(`cannot write: ${this.#error.message}`, { code: "LOCAL_FILE_ERROR", cause: this.#error });
+    if (fsync) await this.#handle.sync();
+    await this.#close();
+  }
+
+  /** Keeps the partial for the next attempt. */
+  async suspend(): Promise<void> {
+    await this.#tail.catch(() => undefined);
+    await this.#close();
+  }
+
+  /** Removes the partial and its journal (after publishing, or when the bytes cannot be trusted). */
+  async remove(): Promise<void> {
+    await this.#tail.catch(() => undefined);
+    await this.#close();
+    await unlink(this.path).catch(() => undefined);
+    await unlink(this.#journalPath).catch(() => undefined);
+  }
+
+  #closeChunk(): void {
+    const sha256 = this.#chunkHash.digest("hex");
+    this.#chunkHash = createHash("sha256");
+    this.#chunkFill = 0;
+    this.#digests.push(sha256);
+    this.#enqueue(async () => {
+      await this.#handle.datasync();
+      await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+    });
+  }
+
+  #enqueue(step: () => Promise<void>): void {
+    this.#tail = this.#tail.then(async () => {
+      if (this.#error) return;
+      try {
+        await step();
+      } catch (error) {
+        this.#error = error as Error;
+      }
+    });
+  }
+
+  async #verify(recorded: string[]): Promise<void> {
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    let offset = 0;
+    for (const expected of recorded) {
+      const chunkHash = createHash("sha256");
+      const whole = this.#states.at(-1)!.copy();
+      let read = 0;
+      while (read < this.#header.chunkSize) {
+        const { bytesRead } = await this.#handle.read(buffer, 0, Math.min(buffer.length, this.#header.chunkSize - read), offset + read);
+        if (bytesRead === 0) break;
+        chunkHash.update(buffer.subarray(0, bytesRead));
+        whole.update(buffer.subarray(0, bytesRead));
+        read += bytesRead;
+      }
+      // A short last chunk is fine (the file's tail); the digest decides.
+      if (read === 0 || chunkHash.digest("hex") !== expected) break;
+      this.#digests.push(expected);
+      this.#states.push(whole);
+      offset += read;
+      if (read < this.#header.chunkSize) break;
+    }
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#handle.close().catch(() => undefined);
+  }
+}

@@ -27,9 +27,10 @@ const ENV_KEYS = {
   FERRY_MAX_FILE_SIZE: "maxFileSize",
   FERRY_IDLE_TIMEOUT_MS: "idleTimeoutMs",
   FERRY_HANDSHAKE_TIMEOUT_MS: "handshakeTimeoutMs",
+  FERRY_PARTIAL_TTL_MS: "partialTtlMs",
 } as const;
 
-const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs"]);
+const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs", "partialTtlMs"]);
 const BOOLEAN = new Set(["raw", "fsync"]);
 
 /** Parses a text value for `key` the way a shell user means it ("8080", "false"). */

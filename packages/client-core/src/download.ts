@@ -73,7 +73,6 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   const id = wire.nextId();
   let expected = -1;
   let resumedFrom = 0;
-  let starting: Promise<void> = Promise.resolve();
   let failed = false;
   const finished = new Promise<string>((resolve, reject) => {
     const fail = (error: ClientError): void => {
@@ -86,19 +85,16 @@ export async function download(wire: Wire, name: string, options: DownloadOption
           if (message.name !== name) throw new ClientError(`server answered GET ${name} with ${JSON.stringify(message.name)}`, { code: "PROTOCOL_ERROR" });
           expected = message.size;
           resumedFrom = message.offset ?? 0;
-          // Truncating to the agreed offset happens before any DATA is written (writes queue behind it).
-          starting = partial.startAt(resumedFrom, expected);
-          starting.catch((error: unknown) => fail(error instanceof ClientError ? error : new ClientError(String(error), { code: "LOCAL_FILE_ERROR" })));
+          partial.startAt(resumedFrom, expected); // throws PROTOCOL_ERROR for an offset never offered
+
           onProgress?.({ bytes: resumedFrom, total: expected });
           return false;
         }
         if (message.type === "get_end" && expected >= 0) {
           if (partial.bytes !== expected) throw new ClientError(`server sent ${partial.bytes} of ${expected} bytes`, { code: "PROTOCOL_ERROR" });
-          void starting.then(() => {
-            const sha256 = partial.digest();
-            if (sha256 !== message.sha256) fail(new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }));
-            else resolve(sha256);
-          });
+          const sha256 = partial.digest();
+          if (sha256 !== message.sha256) fail(new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }));
+          else resolve(sha256);
           return true;
         }
         throw new ClientError(`unexpected ${message.type} during a download`, { code: "PROTOCOL_ERROR" });
@@ -115,7 +111,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
         const more = partial.write(payload, expected);
         if (!more) {
           wire.pauseReading();
-          void starting.then(() => partial.drained()).then(() => wire.resumeReading());
+          void partial.drained().then(() => wire.resumeReading());
         }
         onProgress?.({ bytes: partial.bytes, total: expected });
       },

@@ -9,6 +9,7 @@ export const LOCAL_PART_PREFIX = ".ferry-part-";
 /** Downloads are journalled in 8 MiB chunks. */
 export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
 const QUEUE_LIMIT = 4 * 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 
 interface Header {
   name: string;
@@ -33,6 +34,12 @@ export class LocalPartial {
   #chunkFill = 0;
   #bytes = 0;
   #queued = 0;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #batchStart = 0;
+  readonly #inflight = new Set<Promise<void>>();
+  /** Resolves once startAt's truncate is done; no write may start before it. */
+  #ready: Promise<void> = Promise.resolve();
   #tail: Promise<void> = Promise.resolve();
   #error: Error | undefined;
   #closed = false;
@@ -78,8 +85,11 @@ export class LocalPartial {
     return this.#header.chunkSize;
   }
 
-  /** Continues at the server's `offset` (a chunk boundary we offered, or 0). */
-  async startAt(offset: number, size: number): Promise<void> {
+  /**
+   * Continues at the server's `offset` (a chunk boundary we offered, or 0). Synchronous for the
+   * caller: the truncate and journal rewrite run first, and every write waits for them.
+   */
+  startAt(offset: number, size: number): void {
     const chunks = offset === size && offset > 0 ? this.#digests.length : offset / this.#header.chunkSize;
     if (!Number.isInteger(chunks) || chunks > this.#digests.length) {
       throw new ClientError(`server resumed at ${offset}, which was not offered`, { code: "PROTOCOL_ERROR" });
@@ -88,9 +98,13 @@ export class LocalPartial {
     this.#hash = this.#states[chunks]!.copy();
     this.#bytes = offset;
     this.#states = [];
-    await this.#handle.truncate(offset);
     const lines = [JSON.stringify(this.#header), ...this.#digests.map((sha256) => JSON.stringify({ sha256 }))];
-    await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
+    this.#ready = (async () => {
+      await this.#handle.truncate(offset);
+      await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
+    })().catch((error: unknown) => {
+      this.#error ??= error as Error;
+    });
   }
 
   get bytes(): number {
@@ -107,20 +121,20 @@ export class LocalPartial {
       this.#hash.update(piece);
       this.#chunkHash.update(piece);
       this.#chunkFill += take;
-      const position = this.#bytes;
+      if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
+      this.#batch.push(piece);
+      this.#batchBytes += take;
       this.#bytes += take;
       this.#queued += take;
-      this.#enqueue(async () => {
-        await this.#handle.write(piece, 0, piece.length, position);
-        this.#queued -= piece.length;
-      });
-      if (this.#chunkFill === this.#header.chunkSize || this.#bytes === size) this.#closeChunk();
+      const chunkDone = this.#chunkFill === this.#header.chunkSize || this.#bytes === size;
+      if (chunkDone || this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
+      if (chunkDone) this.#closeChunk();
     }
     return this.#queued < QUEUE_LIMIT;
   }
 
   async drained(): Promise<void> {
-    while (this.#queued >= QUEUE_LIMIT && !this.#error) await this.#tail;
+    while (this.#queued >= QUEUE_LIMIT && !this.#error && this.#inflight.size > 0) await Promise.race(this.#inflight);
   }
 
   digest(): string {
@@ -129,7 +143,7 @@ export class LocalPartial {
 
   /** Flushes and fsyncs; the file is then ready to be linked to its name. */
   async finish(fsync: boolean): Promise<void> {
-    await this.#tail;
+    await this.#settle();
     if (this.#error) throw new ClientError(`cannot write: ${this.#error.message}`, { code: "LOCAL_FILE_ERROR", cause: this.#error });
     if (fsync) await this.#handle.sync();
     await this.#close();
@@ -137,16 +151,44 @@ export class LocalPartial {
 
   /** Keeps the partial for the next attempt. */
   async suspend(): Promise<void> {
-    await this.#tail.catch(() => undefined);
+    await this.#settle();
     await this.#close();
   }
 
   /** Removes the partial and its journal (after publishing, or when the bytes cannot be trusted). */
   async remove(): Promise<void> {
-    await this.#tail.catch(() => undefined);
+    await this.#settle();
     await this.#close();
     await unlink(this.path).catch(() => undefined);
     await unlink(this.#journalPath).catch(() => undefined);
+  }
+
+  // Same write path as the server's resumable uploads: ~1 MiB writev batches at explicit
+  // positions, in flight together; a chunk's journal line waits for the writes it covers + fsync.
+  #flushBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const pieces = this.#batch;
+    const total = this.#batchBytes;
+    const position = this.#batchStart;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const write = (async () => {
+      try {
+        await this.#ready;
+        if (this.#error) return;
+        const { bytesWritten } = await this.#handle.writev(pieces, position);
+        if (bytesWritten < total) {
+          const rest = Buffer.concat(pieces).subarray(bytesWritten);
+          for (let at = 0; at < rest.length; ) at += (await this.#handle.write(rest, at, rest.length - at, position + bytesWritten + at)).bytesWritten;
+        }
+      } catch (error) {
+        this.#error ??= error as Error;
+      } finally {
+        this.#queued -= total;
+      }
+    })();
+    this.#inflight.add(write);
+    void write.finally(() => this.#inflight.delete(write));
   }
 
   #closeChunk(): void {
@@ -154,21 +196,29 @@ export class LocalPartial {
     this.#chunkHash = createHash("sha256");
     this.#chunkFill = 0;
     this.#digests.push(sha256);
-    this.#enqueue(async () => {
-      await this.#handle.datasync();
-      await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+    const covered = [...this.#inflight];
+    this.#tail = this.#tail.then(async () => {
+      await Promise.all(covered);
+      if (this.#error) return;
+      try {
+        await this.#handle.datasync();
+        await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+      } catch (error) {
+        this.#error ??= error as Error;
+      }
     });
   }
 
-  #enqueue(step: () => Promise<void>): void {
-    this.#tail = this.#tail.then(async () => {
-      if (this.#error) return;
-      try {
-        await step();
-      } catch (error) {
-        this.#error = error as Error;
-      }
-    });
+  /** Any write or journal error so far (the download fails with LOCAL_FILE_ERROR). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  async #settle(): Promise<void> {
+    await this.#ready;
+    this.#flushBatch();
+    await Promise.all(this.#inflight);
+    await this.#tail;
   }
 
   async #verify(recorded: string[]): Promise<void> {

@@ -94,6 +94,8 @@ export async function serveDelete(ctx: RequestContext, request: DeleteMessage): 
 }
 
 function drained(socket: Socket): Promise<void> {
+  // A socket that is already gone will emit neither event again.
+  if (socket.destroyed) return Promise.reject(new Error("connection closed during a download"));
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {
       socket.off("close", onClose);

@@ -17,6 +17,9 @@ export interface PartialHeader {
 
 // Bytes queued for the disk before the connection waits (as for streamed uploads).
 const QUEUE_LIMIT = 4 * 1024 * 1024;
+// Pieces (64 KiB socket reads) are gathered into one writev of about this size: one write per
+// piece, one after another, halved W1 throughput (177 vs 355 MiB/s) when resume was added.
+const BATCH_BYTES = 1024 * 1024;
 
 /**
  * A resumable upload: `.ferry-part-<key>` holds the bytes, `.ferry-part-<key>.journal` a header
@@ -36,6 +39,13 @@ export class ResumableFile implements IncomingFile {
   #chunkFill = 0;
   #bytes = 0;
   #queued = 0;
+  /** Pieces not yet handed to the disk, written together with one writev at `#batchStart`. */
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #batchStart = 0;
+  /** Writes in flight: positioned, so they need not wait for each other. */
+  readonly #inflight = new Set<Promise<void>>();
+  /** Chain of "fsync, then journal this chunk" steps, each after the writes it covers. */
   #tail: Promise<void> = Promise.resolve();
   #error: Error | undefined;
   #digest: string | undefined;
@@ -115,20 +125,20 @@ export class ResumableFile implements IncomingFile {
       this.#hash.update(piece);
       this.#chunkHash.update(piece);
       this.#chunkFill += take;
-      const position = this.#bytes;
+      if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
+      this.#batch.push(piece);
+      this.#batchBytes += take;
       this.#bytes += take;
       this.#queued += take;
-      this.#enqueue(async () => {
-        await this.#handle.write(piece, 0, piece.length, position);
-        this.#queued -= piece.length;
-      });
-      if (this.#chunkFill === this.#header.chunkSize || this.#bytes === this.#header.size) this.#closeChunk();
+      const chunkDone = this.#chunkFill === this.#header.chunkSize || this.#bytes === this.#header.size;
+      if (chunkDone || this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
+      if (chunkDone) this.#closeChunk();
     }
     return this.#queued < QUEUE_LIMIT;
   }
 
   async drained(): Promise<void> {
-    while (this.#queued >= QUEUE_LIMIT && !this.#error) await this.#tail;
+    while (this.#queued >= QUEUE_LIMIT && !this.#error && this.#inflight.size > 0) await Promise.race(this.#inflight);
     if (this.#error) throw this.#storageError();
   }
 
@@ -138,7 +148,7 @@ export class ResumableFile implements IncomingFile {
   }
 
   async finish(fsync: boolean): Promise<string> {
-    await this.#tail;
+    await this.#settle();
     if (this.#error) throw this.#storageError();
     try {
       if (fsync) await this.#handle.sync();
@@ -151,12 +161,12 @@ export class ResumableFile implements IncomingFile {
 
   /** Keeps the partial for a later resume: flushes what was queued, closes, keeps both files. */
   async suspend(): Promise<void> {
-    await this.#tail.catch(() => undefined);
+    await this.#settle();
     await this.#close();
   }
 
   async discard(): Promise<void> {
-    await this.#tail.catch(() => undefined);
+    await this.#settle();
     await this.#close();
     await unlink(this.tempPath).catch(() => undefined);
     await unlink(this.#journalPath).catch(() => undefined);
@@ -167,27 +177,56 @@ export class ResumableFile implements IncomingFile {
     await unlink(this.#journalPath).catch(() => undefined);
   }
 
+  #flushBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const pieces = this.#batch;
+    const total = this.#batchBytes;
+    const position = this.#batchStart;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const write = (async () => {
+      try {
+        if (this.#error) return;
+        const { bytesWritten } = await this.#handle.writev(pieces, position);
+        // writev may stop short (a signal, a full disk); finish from where it stopped.
+        if (bytesWritten < total) {
+          const rest = Buffer.concat(pieces).subarray(bytesWritten);
+          for (let at = 0; at < rest.length; ) at += (await this.#handle.write(rest, at, rest.length - at, position + bytesWritten + at)).bytesWritten;
+        }
+      } catch (error) {
+        this.#error ??= error as Error;
+      } finally {
+        this.#queued -= total;
+      }
+    })();
+    this.#inflight.add(write);
+    void write.finally(() => this.#inflight.delete(write));
+  }
+
   #closeChunk(): void {
     const sha256 = this.#chunkHash.digest("hex");
     this.#chunkHash = createHash("sha256");
     this.#chunkFill = 0;
     this.#digests.push(sha256);
     // Durable first, recorded second: a journal line never describes bytes a crash could lose.
-    this.#enqueue(async () => {
-      await this.#handle.datasync();
-      await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+    const covered = [...this.#inflight];
+    this.#tail = this.#tail.then(async () => {
+      await Promise.all(covered);
+      if (this.#error) return;
+      try {
+        await this.#handle.datasync();
+        await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+      } catch (error) {
+        this.#error ??= error as Error;
+      }
     });
   }
 
-  #enqueue(step: () => Promise<void>): void {
-    this.#tail = this.#tail.then(async () => {
-      if (this.#error) return;
-      try {
-        await step();
-      } catch (error) {
-        this.#error = error as Error;
-      }
-    });
+  /** Every queued byte written and every journal step done. */
+  async #settle(): Promise<void> {
+    this.#flushBatch();
+    await Promise.all(this.#inflight);
+    await this.#tail;
   }
 
   async #verifyPrefix(recorded: string[]): Promise<void> {

@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
-import { cliStartupMs, runFerry, runNetcat, runRawPipe, runRsync, type Measurement, type ToolName } from "./tools.js";
+import { cliStartupMs, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, type Measurement, type ToolName } from "./tools.js";
 import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -31,6 +31,7 @@ const dataRoot = values.disk ? os.tmpdir() : existsSync("/dev/shm") ? "/dev/shm"
 
 const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {
   ferry: runFerry,
+  "ferry-download": runFerryDownload,
   "raw-pipe": runRawPipe,
   nc: runNetcat,
   rsync: runRsync,
@@ -47,7 +48,7 @@ try {
   if (!haveRsync) log("rsync not installed: skipping the rsync --daemon reference");
   const rows: Row[] = [];
   for (const workload of workloads) {
-    const tools: ToolName[] = ["ferry", "raw-pipe"];
+    const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-download", "raw-pipe"] : ["ferry", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
     for (const tool of tools) {

@@ -50,6 +50,9 @@ function targets(input: ReportInput): string[] {
   const w1 = get("W1", "ferry");
   const w1raw = get("W1", "raw-pipe");
   const w1rsync = get("W1", "rsync");
+  const w1down = get("W1", "ferry-download");
+  if (w1down && w1raw) check(w1down.rate.median >= w1raw.rate.median, `W1 download ${fmt(w1down.rate.median)} MiB/s vs tuned raw Node pipe ${fmt(w1raw.rate.median)} MiB/s (target: never below)`);
+  if (w1down && w1rsync) check(w1down.rate.median >= w1rsync.rate.median, `W1 download vs rsync daemon ${fmt(w1rsync.rate.median)} MiB/s (target: at least equal)`);
   if (w1 && w1raw) check(w1.rate.median >= w1raw.rate.median, `W1 upload ${fmt(w1.rate.median)} MiB/s vs tuned raw Node pipe ${fmt(w1raw.rate.median)} MiB/s (target: never below)`);
   check(w1 && w1rsync ? w1.rate.median >= w1rsync.rate.median : null, `W1 upload vs rsync daemon${w1rsync ? ` ${fmt(w1rsync.rate.median)} MiB/s` : ""} (target: at least equal)`);
   const w2 = get("W2", "ferry");
@@ -87,7 +90,8 @@ Do not edit by hand: run the bench again.
   buffers, no framing, no hashing, no fsync. For W2 it sends all files back to back on one connection and writes
   one file, so it is a lower bound, not a file transfer.
 - nc (netcat-openbsd) and rsync --daemon run where installed; the bench never installs them.
-- Download (W1) is not measured yet: downloading arrives with the toolkit issue.
+- ferry-download: W1's file is uploaded first (not timed), then one client process downloads it (verified,
+  fsynced, renamed into place). The raw pipe is symmetric, so its upload figure is the baseline for both.
 
 | workload | tool | MiB/s median (min–max) | files/s | wall ms | server peak RSS | client peak RSS | vs raw pipe |
 |---|---|---|---|---|---|---|---|
@@ -111,7 +115,7 @@ export function renderSvg(rows: Row[]): string {
   const left = 210;
   const width = 760;
   const max = Math.max(...rows.map((r) => r.rate.median), 1);
-  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e" };
+  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e" };
   const bars = rows.map((r, i) => {
     const y = 30 + i * (barHeight + gap);
     const w = Math.max(1, ((width - left - 90) * r.rate.median) / max);

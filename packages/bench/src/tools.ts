@@ -13,11 +13,12 @@ export interface Measurement {
   clientRss: number | null;
 }
 
-export type ToolName = "ferry" | "raw-pipe" | "nc" | "rsync";
+export type ToolName = "ferry" | "ferry-download" | "raw-pipe" | "nc" | "rsync";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/bin.js");
 const DRIVER = path.join(here, "ferry-driver.js");
+const DOWNLOAD_DRIVER = path.join(here, "ferry-download-driver.js");
 const RAW_RECEIVER = path.join(here, "raw-receiver.js");
 const RAW_SENDER = path.join(here, "raw-sender.js");
 
@@ -46,6 +47,25 @@ export async function runFerry(workload: Workload, runDir: string): Promise<Meas
   server.child.kill("SIGTERM");
   await server.exited;
   return { ms, serverRss, clientRss: Math.max(...clients.map(reportedRss)) };
+}
+
+/**
+ * Ferry download (W1): the file is uploaded first, outside the clock, then one client process
+ * downloads it; the clock covers that process from start to its verified, renamed file.
+ */
+export async function runFerryDownload(workload: Workload, runDir: string): Promise<Measurement> {
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
+  const file = workload.clients[0]![0]!;
+  await allExited([start(process.execPath, [DRIVER, String(port), "1", file])]);
+  const t0 = performance.now();
+  const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")]);
+  await allExited([client]);
+  const ms = performance.now() - t0;
+  const serverRss = await peakRss(server.child.pid!);
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return { ms, serverRss, clientRss: reportedRss(client) };
 }
 
 /** Baseline: minimal Node copy, socket to file, no framing/hashing/fsync. */

@@ -1,0 +1,9 @@
+// Ferry download side of W1, as its own process: downloads `name` into `dir` with client-core
+// (verified, fsynced, renamed into place) and prints bytes and peak RSS as JSON.
+import { FerryClient } from "@ferry/client-core";
+
+const [portArg, name, dir] = process.argv.slice(2);
+const client = await FerryClient.connect({ port: Number(portArg), agent: "ferry-bench" });
+const result = await client.download(name!, { dir: dir!, resume: false });
+await client.close();
+process.stdout.write(`${JSON.stringify({ files: 1, bytes: result.size, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);

@@ -55,7 +55,7 @@ export async function prepareWorkloads(dir: string, scale: Scale): Promise<Workl
   await mkdir(w4);
   for (let i = 0; i < scale.w4Connections; i++) await writeFile(path.join(w4, `c${String(i).padStart(4, "0")}.bin`), randomBytes(scale.w4Bytes));
   return [
-    { id: "W1", title: `one ${scale.w1Bytes / MiB} MiB file, upload`, clients: [[w1]], connectionsPerClient: 1, files: 1, bytes: scale.w1Bytes },
+    { id: "W1", title: `one ${scale.w1Bytes / MiB} MiB file`, clients: [[w1]], connectionsPerClient: 1, files: 1, bytes: scale.w1Bytes },
     { id: "W2", title: `${scale.w2Files} files of 4 KiB, upload`, clients: [[w2]], connectionsPerClient: 1, files: scale.w2Files, bytes: scale.w2Files * 4096 },
     {
       id: "W3",

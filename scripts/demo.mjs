@@ -51,6 +51,9 @@ const sample = (name) => path.join(samples, name);
 let code = await ferry(["send", sample("hello.txt"), sample("all-bytes.bin"), sample("random-8MiB.bin")]);
 code ||= await ferry(["send", sample("hello.txt")]); // same name again: stored as "hello (1).txt"
 code ||= await ferry(["send", "--raw", sample("hello.txt")]); // the lab's format: output0.txt
+code ||= await ferry(["ls"]); // size, time, the SHA-256 recorded at upload
+const fetched = path.join(work, "fetched");
+code ||= await ferry(["get", "random-8MiB.bin", "-o", fetched]); // verified before it gets its name
 
 await new Promise((r) => setTimeout(r, 300));
 server.kill("SIGTERM");
@@ -59,13 +62,17 @@ await new Promise((r) => server.on("exit", r));
 console.log(`\n▶ stored in ${storage}:`);
 const byHash = new Map(Object.entries(files).map(([name, bytes]) => [sha(bytes), name]));
 let allGood = code === 0;
-for (const name of (await readdir(storage)).sort()) {
+for (const name of (await readdir(storage)).filter((n) => !n.startsWith(".ferry-")).sort()) {
   const bytes = await readFile(path.join(storage, name));
   const source = byHash.get(sha(bytes));
   if (!source) allGood = false;
   const size = (await stat(path.join(storage, name))).size;
   console.log(`  ${name.padEnd(18)} ${String(size).padStart(9)} B  sha256 ${sha(bytes).slice(0, 16)}…  ${source ? `identical to ${source} ✓` : "NO MATCH ✗"}`);
 }
+const back = await readFile(path.join(fetched, "random-8MiB.bin")).catch(() => Buffer.alloc(0));
+const backOk = sha(back) === sha(files["random-8MiB.bin"]);
+if (!backOk) allGood = false;
+console.log(`\n▶ downloaded random-8MiB.bin: ${backOk ? "identical to the original ✓" : "DIFFERENT ✗"}`);
 await rm(work, { recursive: true, force: true });
 console.log(allGood ? "\n✓ demo finished: every file arrived byte-identical" : "\n✗ demo found a problem");
 process.exit(allGood ? 0 : 1);

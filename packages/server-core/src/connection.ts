@@ -1,9 +1,8 @@
 import type { Socket } from "node:net";
 import {
-    FrameDecoder,
+  FrameDecoder,
   PREAMBLE_BYTES,
   PROTOCOL_VERSION,
-  ProtocolError,
   assertNever,
   encodeControl,
   pathProblem,
@@ -23,6 +22,9 @@ import type { PeerInfo, ServerEvents } from "./events.js";
 import type { IncomingFile } from "./incoming-file.js";
 import type { ResumableFile } from "./resumable-file.js";
 import { serveDelete, serveGet, serveList, type RequestContext } from "./requests.js";
+import { AnswerQueue } from "./answer-queue.js";
+import { LINGER_MS, describe, lingerThenClose, toWireCode, unexpected } from "./failures.js";
+import { serveRawUpload } from "./raw-upload.js";
 import type { StorageRoot } from "./storage-root.js";
 
 /** What a connection needs from its server. */
@@ -55,8 +57,6 @@ type State =
 // Uploads whose fsync/publish may run behind the connection's reading (see #finishUpload).
 const MAX_COMMITS_IN_FLIGHT = 32;
 
-// After a fatal error the peer gets this long to read our ERROR frame and hang up.
-const LINGER_MS = 2_000;
 
 /** Serves one accepted socket: sniffs raw vs Ferry, then runs the matching protocol. */
 export class Connection {
@@ -69,10 +69,8 @@ export class Connection {
   #mode: "unknown" | "raw" | "ferry" = "unknown";
   #stopping = false;
   #corked = false;
-  /** Tail of the chain of per-upload answers, which must leave in PUT order. */
-  #answers: Promise<void> = Promise.resolve();
-  /** One promise per answer not yet sent, oldest first (for backpressure on commits). */
-  readonly #unsent: Promise<void>[] = [];
+  /** Per-upload answers, which must leave in PUT order. */
+  readonly #answers = new AnswerQueue((message) => this.#send(message));
   #stored = 0;
   #failed = 0;
 
@@ -100,7 +98,11 @@ export class Connection {
         this.#state = { kind: "raw" };
         // A peer that connects and hangs up without a byte (a port probe, a health check) sent
         // no file; storing an empty output<N>.txt for it would only litter the directory.
-        if (config.raw && first.head.length > 0) await this.#serveRaw(first.head);
+        if (config.raw && first.head.length > 0) {
+          const outcome = await serveRawUpload(this.#ctx, this.peer, first.head, () => this.#next());
+          if (outcome === "stored") this.#stored++;
+          else this.#failed++;
+        }
         return;
       }
       if (first.version !== PROTOCOL_VERSION) {
@@ -114,7 +116,7 @@ export class Connection {
     } finally {
       clearTimeout(handshakeTimer);
       await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
-      await this.#answers; // uploads already verified are still published (and answered if possible)
+      await this.#answers.idle(); // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
       this.#socket.destroy();
       this.#ctx.emit("connection-closed", { ...this.peer, stored: this.#stored, failed: this.#failed });
@@ -149,46 +151,6 @@ export class Connection {
       const match = matchPreamble(head);
       if (match.status === "not-ferry") return { kind: "raw", head };
       if (match.status === "ferry") return { kind: "ferry", version: match.version, rest: head.subarray(PREAMBLE_BYTES) };
-    }
-  }
-
-  // ---- raw mode: the lab's wire format, every byte until EOF is one file --------------------
-
-  async #serveRaw(head: Buffer): Promise<void> {
-    const { storage, config } = this.#ctx;
-    this.#ctx.emit("upload-started", { ...this.peer, name: null, size: null, raw: true });
-    const startedAt = performance.now();
-    const file = await storage.createIncoming(null);
-    let stored = false;
-    try {
-      let chunk: Buffer | null = head;
-      while (chunk !== null) {
-        if (file.bytes + chunk.length > config.maxFileSize) {
-          throw new ServerError(`raw upload exceeds the ${config.maxFileSize}-byte limit`, { code: "FILE_TOO_LARGE" });
-        }
-        if (chunk.length > 0 && !file.write(chunk)) await file.drained();
-        chunk = await this.#next();
-      }
-      const sha256 = await file.finish(config.fsync);
-      const name = await storage.publishRaw(file.tempPath, { size: file.bytes, sha256 });
-      stored = true;
-      this.#stored++;
-      this.#ctx.emit("upload-stored", {
-        ...this.peer,
-        name,
-        requestedName: null,
-        size: file.bytes,
-        sha256,
-        durationMs: performance.now() - startedAt,
-        raw: true,
-        outcome: "created",
-      });
-    } catch (error) {
-      const { code, message } = describe(error);
-      this.#failed++;
-      this.#ctx.emit("upload-failed", { ...this.peer, name: null, code, message, raw: true });
-    } finally {
-      if (!stored) await file.discard();
     }
   }
 
@@ -356,10 +318,9 @@ export class Connection {
     if (sha256 !== declaredSha) {
       return this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
     }
-    this.#answerInOrder(this.#commit(upload, sha256));
+    this.#answers.push(this.#commit(upload, sha256));
     // Bound the work in flight: past this many, wait rather than queue more open files.
-    // Wait for the oldest answer only, so commits keep overlapping instead of draining to zero.
-    while (this.#unsent.length >= MAX_COMMITS_IN_FLIGHT) await this.#unsent[0];
+    await this.#answers.room(MAX_COMMITS_IN_FLIGHT);
   }
 
   /**
@@ -368,7 +329,7 @@ export class Connection {
    * BAD_NAME, a read error) answers that request only; a lost socket ends the connection.
    */
   async #serveRequest(request: GetMessage | ListMessage | DeleteMessage): Promise<void> {
-    await this.#answers;
+    await this.#answers.idle();
     const ctx: RequestContext = {
       socket: this.#socket,
       storage: this.#ctx.storage,
@@ -423,7 +384,7 @@ export class Connection {
   }
 
   #reject(put: PutMessage, code: WireErrorCode, message: string): void {
-    this.#answerInOrder(Promise.resolve(this.#failure(put, code, message)));
+    this.#answers.push(Promise.resolve(this.#failure(put, code, message)));
   }
 
   #failure(put: PutMessage, code: WireErrorCode, message: string): Message {
@@ -432,16 +393,7 @@ export class Connection {
     return { type: "error", id: put.id, code, message: message.slice(0, 1024) };
   }
 
-  /** Sends `answer` once it is ready and every earlier answer has been sent. */
-  #answerInOrder(answer: Promise<Message>): void {
-    const sent = this.#answers
-      .then(() => answer)
-      .then((message) => this.#send(message))
-      .catch(() => undefined) // a dead socket must not break the chain for later answers
-      .finally(() => void this.#unsent.shift());
-    this.#unsent.push(sent);
-    this.#answers = sent;
-  }
+
 
   async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
     if (this.#state.kind !== "receiving" && this.#state.kind !== "offering") return;
@@ -483,7 +435,7 @@ export class Connection {
     if (this.#socket.destroyed) return;
     // Answers already owed go first; the hang-up cannot wait longer than LINGER_MS for them.
     const timer = setTimeout(() => this.#socket.destroy(error), LINGER_MS);
-    void this.#answers.then(() => {
+    void this.#answers.idle().then(() => {
       if (this.#socket.destroyed) return;
       if (this.#mode === "ferry") this.#send({ type: "error", code: toWireCode(error.code), message: error.message });
       this.#socket.end(() => {
@@ -499,54 +451,9 @@ export class Connection {
     if (code === "CONNECTION_LOST") return; // nobody left to tell
     await this.#abortUpload(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
-    await this.#answers; // earlier uploads' answers go out before the fatal error
+    await this.#answers.idle(); // earlier uploads' answers go out before the fatal error
     if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);
-  }
-}
-
-function unexpected(what: string): ServerError {
-  return new ServerError(`unexpected message: ${what}`, { code: "UNEXPECTED_MESSAGE" });
-}
-
-/** Maps anything thrown while serving to a stable code and a sentence. */
-function describe(error: unknown): { code: ServerErrorCode; message: string } {
-  if (error instanceof ServerError) return { code: error.code, message: error.message };
-  if (error instanceof ProtocolError) {
-    return { code: error.code === "DECODER_FAILED" ? "BAD_MESSAGE" : error.code, message: error.message };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: "CONNECTION_LOST", message };
-}
-
-/** Server-only codes never go on the wire; they are reported as the nearest wire code. */
-function toWireCode(code: ServerErrorCode): WireErrorCode {
-  switch (code) {
-    case "INVALID_CONFIG":
-    case "STORAGE_UNUSABLE":
-    case "LISTEN_FAILED":
-    case "BAD_STATE":
-    case "CONNECTION_LOST":
-      return "STORAGE_ERROR";
-    default:
-      return code;
-  }
-}
-
-/** Half-closes, then reads and drops whatever the peer still sends, so the kernel has no reason to
- * answer with a RST that could destroy our ERROR frame in flight. Bounded by LINGER_MS. */
-export async function lingerThenClose(socket: Socket, reader: AsyncIterator<Buffer>): Promise<void> {
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  try {
-    while (!(await reader.next()).done) {
-      // discard
-    }
-  } catch {
-    // reset or destroyed: either way we are done
-  } finally {
-    clearTimeout(timer);
-    socket.destroy();
   }
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { CAPABILITIES, checkServerConfig, encodeControl, type ServerConfig, type ServerConfigInput } from "@ferry/protocol";
-import { Connection, lingerThenClose, type ConnectionContext } from "./connection.js";
+import { Connection, type ConnectionContext } from "./connection.js";
+import { lingerThenClose } from "./failures.js";
 import { ServerError } from "./errors.js";
 import type { ServerEvents } from "./events.js";
 import { StorageRoot } from "./storage-root.js";

@@ -1,0 +1,51 @@
+import type { Socket } from "node:net";
+import { ProtocolError, type WireErrorCode } from "@ferry/protocol";
+import { ServerError, type ServerErrorCode } from "./errors.js";
+
+// After a fatal error the peer gets this long to read our ERROR frame and hang up.
+export const LINGER_MS = 2_000;
+
+export function unexpected(what: string): ServerError {
+  return new ServerError(`unexpected message: ${what}`, { code: "UNEXPECTED_MESSAGE" });
+}
+
+/** Maps anything thrown while serving to a stable code and a sentence. */
+export function describe(error: unknown): { code: ServerErrorCode; message: string } {
+  if (error instanceof ServerError) return { code: error.code, message: error.message };
+  if (error instanceof ProtocolError) {
+    return { code: error.code === "DECODER_FAILED" ? "BAD_MESSAGE" : error.code, message: error.message };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: "CONNECTION_LOST", message };
+}
+
+/** Server-only codes never go on the wire; they are reported as the nearest wire code. */
+export function toWireCode(code: ServerErrorCode): WireErrorCode {
+  switch (code) {
+    case "INVALID_CONFIG":
+    case "STORAGE_UNUSABLE":
+    case "LISTEN_FAILED":
+    case "BAD_STATE":
+    case "CONNECTION_LOST":
+      return "STORAGE_ERROR";
+    default:
+      return code;
+  }
+}
+
+/** Half-closes, then reads and drops whatever the peer still sends, so the kernel has no reason to
+ * answer with a RST that could destroy our ERROR frame in flight. Bounded by LINGER_MS. */
+export async function lingerThenClose(socket: Socket, reader: AsyncIterator<Buffer>): Promise<void> {
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  try {
+    while (!(await reader.next()).done) {
+      // discard
+    }
+  } catch {
+    // reset or destroyed: either way we are done
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}

@@ -28,9 +28,11 @@ const ENV_KEYS = {
   FERRY_IDLE_TIMEOUT_MS: "idleTimeoutMs",
   FERRY_HANDSHAKE_TIMEOUT_MS: "handshakeTimeoutMs",
   FERRY_PARTIAL_TTL_MS: "partialTtlMs",
+  FERRY_MAX_CLIENTS_PER_IP: "maxClientsPerIp",
+  FERRY_MAX_FILES_PER_CONNECTION: "maxFilesPerConnection",
 } as const;
 
-const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs", "partialTtlMs"]);
+const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs", "partialTtlMs", "maxClientsPerIp", "maxFilesPerConnection"]);
 const BOOLEAN = new Set(["raw", "fsync"]);
 
 /** Parses a text value for `key` the way a shell user means it ("8080", "false"). */

@@ -14,6 +14,10 @@ export const ServerConfigSchema = z.strictObject({
   dir: z.string().min(1).default("ferry-data"),
   /** Connections served at once; one more gets a BUSY error and is closed. */
   maxClients: z.int().min(1).max(100_000).default(64),
+  /** Connections served at once from one IP address; one more gets BUSY. */
+  maxClientsPerIp: z.int().min(1).max(100_000).default(32),
+  /** Uploads one connection may start; later PUTs get TOO_MANY_FILES (reconnect to go on). */
+  maxFilesPerConnection: z.int().min(1).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
   /** Accept connections that do not start with Ferry's magic as raw uploads (output<N>.txt). */
   raw: z.boolean().default(true),
   /** Largest file accepted, in bytes. */

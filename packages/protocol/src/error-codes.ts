@@ -37,6 +37,8 @@ export const WIRE_ERROR_CODES = {
   ALREADY_EXISTS: "ALREADY_EXISTS",
   /** Another connection is sending the resumable upload with this key right now. */
   IN_PROGRESS: "IN_PROGRESS",
+  /** The connection has started as many uploads as the server allows one connection. */
+  TOO_MANY_FILES: "TOO_MANY_FILES",
 } as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
 

@@ -73,6 +73,8 @@ export class Connection {
   readonly #answers = new AnswerQueue((message) => this.#send(message));
   #stored = 0;
   #failed = 0;
+  /** PUTs seen on this connection (for maxFilesPerConnection). */
+  #puts = 0;
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -262,6 +264,9 @@ export class Connection {
       this.#state = { kind: "discarding", id: put.id };
     };
     if (problem) return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${problem}`);
+    if (++this.#puts > config.maxFilesPerConnection) {
+      return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
+    }
     if (put.size > config.maxFileSize) {
       return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
     }

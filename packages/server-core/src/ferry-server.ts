@@ -34,6 +34,8 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   readonly #connections = new Set<Connection>();
   readonly #running = new Set<Promise<void>>();
   readonly #rejected = new Set<Socket>();
+  /** Connections being served per remote IP address. */
+  readonly #perIp = new Map<string, number>();
   #connectionCount = 0;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -113,10 +115,16 @@ export class FerryServer extends EventEmitter<ServerEvents> {
 
   #accept(socket: Socket): void {
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    const ip = socket.remoteAddress ?? "?";
     if (this.#connections.size >= this.config.maxClients) {
-      this.#rejectBusy(socket, remote);
+      this.#rejectBusy(socket, remote, `${this.config.maxClients} clients connected`);
       return;
     }
+    if ((this.#perIp.get(ip) ?? 0) >= this.config.maxClientsPerIp) {
+      this.#rejectBusy(socket, remote, `${this.config.maxClientsPerIp} connections from ${ip}`);
+      return;
+    }
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     const storage = this.#storage!;
     const peer = { connection: ++this.#connectionCount, remote };
     const context: ConnectionContext = {
@@ -132,20 +140,23 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     this.emit("connection", peer);
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
       this.#running.delete(running);
     });
     this.#running.add(running);
   }
 
   // A client beyond max-clients gets a clear BUSY error (a raw peer sees a few bytes), not a hang.
-  #rejectBusy(socket: Socket, remote: string): void {
+  #rejectBusy(socket: Socket, remote: string, why: string): void {
     socket.on("error", () => undefined);
     this.#rejected.add(socket);
     socket.once("close", () => this.#rejected.delete(socket));
     const [header, payload] = encodeControl({
       type: "error",
       code: "BUSY",
-      message: `server busy: ${this.config.maxClients} clients connected, try again later`,
+      message: `server busy: ${why}, try again later`,
     });
     socket.cork();
     socket.write(header);

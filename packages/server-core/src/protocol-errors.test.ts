@@ -118,6 +118,42 @@ describe("max clients", () => {
   });
 });
 
+describe("per-IP and per-connection limits", () => {
+  it("gives the connection beyond max-clients-per-IP a BUSY error while other slots stay free", async () => {
+    const capped = await startTestServer({ maxClients: 10, maxClientsPerIp: 2 });
+    try {
+      const a = await FerryClient.connect({ port: capped.port });
+      const b = await FerryClient.connect({ port: capped.port });
+      const error = await FerryClient.connect({ port: capped.port }).catch((e: unknown) => e);
+      expect((error as { code: string; message: string }).code).toBe("BUSY");
+      expect((error as { message: string }).message).toContain("from 127.0.0.1");
+      await a.close();
+      await capped.closedConnections(1);
+      const c = await FerryClient.connect({ port: capped.port }); // the IP's slot is free again
+      await c.close();
+      await b.close();
+    } finally {
+      await capped.cleanup();
+    }
+  });
+
+  it("refuses uploads beyond max-files-per-connection with TOO_MANY_FILES, keeping the connection", async () => {
+    const capped = await startTestServer({ maxFilesPerConnection: 2 });
+    try {
+      const client = await FerryClient.connect({ port: capped.port });
+      const put = (name: string) => client.uploadStream([Buffer.from(name)], { name, size: name.length });
+      await put("one");
+      await put("two");
+      const error = await put("three").catch((e: unknown) => e);
+      expect((error as { code: string }).code).toBe("TOO_MANY_FILES");
+      expect((await client.list()).map((e) => e.name)).toEqual(["one", "two"]);
+      await client.close();
+    } finally {
+      await capped.cleanup();
+    }
+  });
+});
+
 describe("malformed and out-of-order frames close only that connection", () => {
   const cases: { name: string; bytes: () => Buffer[]; code: string }[] = [
     { name: "unknown frame type", bytes: () => [Buffer.from([0x07, 0, 0, 0, 0])], code: "UNKNOWN_FRAME_TYPE" },

@@ -7,6 +7,7 @@ export interface ServerFlags {
   port?: string;
   dir?: string;
   maxClients?: string;
+  maxClientsPerIp?: string;
   config?: string;
   raw?: boolean;
   fsync?: boolean;
@@ -73,6 +74,7 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
   if (flags.port !== undefined) merged.port = coerce("port", flags.port, "--port");
   if (flags.dir !== undefined) merged.dir = flags.dir;
   if (flags.maxClients !== undefined) merged.maxClients = coerce("maxClients", flags.maxClients, "--max-clients");
+  if (flags.maxClientsPerIp !== undefined) merged.maxClientsPerIp = coerce("maxClientsPerIp", flags.maxClientsPerIp, "--max-clients-per-ip");
   if (flags.raw === false) merged.raw = false;
   if (flags.fsync === false) merged.fsync = false;
   const checked = checkServerConfig(merged);

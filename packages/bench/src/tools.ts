@@ -35,7 +35,7 @@ async function allExited(runs: Running[]): Promise<void> {
 
 /** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
 export async function runFerry(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store"), "--max-clients", "1024"]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store"), "--max-clients", "1024", "--max-clients-per-ip", "1024"]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const clients = workload.clients.map((paths) =>

@@ -19,6 +19,10 @@ export const CLIENT_ERROR_CODES = {
   ABORTED: "ABORTED",
   /** The server did not announce the capability this call needs. */
   NOT_SUPPORTED: "NOT_SUPPORTED",
+  /** TLS: the server's certificate is not trusted (no CA vouches for it, or the name differs). */
+  TLS_UNTRUSTED: "TLS_UNTRUSTED",
+  /** TLS: the server's certificate is not the pinned one. */
+  TLS_FINGERPRINT_MISMATCH: "TLS_FINGERPRINT_MISMATCH",
   /** The client was used after close(), or the like. */
   BAD_STATE: "BAD_STATE",
 } as const;
@@ -35,7 +39,27 @@ export class ClientError extends Error {
   }
 }
 
-const CONNECTION_LEVEL = new Set<string>([...FATAL_WIRE_ERROR_CODES, "CONNECT_FAILED", "CONNECTION_CLOSED", "PROTOCOL_ERROR"]);
+/** A TLS server we may not trust; `fingerprint` ("SHA256:…") is what the caller can show or pin. */
+export class TlsTrustError extends ClientError {
+  readonly fingerprint: string;
+  readonly reason: string;
+
+  constructor(message: string, options: { code: "TLS_UNTRUSTED" | "TLS_FINGERPRINT_MISMATCH"; fingerprint: string; reason: string }) {
+    super(message, { code: options.code });
+    this.name = "TlsTrustError";
+    this.fingerprint = options.fingerprint;
+    this.reason = options.reason;
+  }
+}
+
+const CONNECTION_LEVEL = new Set<string>([
+  ...FATAL_WIRE_ERROR_CODES,
+  "CONNECT_FAILED",
+  "CONNECTION_CLOSED",
+  "PROTOCOL_ERROR",
+  "TLS_UNTRUSTED",
+  "TLS_FINGERPRINT_MISMATCH",
+]);
 
 /** True when the error ended the whole connection, not just one request. */
 export function isConnectionLevel(error: unknown): boolean {

@@ -4,7 +4,7 @@ export type { UploadOptions, StreamUploadOptions, UploadProgress, UploadResult }
 export type { DownloadOptions, DownloadResult } from "./download.js";
 export type { LocalOutcome } from "./local-publish.js";
 export { sendRaw, type RawSendOptions, type RawSendResult } from "./raw-send.js";
-export { ClientError, CLIENT_ERROR_CODES, isConnectionLevel, type ClientErrorCode } from "./errors.js";
+export { ClientError, TlsTrustError, CLIENT_ERROR_CODES, isConnectionLevel, type ClientErrorCode } from "./errors.js";
 export {
   walkLocalFolder,
   uploadFiles,

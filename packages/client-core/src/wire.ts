@@ -1,5 +1,8 @@
 import net, { type Socket } from "node:net";
+import tls from "node:tls";
 import {
+  formatFingerprint,
+  parseFingerprint,
   FrameDecoder,
   PROTOCOL_VERSION,
   encodeControl,
@@ -10,7 +13,7 @@ import {
   type WelcomeMessage,
 } from "@ferry/protocol";
 import { abortError, throwIfAborted } from "./abort.js";
-import { ClientError, type ClientErrorCode } from "./errors.js";
+import { ClientError, TlsTrustError, type ClientErrorCode } from "./errors.js";
 import { SendLock } from "./send-lock.js";
 
 /** What the server announced in WELCOME. */
@@ -67,7 +70,18 @@ export class Wire {
       noDelay: true,
       highWaterMark: SOCKET_HIGH_WATER,
     };
-    const socket = net.connect(connectOptions);
+    const secure = config.tls;
+    const socket = secure
+      ? tls.connect({
+          ...connectOptions,
+          ca: secure.ca,
+          servername: secure.servername ?? (net.isIP(config.host) ? undefined : config.host),
+          // Trust is decided below, before a byte of ours (the token!) is sent: pinning replaces the
+          // chain check, and an untrusted server yields its fingerprint for the caller to show.
+          rejectUnauthorized: false,
+          minVersion: "TLSv1.2",
+        })
+      : net.connect(connectOptions);
     const decoder = new FrameDecoder({ streamData: true });
     let wire: Wire | undefined;
     return new Promise<Wire>((resolve, reject) => {
@@ -87,8 +101,13 @@ export class Wire {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
       }
-      socket.once("connect", () => {
-        const [header, payload] = encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: config.agent });
+      socket.once(secure ? "secureConnect" : "connect", () => {
+        if (socket instanceof tls.TLSSocket) {
+          const refusal = trustProblem(socket, where, secure?.fingerprint);
+          if (refusal) return fail(refusal);
+        }
+        const token = config.token === undefined ? {} : { token: config.token };
+        const [header, payload] = encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: config.agent, ...token });
         socket.cork();
         socket.write(encodePreamble());
         socket.write(header);
@@ -292,4 +311,25 @@ export class Wire {
     this.#receiving = undefined;
     for (const entry of pending) entry.onError(error);
   }
+}
+
+/** Null when the TLS peer is who we expect; otherwise the error saying why not (and its fingerprint). */
+function trustProblem(socket: tls.TLSSocket, where: string, pinned: string | undefined): ClientError | null {
+  const certificate = socket.getPeerCertificate();
+  const fingerprint = certificate.fingerprint256 ? formatFingerprint(certificate.fingerprint256) : "(no certificate)";
+  if (pinned !== undefined) {
+    if (fingerprint === parseFingerprint(pinned)) return null;
+    return new TlsTrustError(
+      `the certificate of ${where} has fingerprint ${fingerprint}, not the expected ${parseFingerprint(pinned)}: ` +
+        "someone may be intercepting the connection, or the server's certificate was replaced",
+      { code: "TLS_FINGERPRINT_MISMATCH", fingerprint, reason: "fingerprint differs" },
+    );
+  }
+  if (socket.authorized) return null;
+  const reason = String(socket.authorizationError ?? "unverified");
+  return new TlsTrustError(`cannot verify the certificate of ${where} (${reason}); its fingerprint is ${fingerprint}`, {
+    code: "TLS_UNTRUSTED",
+    fingerprint,
+    reason,
+  });
 }

@@ -1,8 +1,41 @@
 import { z } from "zod";
+import { pathProblem } from "./file-name.js";
+import { parseFingerprint } from "./fingerprint.js";
+import { PermissionSchema } from "./messages.js";
 import { LIMITS } from "./wire-constants.js";
 
 const port = z.int().min(0).max(65535);
 const host = z.string().min(1);
+
+/** True for addresses only this machine can reach; an open server may bind only these by default. */
+export function isLoopbackHost(address: string): boolean {
+  return address === "localhost" || address === "::1" || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+/**
+ * One account. Only the SHA-256 of the token is kept: tokens are long random strings made by
+ * `ferry-server token`, so a fast hash is enough (no dictionary to try) and lookups stay cheap.
+ */
+export const UserSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'"),
+  /** Lowercase hex SHA-256 of the token's UTF-8 bytes. */
+  tokenSha256: z.string().regex(/^[0-9a-f]{64}$/, "lowercase hex SHA-256 of the token"),
+  permissions: z.array(PermissionSchema).min(1),
+  /** Folder under the storage root that is this user's whole view; absent = the root itself. */
+  dir: z
+    .string()
+    .refine((dir) => pathProblem(dir) === null, { message: "must be a relative folder path inside the storage root" })
+    .optional(),
+  /** Most bytes this user's folder may hold; uploads that would pass it get QUOTA_EXCEEDED. */
+  quotaBytes: z.int().min(0).max(LIMITS.MAX_FILE_SIZE).optional(),
+});
+export type UserConfig = z.infer<typeof UserSchema>;
+
+const users = z
+  .array(UserSchema)
+  .max(10_000)
+  .refine((list) => new Set(list.map((u) => u.name)).size === list.length, { message: "user names must be unique" })
+  .refine((list) => new Set(list.map((u) => u.tokenSha256)).size === list.length, { message: "tokens must be unique" });
 
 /** Server configuration. Every field has a default, so `ServerConfigSchema.parse({})` is usable. */
 export const ServerConfigSchema = z.strictObject({
@@ -18,8 +51,30 @@ export const ServerConfigSchema = z.strictObject({
   maxClientsPerIp: z.int().min(1).max(100_000).default(32),
   /** Uploads one connection may start; later PUTs get TOO_MANY_FILES (reconnect to go on). */
   maxFilesPerConnection: z.int().min(1).max(Number.MAX_SAFE_INTEGER).default(1_000_000),
-  /** Accept connections that do not start with Ferry's magic as raw uploads (output<N>.txt). */
-  raw: z.boolean().default(true),
+  /**
+   * Accept connections that do not start with Ferry's magic as raw uploads (output<N>.txt).
+   * Unset: on for an open plain-TCP server, off once users or TLS are configured (a raw peer cannot
+   * authenticate). Setting it true with users is an explicit choice to let anyone write raw files.
+   */
+  raw: z.boolean().optional(),
+  /** Accounts. None: the server is open to anyone who can reach it (as the lab was). */
+  users: users.default([]),
+  /** An open server (no users) refuses to bind a non-loopback address unless this is true. */
+  allowAnonymous: z.boolean().default(false),
+  /** PEM certificate chain and private key files; set = TLS only, no plain TCP. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Delay before answering a bad token (ms); slows guessing. */
+  authFailureDelayMs: z.int().min(0).max(60_000).default(1_000),
+  /** Failed authentications one IP may make within authBlockMs before it is refused outright. */
+  maxAuthFailures: z.int().min(1).max(1_000_000).default(5),
+  /** Window over which failed authentications are counted, and how long a blocked IP stays blocked (ms). */
+  authBlockMs: z.int().min(1).default(15 * 60 * 1000),
+  /** Free bytes the storage disk must keep after an upload; a PUT that would go below gets NO_SPACE. */
+  minFreeBytes: z.int().min(0).max(LIMITS.MAX_FILE_SIZE).default(64 * 1024 * 1024),
+  /** A transfer (or a frame) in progress must move at least this many bytes per second, on average over rateWindowMs. */
+  minBytesPerSecond: z.int().min(1).default(1024),
+  /** Window over which the minimum data rate is judged (ms). */
+  rateWindowMs: z.int().min(100).default(30_000),
   /** Largest file accepted, in bytes. */
   maxFileSize: z.int().min(0).max(LIMITS.MAX_FILE_SIZE).default(LIMITS.MAX_FILE_SIZE),
   /** Largest DATA frame payload accepted, in bytes; announced in WELCOME. */
@@ -46,6 +101,23 @@ export const ClientConfigSchema = z.strictObject({
   connectTimeoutMs: z.int().min(1).default(10_000),
   /** Agent string sent in HELLO. */
   agent: z.string().max(128).default("ferry-client-core"),
+  /** Token for servers with users. Sent in HELLO; never logged. */
+  token: z.string().min(1).max(1024).optional(),
+  /**
+   * Connect with TLS. The server is trusted when its chain verifies against `ca` (PEM text) or the
+   * system CAs and matches the host name, or, when `fingerprint` is set, exactly when the
+   * certificate's SHA-256 is that one (pinning; chain and name are then not consulted).
+   */
+  tls: z
+    .strictObject({
+      ca: z.string().min(1).optional(),
+      fingerprint: z
+        .string()
+        .refine((text) => parseFingerprint(text) !== null, { message: "SHA256:<base64> or 64 hex digits" })
+        .optional(),
+      servername: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 export type ClientConfig = z.infer<typeof ClientConfigSchema>;
 export type ClientConfigInput = z.input<typeof ClientConfigSchema>;

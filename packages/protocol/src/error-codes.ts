@@ -39,6 +39,18 @@ export const WIRE_ERROR_CODES = {
   IN_PROGRESS: "IN_PROGRESS",
   /** The connection has started as many uploads as the server allows one connection. */
   TOO_MANY_FILES: "TOO_MANY_FILES",
+  /** The server has users configured and HELLO carried no token. */
+  AUTH_REQUIRED: "AUTH_REQUIRED",
+  /** HELLO's token matches no user (answered after a delay), or this address failed too often. */
+  AUTH_FAILED: "AUTH_FAILED",
+  /** The authenticated user lacks the permission the request needs (read, write or delete). */
+  FORBIDDEN: "FORBIDDEN",
+  /** Storing the file would take the user past their quota. */
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  /** The server's disk has too little free space for the file (or filled up while writing it). */
+  NO_SPACE: "NO_SPACE",
+  /** A transfer or a frame in progress moved fewer bytes than the server's minimum data rate. */
+  TOO_SLOW: "TOO_SLOW",
 } as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
 
@@ -52,4 +64,7 @@ export const FATAL_WIRE_ERROR_CODES: ReadonlySet<WireErrorCode> = new Set<WireEr
   "UNEXPECTED_MESSAGE",
   "TIMEOUT",
   "SHUTTING_DOWN",
+  "AUTH_REQUIRED",
+  "AUTH_FAILED",
+  "TOO_SLOW",
 ]);

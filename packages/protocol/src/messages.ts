@@ -12,11 +12,18 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "lowercase hex SHA-256");
 const name = z.string().max(4096);
 const agent = z.string().max(128);
 
+/** What an authenticated user may do. read: GET and LIST; write: PUT; delete: DELETE and PUT with overwrite. */
+export const PERMISSIONS = ["read", "write", "delete"] as const;
+export const PermissionSchema = z.enum(PERMISSIONS);
+export type Permission = z.infer<typeof PermissionSchema>;
+
 /** Client → server, first frame after the preamble. */
 export const HelloSchema = z.strictObject({
   type: z.literal("hello"),
   version: z.int().min(1).max(0xffff),
   agent,
+  /** Bearer token for servers with users; sent only inside TLS or on a network the user trusts. */
+  token: z.string().min(1).max(1024).optional(),
 });
 
 /** Server → client, answer to HELLO: the server's limits and what it can do. */
@@ -29,6 +36,13 @@ export const WelcomeSchema = z.strictObject({
     maxFileSize: size,
   }),
   capabilities: z.array(z.string().max(64)).max(64),
+  /** Present when the server authenticated HELLO's token: who we are and what we may do. */
+  user: z
+    .strictObject({
+      name: z.string().min(1).max(64),
+      permissions: z.array(PermissionSchema).max(PERMISSIONS.length),
+    })
+    .optional(),
 });
 
 /** What to do when an upload's (or download's) name is taken. Capability "conflict". */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import {
   FrameDecoder,
@@ -12,6 +13,7 @@ import {
   type GetMessage,
   type ListMessage,
   type Message,
+  type Permission,
   type PutMessage,
   type ResumeInfo,
   type ServerConfig,
@@ -23,14 +25,29 @@ import type { IncomingFile } from "./incoming-file.js";
 import type { ResumableFile } from "./resumable-file.js";
 import { serveDelete, serveGet, serveList, type RequestContext } from "./requests.js";
 import { AnswerQueue } from "./answer-queue.js";
-import { LINGER_MS, describe, lingerThenClose, toWireCode, unexpected } from "./failures.js";
+import { LINGER_MS, describe, diskFailureCode, lingerThenClose, toWireCode, unexpected } from "./failures.js";
 import { serveRawUpload } from "./raw-upload.js";
 import type { StorageRoot } from "./storage-root.js";
+import type { Authenticator, Identity } from "./auth.js";
+import type { Quota } from "./quota.js";
+
+/** Where one user's files live, and their quota (null: none). */
+export interface Space {
+  storage: StorageRoot;
+  quota: Quota | null;
+}
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
   config: ServerConfig;
+  /** The storage root itself: raw uploads land here. */
   storage: StorageRoot;
+  /** The peer's IP address (failed authentications are counted per address). */
+  ip: string;
+  /** Raw (lab-format) uploads are served. */
+  rawAllowed: boolean;
+  auth: Authenticator;
+  spaceFor(identity: Identity): Space;
   agent: string;
   capabilities: string[];
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
@@ -40,6 +57,8 @@ interface Upload {
   put: PutMessage;
   file: IncomingFile;
   startedAt: number;
+  /** Ends the upload's quota reservation: stored or not. Called once, whatever happens. */
+  settle: (stored: boolean) => void;
 }
 
 type State =
@@ -53,6 +72,8 @@ type State =
   /** A raw upload (the lab's format) is streaming to a file until the peer's FIN. */
   | { kind: "raw" }
   | { kind: "closed" };
+
+const NO_QUOTA: Upload["settle"] = () => undefined;
 
 // Uploads whose fsync/publish may run behind the connection's reading (see #finishUpload).
 const MAX_COMMITS_IN_FLIGHT = 32;
@@ -75,6 +96,15 @@ export class Connection {
   #failed = 0;
   /** PUTs seen on this connection (for maxFilesPerConnection). */
   #puts = 0;
+  /** Set by HELLO: who the peer is and where their files live. */
+  #identity: Identity | undefined;
+  #space: Space | undefined;
+  #decoder: FrameDecoder | undefined;
+  /** A GET, LIST or DELETE is being answered (a download may be streaming). */
+  #serving = false;
+  #rateTimer: NodeJS.Timeout | undefined;
+  #movedAtTick = 0;
+  #busyAtTick = false;
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -91,6 +121,7 @@ export class Connection {
       if (this.#state.kind === "handshake") this.#timeout("no handshake in time");
     }, config.handshakeTimeoutMs);
     this.#socket.setTimeout(config.idleTimeoutMs, () => this.#timeout("peer idle for too long"));
+    this.#rateTimer = setInterval(() => this.#checkRate(), config.rateWindowMs);
     try {
       const first = await this.#sniff();
       this.#mode = first.kind;
@@ -100,7 +131,7 @@ export class Connection {
         this.#state = { kind: "raw" };
         // A peer that connects and hangs up without a byte (a port probe, a health check) sent
         // no file; storing an empty output<N>.txt for it would only litter the directory.
-        if (config.raw && first.head.length > 0) {
+        if (this.#ctx.rawAllowed && first.head.length > 0) {
           const outcome = await serveRawUpload(this.#ctx, this.peer, first.head, () => this.#next());
           if (outcome === "stored") this.#stored++;
           else this.#failed++;
@@ -117,6 +148,7 @@ export class Connection {
       await this.#onFatal(error);
     } finally {
       clearTimeout(handshakeTimer);
+      clearInterval(this.#rateTimer);
       await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
       await this.#answers.idle(); // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
@@ -160,6 +192,7 @@ export class Connection {
 
   async #serveFerry(rest: Buffer): Promise<void> {
     const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload, streamData: true });
+    this.#decoder = decoder;
     let chunk: Buffer | null = rest;
     while (chunk !== null) {
       for (const frame of decoder.push(chunk)) {
@@ -188,9 +221,12 @@ export class Connection {
     if (upload.file.bytes + payload.length > upload.put.size) {
       return this.#failUpload(upload, "SIZE_MISMATCH", `more bytes than the declared ${upload.put.size}`, true);
     }
-    if (upload.file.error) return this.#failUpload(upload, "STORAGE_ERROR", upload.file.error.message, true);
+    if (upload.file.error) return this.#failUpload(upload, diskFailureCode(upload.file.error), upload.file.error.message, true);
     if (!upload.file.write(payload)) {
-      return upload.file.drained().catch((error: unknown) => this.#failUpload(upload, "STORAGE_ERROR", describe(error).message, true));
+      return upload.file.drained().catch((error: unknown) => {
+        const { code, message } = describe(error);
+        return this.#failUpload(upload, code, message, true);
+      });
     }
     return undefined;
   }
@@ -203,15 +239,7 @@ export class Connection {
         if (message.version !== PROTOCOL_VERSION) {
           throw new ServerError(`protocol version ${message.version} is not supported`, { code: "UNSUPPORTED_VERSION" });
         }
-        this.#send({
-          type: "welcome",
-          version: PROTOCOL_VERSION,
-          agent: this.#ctx.agent,
-          limits: { maxDataPayload: this.#ctx.config.maxDataPayload, maxFileSize: this.#ctx.config.maxFileSize },
-          capabilities: this.#ctx.capabilities,
-        });
-        this.#state = { kind: "idle" };
-        return undefined;
+        return this.#welcome(message.token);
       case "put":
         if (state.kind !== "idle") throw unexpected(`PUT while ${state.kind}`);
         return this.#startUpload(message);
@@ -255,8 +283,39 @@ export class Connection {
     }
   }
 
+  /** Authenticates HELLO's token (a failure is fatal, after the Authenticator's delay), then WELCOME. */
+  async #welcome(token: string | undefined): Promise<void> {
+    const identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
+    this.#identity = identity;
+    this.#space = this.#ctx.spaceFor(identity);
+    const user = identity.user;
+    this.#send({
+      type: "welcome",
+      version: PROTOCOL_VERSION,
+      agent: this.#ctx.agent,
+      limits: { maxDataPayload: this.#ctx.config.maxDataPayload, maxFileSize: this.#ctx.config.maxFileSize },
+      capabilities: this.#ctx.capabilities,
+      ...(user ? { user: { name: user.name, permissions: user.permissions } } : {}),
+    });
+    if (user) this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
+    this.#state = { kind: "idle" };
+  }
+
+  /** Why `identity` may not make this request, or null when it may. */
+  #forbidden(request: PutMessage | GetMessage | ListMessage | DeleteMessage): string | null {
+    const identity = this.#identity!;
+    const need: Permission[] =
+      request.type === "put" ? (request.onConflict === "overwrite" ? ["write", "delete"] : ["write"])
+      : request.type === "delete" ? ["delete"]
+      : ["read"];
+    const missing = need.filter((permission) => !identity.can(permission));
+    if (missing.length === 0) return null;
+    return `user ${identity.user?.name ?? "?"} lacks the ${missing.join(" and ")} permission${missing.length > 1 ? "s" : ""}`;
+  }
+
   async #startUpload(put: PutMessage): Promise<void> {
-    const { config, storage } = this.#ctx;
+    const { config } = this.#ctx;
+    const { storage, quota } = this.#space!;
     const problem = pathProblem(put.name);
     const refuse = (code: WireErrorCode, text: string): void => {
       this.#reject(put, code, text);
@@ -264,35 +323,60 @@ export class Connection {
       this.#state = { kind: "discarding", id: put.id };
     };
     if (problem) return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${problem}`);
+    const forbidden = this.#forbidden(put);
+    if (forbidden) return refuse("FORBIDDEN", forbidden);
     if (++this.#puts > config.maxFilesPerConnection) {
       return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
     }
     if (put.size > config.maxFileSize) {
       return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
     }
-    if (put.resume) return this.#offerResume(put, put.resume);
+    let settle: Upload["settle"];
+    try {
+      settle = quota ? quota.reserve(put.size) : NO_QUOTA;
+    } catch (error) {
+      return refuse("QUOTA_EXCEEDED", describe(error).message);
+    }
+    // A resumed upload needs room only for what it has yet to send; #resumeFrom checks that.
+    if (!put.resume) {
+      try {
+        await storage.ensureRoom(put.size, config.minFreeBytes);
+      } catch (error) {
+        settle(false);
+        const { code, message } = describe(error);
+        return refuse(toWireCode(code), message);
+      }
+    }
+    if (put.resume) return this.#offerResume(put, put.resume, settle);
     let file: IncomingFile;
     try {
       file = await storage.createIncoming(put.size);
     } catch (error) {
-      return refuse("STORAGE_ERROR", describe(error).message);
+      settle(false);
+      const { code, message } = describe(error);
+      return refuse(toWireCode(code), message);
     }
-    this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now() } };
+    this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
     this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
   }
 
   /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
-  async #offerResume(put: PutMessage, resume: ResumeInfo): Promise<void> {
+  async #offerResume(put: PutMessage, resume: ResumeInfo, settle: Upload["settle"]): Promise<void> {
     let opened: { file: ResumableFile; offset: number };
+    // Keys are chosen by clients; scoping them by user means nobody can resume (or probe) another
+    // user's partial upload by guessing its key.
+    const user = this.#identity?.user;
+    const key = user ? createHash("sha256").update(`${user.name}\0${resume.key}`).digest("hex") : resume.key;
     try {
-      opened = await this.#ctx.storage.openResumable(resume.key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
+      opened = await this.#space!.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
     } catch (error) {
+      settle(false);
       const { code, message } = describe(error);
       this.#reject(put, toWireCode(code), message);
       this.#state = { kind: "discarding", id: put.id };
       return;
     }
-    const upload = { put, file: opened.file, startedAt: performance.now() };
+    const upload = { put, file: opened.file, startedAt: performance.now(), settle };
     this.#state = { kind: "offering", upload, offset: opened.offset };
     this.#send({ type: "put_offer", id: put.id, offset: opened.offset, chunks: opened.file.chunks });
   }
@@ -300,9 +384,11 @@ export class Connection {
   async #resumeFrom(upload: Upload & { file: ResumableFile }, offset: number): Promise<void> {
     try {
       await upload.file.startAt(offset);
+      await this.#space!.storage.ensureRoom(upload.put.size - offset, this.#ctx.config.minFreeBytes);
     } catch (error) {
       if (error instanceof ServerError && error.code === "UNEXPECTED_MESSAGE") throw error;
-      return this.#failUpload(upload, "STORAGE_ERROR", describe(error).message, true);
+      const { code, message } = describe(error);
+      return this.#failUpload(upload, code, message, true);
     }
     this.#state = { kind: "receiving", upload };
     this.#ctx.emit("upload-started", { ...this.peer, name: upload.put.name, size: upload.put.size, raw: false, resumedFrom: offset });
@@ -337,12 +423,16 @@ export class Connection {
     await this.#answers.idle();
     const ctx: RequestContext = {
       socket: this.#socket,
-      storage: this.#ctx.storage,
+      storage: this.#space!.storage,
+      quota: this.#space!.quota,
       peer: this.peer,
       send: (message) => this.#send(message),
       emit: this.#ctx.emit,
     };
+    this.#serving = true;
     try {
+      const forbidden = this.#forbidden(request);
+      if (forbidden) throw new ServerError(forbidden, { code: "FORBIDDEN" });
       if (request.type === "get") await serveGet(ctx, request);
       else if (request.type === "list") await serveList(ctx, request);
       else await serveDelete(ctx, request);
@@ -351,6 +441,8 @@ export class Connection {
       const name = request.type === "list" ? null : request.name;
       this.#ctx.emit("request-failed", { ...this.peer, request: request.type, name, code: error.code, message: error.message });
       this.#send({ type: "error", id: request.id, code: toWireCode(error.code), message: error.message.slice(0, 1024) });
+    } finally {
+      this.#serving = false;
     }
   }
 
@@ -360,7 +452,8 @@ export class Connection {
     try {
       await file.finish(this.#ctx.config.fsync);
       const facts = { size: file.bytes, sha256 };
-      const { name, outcome } = await this.#ctx.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
+      const { name, outcome } = await this.#space!.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
+      upload.settle(outcome !== "skipped");
       await file.release();
       if (outcome !== "skipped") this.#stored++;
       this.#ctx.emit("upload-stored", {
@@ -375,6 +468,7 @@ export class Connection {
       // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
       return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
     } catch (error) {
+      upload.settle(false);
       await file.discard();
       const { code, message } = describe(error);
       return this.#failure(put, toWireCode(code), message);
@@ -384,6 +478,7 @@ export class Connection {
   /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
   async #failUpload(upload: Upload, code: ServerErrorCode, message: string, moreData: boolean): Promise<void> {
     this.#state = moreData ? { kind: "discarding", id: upload.put.id } : { kind: "idle" };
+    upload.settle(false);
     await upload.file.discard();
     this.#reject(upload.put, toWireCode(code), message);
   }
@@ -405,6 +500,7 @@ export class Connection {
     const { upload } = this.#state;
     this.#state = { kind: "closed" };
     this.#failed++;
+    upload.settle(false);
     // A resumable upload keeps what reached the disk; any other is dropped.
     await upload.file.suspend();
     const kept = upload.put.resume ? ` (${upload.file.bytes} bytes kept for resume)` : "";
@@ -426,6 +522,27 @@ export class Connection {
     }
     this.#socket.write(header);
     this.#socket.write(payload);
+  }
+
+  /**
+   * Minimum data rate (slowloris defence): every rateWindowMs, a connection that was in the middle
+   * of something at both ends of the window — an upload, a download, a raw stream, a half-received
+   * frame — must have moved minBytesPerSecond on average, or it is cut with TOO_SLOW. A connection
+   * resting between requests is left to the idle timeout; one waiting for its own PUT_FROM
+   * (the client is re-reading its file) is not judged.
+   */
+  #checkRate(): void {
+    const { minBytesPerSecond, rateWindowMs } = this.#ctx.config;
+    const moved = this.#socket.bytesRead + this.#socket.bytesWritten;
+    const delta = moved - this.#movedAtTick;
+    this.#movedAtTick = moved;
+    const kind = this.#state.kind;
+    const busy = kind === "receiving" || kind === "discarding" || kind === "raw" || this.#serving || (this.#decoder?.midFrame ?? false);
+    const judged = busy && this.#busyAtTick;
+    this.#busyAtTick = busy;
+    if (judged && delta < (minBytesPerSecond * rateWindowMs) / 1000) {
+      this.#hangUp(new ServerError(`transfer slower than ${minBytesPerSecond} bytes/s over ${rateWindowMs} ms (${delta} bytes moved)`, { code: "TOO_SLOW" }));
+    }
   }
 
   #timeout(message: string): void {

@@ -61,9 +61,23 @@ export interface ConnectionRejectedEvent {
   code: ServerErrorCode;
 }
 
+export interface ListeningEvent {
+  host: string;
+  port: number;
+  dir: string;
+  /** No users configured: anyone who reaches the port may read, write and delete. */
+  open: boolean;
+  /** Raw (lab-format) uploads are accepted. */
+  raw: boolean;
+  /** With TLS: the certificate's fingerprint ("SHA256:…"), for clients to pin. */
+  tlsFingerprint: string | null;
+}
+
 /** Event map of FerryServer; each event carries one typed object. */
 export interface ServerEvents {
-  listening: [{ host: string; port: number; dir: string }];
+  listening: [ListeningEvent];
+  /** HELLO's token matched a user. */
+  authenticated: [PeerInfo & { user: string }];
   connection: [PeerInfo];
   "connection-rejected": [ConnectionRejectedEvent];
   "connection-closed": [ConnectionClosedEvent];

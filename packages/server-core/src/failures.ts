@@ -9,9 +9,20 @@ export function unexpected(what: string): ServerError {
   return new ServerError(`unexpected message: ${what}`, { code: "UNEXPECTED_MESSAGE" });
 }
 
+/** NO_SPACE when a disk error (or its cause) says the disk or a disk quota is full. */
+export function diskFailureCode(error: unknown): "NO_SPACE" | "STORAGE_ERROR" {
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 5; at = at.cause, depth++) {
+    const errno = (at as NodeJS.ErrnoException).code;
+    if (errno === "ENOSPC" || errno === "EDQUOT") return "NO_SPACE";
+  }
+  return "STORAGE_ERROR";
+}
+
 /** Maps anything thrown while serving to a stable code and a sentence. */
 export function describe(error: unknown): { code: ServerErrorCode; message: string } {
-  if (error instanceof ServerError) return { code: error.code, message: error.message };
+  if (error instanceof ServerError) {
+    return { code: error.code === "STORAGE_ERROR" ? diskFailureCode(error) : error.code, message: error.message };
+  }
   if (error instanceof ProtocolError) {
     return { code: error.code === "DECODER_FAILED" ? "BAD_MESSAGE" : error.code, message: error.message };
   }

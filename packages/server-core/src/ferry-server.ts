@@ -1,10 +1,24 @@
+import { X509Certificate } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { readFile } from "node:fs/promises";
 import net, { type AddressInfo, type Socket } from "node:net";
-import { CAPABILITIES, checkServerConfig, encodeControl, type ServerConfig, type ServerConfigInput } from "@ferry/protocol";
-import { Connection, type ConnectionContext } from "./connection.js";
+import path from "node:path";
+import tls from "node:tls";
+import {
+  CAPABILITIES,
+  checkServerConfig,
+  encodeControl,
+  formatFingerprint,
+  isLoopbackHost,
+  type ServerConfig,
+  type ServerConfigInput,
+} from "@ferry/protocol";
+import { Authenticator, type Identity } from "./auth.js";
+import { Connection, type ConnectionContext, type Space } from "./connection.js";
 import { lingerThenClose } from "./failures.js";
 import { ServerError } from "./errors.js";
-import type { ServerEvents } from "./events.js";
+import type { ListeningEvent, ServerEvents } from "./events.js";
+import { Quota } from "./quota.js";
 import { StorageRoot } from "./storage-root.js";
 
 const SOCKET_HIGH_WATER = 1024 * 1024;
@@ -38,27 +52,56 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   readonly #perIp = new Map<string, number>();
   #connectionCount = 0;
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #auth: Authenticator;
+  /** Storage roots by real path: the server's root and each user folder, opened once each. */
+  readonly #roots = new Map<string, StorageRoot>();
+  /** Each configured user's folder and quota; anonymous peers get the root, no quota. */
+  readonly #spaces = new Map<string, Space>();
+  #tls: { context: tls.SecureContext; fingerprint: string } | undefined;
 
   /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
   constructor(input: ServerConfigInput = {}) {
     super();
     const checked = checkServerConfig(input);
     if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
-    this.config = checked.config;
+    const config = checked.config;
+    if (config.users.length === 0 && !config.allowAnonymous && !isLoopbackHost(config.host)) {
+      throw new ServerError(
+        `refusing to serve ${config.host} without users: anyone on the network could read, write and delete. ` +
+          "Configure users, or allow anonymous access explicitly (allowAnonymous, --allow-anonymous)",
+        { code: "INVALID_CONFIG" },
+      );
+    }
+    this.config = config;
+    this.#auth = new Authenticator(config.users, {
+      failureDelayMs: config.authFailureDelayMs,
+      maxFailures: config.maxAuthFailures,
+      blockMs: config.authBlockMs,
+    });
+  }
+
+  /** Raw (lab-format) uploads: on for an open plain-TCP server unless configured otherwise. */
+  get rawAllowed(): boolean {
+    return this.config.raw ?? (this.#auth.open && this.config.tls === undefined);
   }
 
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
-  async start(): Promise<{ host: string; port: number; dir: string }> {
+  async start(): Promise<ListeningEvent> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
     const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs });
+    this.#storage = storage;
+    this.#roots.set(storage.dir, storage);
+    await this.#openSpaces(storage);
+    if (this.config.tls) this.#tls = await loadTls(this.config.tls);
     // Partials nobody resumes expire; look hourly (or sooner for short TTLs), without keeping the process alive.
-    this.#sweeper = setInterval(() => void storage.sweepPartials(this.config.partialTtlMs).catch(() => undefined), Math.min(this.config.partialTtlMs, 3_600_000));
+    this.#sweeper = setInterval(() => {
+      for (const root of this.#roots.values()) void root.sweepPartials(this.config.partialTtlMs).catch(() => undefined);
+    }, Math.min(this.config.partialTtlMs, 3_600_000));
     this.#sweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
     // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
     const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER }, (socket) => this.#accept(socket));
     this.#server = server;
-    this.#storage = storage;
     await new Promise<void>((resolve, reject) => {
       const onError = (cause: Error): void => {
         this.#server = undefined;
@@ -74,7 +117,13 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       });
     });
     const address = this.address();
-    const info = { ...address, dir: storage.dir };
+    const info: ListeningEvent = {
+      ...address,
+      dir: storage.dir,
+      open: this.#auth.open,
+      raw: this.rawAllowed,
+      tlsFingerprint: this.#tls?.fingerprint ?? null,
+    };
     this.emit("listening", info);
     return info;
   }
@@ -109,11 +158,38 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     await Promise.all(this.#running);
     clearTimeout(grace);
     await closed;
-    await this.#storage?.close();
+    for (const root of this.#roots.values()) await root.close();
+    this.#roots.clear();
+    this.#spaces.clear();
     this.emit("closed");
   }
 
-  #accept(socket: Socket): void {
+  /** Opens each user's folder (once per distinct folder) and measures the quotas. */
+  async #openSpaces(root: StorageRoot): Promise<void> {
+    for (const user of this.config.users) {
+      let storage = root;
+      if (user.dir !== undefined) {
+        const dir = path.join(root.dir, user.dir);
+        storage =
+          this.#roots.get(dir) ??
+          (await StorageRoot.open(dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs, within: root.dir }));
+        this.#roots.set(storage.dir, storage);
+      }
+      const quota = user.quotaBytes === undefined ? null : await Quota.measure(storage, user.quotaBytes);
+      this.#spaces.set(user.name, { storage, quota });
+    }
+  }
+
+  #spaceFor(identity: Identity): Space {
+    if (identity.user === null) return { storage: this.#storage!, quota: null };
+    return this.#spaces.get(identity.user.name)!;
+  }
+
+  #accept(plain: Socket): void {
+    // TLS runs inside the connection's handshake deadline: the socket is wrapped at once and the
+    // TLS handshake happens as the connection first reads. Caps are applied before it, by IP.
+    const socket = this.#tls ? new tls.TLSSocket(plain, { isServer: true, secureContext: this.#tls.context }) : plain;
+    if (socket !== plain) plain.on("error", () => undefined);
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     const ip = socket.remoteAddress ?? "?";
     if (this.#connections.size >= this.config.maxClients) {
@@ -130,6 +206,10 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const context: ConnectionContext = {
       config: this.config,
       storage,
+      ip,
+      rawAllowed: this.rawAllowed,
+      auth: this.#auth,
+      spaceFor: (identity) => this.#spaceFor(identity),
       agent: SERVER_AGENT,
       capabilities: SERVER_CAPABILITIES,
       // The context's emit has the same typed signature; TS cannot relate the generic spreads.
@@ -164,5 +244,19 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     socket.uncork();
     this.emit("connection-rejected", { remote, code: "BUSY" });
     void lingerThenClose(socket, socket[Symbol.asyncIterator]());
+  }
+}
+
+/** Reads the PEM files and computes the leaf certificate's fingerprint (printed for pinning). */
+async function loadTls(files: { cert: string; key: string }): Promise<{ context: tls.SecureContext; fingerprint: string }> {
+  try {
+    const [cert, key] = await Promise.all([readFile(files.cert), readFile(files.key)]);
+    const context = tls.createSecureContext({ cert, key, minVersion: "TLSv1.2" });
+    return { context, fingerprint: formatFingerprint(new X509Certificate(cert).fingerprint256) };
+  } catch (cause) {
+    throw new ServerError(`cannot use the TLS certificate ${files.cert} and key ${files.key}: ${(cause as Error).message}`, {
+      code: "INVALID_CONFIG",
+      cause,
+    });
   }
 }

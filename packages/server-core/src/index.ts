@@ -9,3 +9,5 @@ export type {
   ConnectionClosedEvent,
   ConnectionRejectedEvent,
 } from "./events.js";
+export { hashToken, newToken } from "./auth.js";
+export type { ListeningEvent } from "./events.js";

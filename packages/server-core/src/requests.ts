@@ -3,12 +3,14 @@ import type { FileHandle } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type Message } from "@ferry/protocol";
 import type { PeerInfo, ServerEvents } from "./events.js";
+import type { Quota } from "./quota.js";
 import type { StorageRoot } from "./storage-root.js";
 
 /** What the request handlers need from their connection. */
 export interface RequestContext {
   socket: Socket;
   storage: StorageRoot;
+  quota: Quota | null;
   peer: PeerInfo;
   send(message: Message): void;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
@@ -88,7 +90,8 @@ export async function serveList(ctx: RequestContext, request: ListMessage): Prom
 
 /** DELETE: removes the file and its index entry, then DELETED. */
 export async function serveDelete(ctx: RequestContext, request: DeleteMessage): Promise<void> {
-  await ctx.storage.remove(request.name);
+  const size = await ctx.storage.remove(request.name);
+  ctx.quota?.released(size);
   ctx.send({ type: "deleted", id: request.id, name: request.name });
   ctx.emit("deleted", { ...ctx.peer, name: request.name });
 }

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, realpath, rename, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { numberedPath, pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
@@ -30,7 +30,10 @@ const SMALL_FILE_BYTES = 64 * 1024;
  * and publishing uses link(2), which fails if the final name exists: a file that appeared
  * meanwhile is never clobbered, and a half-written file is never visible under a final name.
  */
+const FREE_SPACE_TTL_MS = 250;
+
 export class StorageRoot {
+  #free = { at: 0, bytes: 0 };
   readonly dir: string;
   readonly #fsync: boolean;
   #nextRawIndex = 0;
@@ -49,7 +52,8 @@ export class StorageRoot {
   }
 
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
-  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number }): Promise<StorageRoot> {
+  /** `within`: the real path of a root this one must lie inside (a user's folder under the server's root). */
+  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number; within?: string }): Promise<StorageRoot> {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       // A symlinked root can be re-pointed under a running server, and a world-writable one lets
@@ -59,6 +63,9 @@ export class StorageRoot {
       if (!info.isDirectory()) throw new Error(`${dir} is not a directory`);
       if ((info.mode & 0o002) !== 0) throw new Error(`${dir} is writable by other users (chmod o-w to fix)`);
       const real = await realpath(dir);
+      if (options.within !== undefined && !real.startsWith(options.within + path.sep)) {
+        throw new Error(`${dir} resolves to ${real}, outside ${options.within}`);
+      }
       const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real));
       await root.#sweepTemps();
       if (options.partialTtlMs !== undefined) await root.sweepPartials(options.partialTtlMs);
@@ -204,7 +211,7 @@ export class StorageRoot {
   }
 
   /** Deletes a stored file; NOT_FOUND unless it is a regular file. */
-  async remove(name: string): Promise<void> {
+  async remove(name: string): Promise<number> {
     const full = this.#checked(name);
     await this.#parents(name, { create: false });
     const info = await lstat(full).catch(() => undefined);
@@ -212,6 +219,30 @@ export class StorageRoot {
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
     this.#index.forget(name);
     if (this.#fsync) await this.#syncDir();
+    return info.size;
+  }
+
+  /** Bytes an unprivileged writer may still put on this file system. */
+  async freeBytes(): Promise<number> {
+    const stats = await this.#fs("cannot read free space", () => statfs(this.dir));
+    return stats.bavail * stats.bsize;
+  }
+
+  /**
+   * Throws NO_SPACE unless `size` more bytes leave at least `minFree` free. statfs is asked at
+   * most every FREE_SPACE_TTL_MS; in between, the sizes admitted since are subtracted from its
+   * answer, so a burst of small uploads costs one syscall, not one each (W2: 10,000 files).
+   */
+  async ensureRoom(size: number, minFree: number): Promise<void> {
+    const now = Date.now();
+    if (now - this.#free.at > FREE_SPACE_TTL_MS) this.#free = { at: now, bytes: await this.freeBytes() };
+    const left = this.#free.bytes - size;
+    if (left < minFree) {
+      throw new ServerError(`not enough free disk space: ${size} bytes would leave ${Math.max(0, left)}, the server keeps ${minFree} free`, {
+        code: "NO_SPACE",
+      });
+    }
+    this.#free.bytes = left;
   }
 
   /** Flushes the index log. */

@@ -1,0 +1,51 @@
+import { ServerError } from "./errors.js";
+import type { StorageRoot } from "./storage-root.js";
+
+/**
+ * Bytes a user's folder holds, against their quota. Counted once from a listing, then kept by
+ * the server as uploads publish and deletes remove. Uploads in flight reserve their declared
+ * size up front, so concurrent uploads cannot together pass the limit. An overwrite is counted
+ * as new bytes (the old file's size is not subtracted): conservative, never over the limit.
+ */
+export class Quota {
+  readonly limit: number;
+  #used: number;
+  #reserved = 0;
+
+  private constructor(limit: number, used: number) {
+    this.limit = limit;
+    this.#used = used;
+  }
+
+  static async measure(storage: StorageRoot, limit: number): Promise<Quota> {
+    const entries = await storage.list();
+    return new Quota(limit, entries.reduce((sum, entry) => sum + entry.size, 0));
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Reserves `size` bytes or throws QUOTA_EXCEEDED; returns what to call once the upload ends. */
+  reserve(size: number): (stored: boolean) => void {
+    if (this.#used + this.#reserved + size > this.limit) {
+      throw new ServerError(
+        `storing ${size} bytes would pass your quota (${this.#used} of ${this.limit} bytes used, ${this.#reserved} reserved by uploads in progress)`,
+        { code: "QUOTA_EXCEEDED" },
+      );
+    }
+    this.#reserved += size;
+    let settled = false;
+    return (stored) => {
+      if (settled) return;
+      settled = true;
+      this.#reserved -= size;
+      if (stored) this.#used += size;
+    };
+  }
+
+  /** A file of `size` bytes was deleted. */
+  released(size: number): void {
+    this.#used = Math.max(0, this.#used - size);
+  }
+}

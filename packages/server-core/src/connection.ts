@@ -103,6 +103,8 @@ export class Connection {
   /** A GET, LIST or DELETE is being answered (a download may be streaming). */
   #serving = false;
   #rateTimer: NodeJS.Timeout | undefined;
+  /** Why we hung up, when we did (timeouts, minimum rate, shutdown). */
+  #hangUpReason: ServerError | undefined;
   #movedAtTick = 0;
   #busyAtTick = false;
 
@@ -555,6 +557,7 @@ export class Connection {
    */
   #hangUp(error: ServerError): void {
     if (this.#socket.destroyed) return;
+    this.#hangUpReason ??= error;
     // Answers already owed go first; the hang-up cannot wait longer than LINGER_MS for them.
     const timer = setTimeout(() => this.#socket.destroy(error), LINGER_MS);
     void this.#answers.idle().then(() => {
@@ -569,7 +572,9 @@ export class Connection {
 
   /** Tells the peer what went wrong (when it speaks Ferry and can still hear), then hangs up. */
   async #onFatal(error: unknown): Promise<void> {
-    const { code, message } = describe(error);
+    // A hang-up of ours surfaces wherever the code was waiting (a read, a download's drain) as a
+    // lost connection; report the reason we hung up instead.
+    const { code, message } = describe(this.#hangUpReason ?? error);
     if (code === "CONNECTION_LOST") return; // nobody left to tell
     await this.#abortUpload(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });

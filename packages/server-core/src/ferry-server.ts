@@ -91,8 +91,14 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs });
     this.#storage = storage;
     this.#roots.set(storage.dir, storage);
-    await this.#openSpaces(storage);
-    if (this.config.tls) this.#tls = await loadTls(this.config.tls);
+    try {
+      await this.#openSpaces(storage);
+      if (this.config.tls) this.#tls = await loadTls(this.config.tls);
+    } catch (error) {
+      for (const root of this.#roots.values()) await root.close();
+      this.#roots.clear();
+      throw error;
+    }
     // Partials nobody resumes expire; look hourly (or sooner for short TTLs), without keeping the process alive.
     this.#sweeper = setInterval(() => {
       for (const root of this.#roots.values()) void root.sweepPartials(this.config.partialTtlMs).catch(() => undefined);

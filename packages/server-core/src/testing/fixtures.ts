@@ -64,6 +64,8 @@ export async function startTestServer(config: ServerConfigInput = {}) {
     "upload-started",
     "upload-stored",
     "upload-failed",
+    "authenticated",
+    "request-failed",
   ];
   for (const name of names) {
     events[name] = [];

@@ -48,10 +48,10 @@ export class WirePeer {
   }
 
   /** Connects and completes the handshake; returns the WELCOME. */
-  static async handshake(port: number): Promise<{ peer: WirePeer; welcome: Message }> {
+  static async handshake(port: number, options: { token?: string } = {}): Promise<{ peer: WirePeer; welcome: Message }> {
     const peer = await WirePeer.connect(port);
     peer.write(encodePreamble());
-    peer.send({ type: "hello", version: PROTOCOL_VERSION, agent: "wire-peer" });
+    peer.send({ type: "hello", version: PROTOCOL_VERSION, agent: "wire-peer", ...options });
     return { peer, welcome: await peer.next() };
   }
 

@@ -8,7 +8,9 @@ import { shellCommand } from "./commands/shell.js";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.js";
 import { createProgress } from "./progress.js";
 import { Reporter } from "./report.js";
-import { loadClientConfig, type GlobalFlags } from "./settings.js";
+import { loadSettings, type GlobalFlags } from "./settings.js";
+import { connectTrusted, terminalQuestion } from "./connect.js";
+import { KnownHosts } from "./known-hosts.js";
 import { describeError } from "./exit-codes.js";
 
 // Ctrl+C aborts uploads in progress (the server drops their partial files), then exits 130.
@@ -24,6 +26,12 @@ const program = new Command()
   .version("0.1.0")
   .option("-H, --host <address>", "server address (env FERRY_HOST; default 127.0.0.1)")
   .option("-p, --port <port>", "server port (env FERRY_PORT; default 8080)")
+  .option("--token <token>", "token for servers with users (better: env FERRY_TOKEN, or the config file; flags show in ps)")
+  .option("--tls", "connect with TLS (env FERRY_TLS=1)")
+  .option("--ca <file>", "trust servers whose certificate chains to this PEM CA file (implies --tls; env FERRY_CA)")
+  .option("--fingerprint <SHA256:...>", "trust exactly the server certificate with this fingerprint (implies --tls; env FERRY_FINGERPRINT)")
+  .option("--accept-new", "remember an unknown server certificate without asking (first contact only; a changed one is still refused)")
+  .option("--config <file>", "JSON settings: host, port, token, tls, ca, fingerprint (env FERRY_CONFIG; default ~/.config/ferry/config.json)")
   .option("--json", "print one JSON object per file on stdout")
   .option("-q, --quiet", "no progress bar")
   .addHelpText("after", `\nWith no command, ferry runs the interactive prompt (same as 'ferry shell').\n${EXIT_HELP}`)
@@ -31,9 +39,21 @@ const program = new Command()
 
 async function context(command: Command) {
   const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean }>();
+  const settings = loadSettings(flags);
+  for (const warning of settings.warnings) process.stderr.write(`ferry: warning: ${warning}\n`);
+  const knownHosts = new KnownHosts(settings.knownHostsFile);
+  const ask = process.stdin.isTTY && process.stderr.isTTY ? terminalQuestion(process.stdin, process.stderr) : null;
+  let config = settings.config;
+  // Reconnections (the prompt's) reuse what the first connection decided to trust.
+  const connect = async (signal: AbortSignal) => {
+    const opened = await connectTrusted(config, { knownHosts, acceptNew: settings.acceptNew, ask, warn: (line) => process.stderr.write(`ferry: ${line}\n`) }, signal);
+    config = opened.config;
+    return opened.client;
+  };
   return {
     flags,
-    config: loadClientConfig(flags),
+    config,
+    connect,
     reporter: new Reporter(Boolean(flags.json)),
     progress: await createProgress(!flags.quiet && !flags.json),
     signal: controller.signal,

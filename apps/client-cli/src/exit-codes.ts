@@ -1,4 +1,5 @@
 import { ClientError, isConnectionLevel } from "@ferry/client-core";
+import { TrustRefused } from "./connect.js";
 import { UsageError } from "./settings.js";
 
 /** Documented exit codes of ferry (also listed in --help). */
@@ -9,7 +10,7 @@ export const EXIT = {
   SOME_FAILED: 1,
   /** Bad flags or arguments. */
   USAGE: 2,
-  /** Could not reach or talk to the server (refused, busy, timeout, connection lost). */
+  /** Could not reach or talk to the server (refused, busy, timeout, lost, not trusted, not authenticated). */
   CONNECTION: 3,
   /** Interrupted with Ctrl+C. */
   INTERRUPTED: 130,
@@ -20,7 +21,8 @@ Exit codes:
   0    every file was stored and verified
   1    at least one file failed (the others were still sent)
   2    bad flags or arguments
-  3    could not reach or talk to the server (refused, busy, timeout, lost)
+  3    could not reach or talk to the server (refused, busy, timeout, lost,
+       TLS certificate not trusted, token missing or wrong)
   130  interrupted (Ctrl+C)`;
 
 /** True when the error means the connection is gone, not just one file. */
@@ -29,6 +31,7 @@ export const isConnectionError = isConnectionLevel;
 /** The one place that maps an error to an exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.USAGE;
+  if (error instanceof TrustRefused) return EXIT.CONNECTION;
   if (error instanceof ClientError) {
     if (error.code === "ABORTED") return EXIT.INTERRUPTED;
     return isConnectionError(error) ? EXIT.CONNECTION : EXIT.SOME_FAILED;
@@ -47,6 +50,14 @@ export function describeError(error: unknown): string {
     FILE_TOO_LARGE: "the server does not accept files this large",
     SOURCE_CHANGED: "the file changed while it was being sent; nothing was stored — send again",
     LOCAL_FILE_ERROR: "check the path and its permissions",
+    AUTH_REQUIRED: "set FERRY_TOKEN (or --token, or \"token\" in ~/.config/ferry/config.json)",
+    AUTH_FAILED: "check the token with the server's operator; repeated failures block this address for a while",
+    FORBIDDEN: "your user lacks this permission on the server",
+    QUOTA_EXCEEDED: "delete files (ferry rm) or ask for a larger quota",
+    NO_SPACE: "the server's disk is full; nothing was stored",
+    TOO_SLOW: "the connection moved data too slowly for the server; check the network and try again",
+    TLS_UNTRUSTED: "pass --ca FILE, or --fingerprint SHA256:… as printed by ferry-server",
+    TLS_FINGERPRINT_MISMATCH: "the server's certificate is not the expected one; nothing was sent",
   };
   const hint = hints[error.code];
   return `${error.code}: ${error.message}${hint ? ` (${hint})` : ""}`;

@@ -1,4 +1,7 @@
-import { checkClientConfig, type ClientConfig } from "@ferry/protocol";
+import { readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { checkClientConfig, isLoopbackHost, type ClientConfig } from "@ferry/protocol";
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -6,25 +9,112 @@ export interface GlobalFlags {
   port?: string;
   json?: boolean;
   quiet?: boolean;
+  token?: string;
+  tls?: boolean;
+  ca?: string;
+  fingerprint?: string;
+  acceptNew?: boolean;
+  config?: string;
 }
 
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** defaults ← FERRY_HOST / FERRY_PORT ← flags. The only place the client reads process.env. */
-export function loadClientConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+/** What the commands need: the validated client config and how to decide TLS trust. */
+export interface Settings {
+  config: ClientConfig;
+  knownHostsFile: string;
+  acceptNew: boolean;
+  /** Things the user should know (a token going out in clear, a readable config file). */
+  warnings: string[];
+}
+
+/** The config file's shape: every key optional; `ca` is a path to a PEM file. */
+interface FileSettings {
+  host?: string;
+  port?: number;
+  token?: string;
+  tls?: boolean;
+  ca?: string;
+  fingerprint?: string;
+}
+
+function configHome(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CONFIG_HOME || path.join(homedir(), ".config"), "ferry");
+}
+
+function readFileSettings(file: string, explicit: boolean, warnings: string[]): FileSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if (!explicit && (error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new UsageError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const allowed = new Set(["host", "port", "token", "tls", "ca", "fingerprint"]);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`config file ${file} must hold a JSON object`);
+  const unknown = Object.keys(parsed).filter((key) => !allowed.has(key));
+  if (unknown.length > 0) throw new UsageError(`config file ${file}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
+  const settings = parsed as FileSettings;
+  if (settings.token !== undefined && (statSync(file).mode & 0o077) !== 0) {
+    warnings.push(`${file} holds a token and other users may read it (chmod 600 ${file})`);
+  }
+  return settings;
+}
+
+/**
+ * defaults ← config file (--config, FERRY_CONFIG, or ~/.config/ferry/config.json) ← FERRY_* env ←
+ * flags. The only place the client reads process.env. The token is never printed.
+ */
+export function loadSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
+  const warnings: string[] = [];
+  const explicitFile = flags.config ?? env.FERRY_CONFIG;
+  const file = readFileSettings(explicitFile ?? path.join(configHome(env), "config.json"), explicitFile !== undefined, warnings);
   const input: Record<string, unknown> = { agent: "ferry-cli/0.1.0" };
-  const host = flags.host ?? env.FERRY_HOST;
-  const port = flags.port ?? env.FERRY_PORT;
+  const host = flags.host ?? env.FERRY_HOST ?? file.host;
+  const port = flags.port ?? env.FERRY_PORT ?? (file.port === undefined ? undefined : String(file.port));
   if (host) input.host = host;
   if (port) {
     if (!/^\d+$/.test(port)) throw new UsageError(`port must be a number, got ${JSON.stringify(port)}`);
     input.port = Number(port);
   }
+  const token = flags.token ?? (env.FERRY_TOKEN || undefined) ?? file.token;
+  if (token !== undefined) input.token = token;
+  const caFile = flags.ca ?? (env.FERRY_CA || undefined) ?? file.ca;
+  const fingerprint = flags.fingerprint ?? (env.FERRY_FINGERPRINT || undefined) ?? file.fingerprint;
+  const tlsOn = Boolean(flags.tls) || /^(1|true|yes|on)$/i.test(env.FERRY_TLS ?? "") || Boolean(file.tls) || caFile !== undefined || fingerprint !== undefined;
+  if (tlsOn) {
+    const tls: Record<string, string> = {};
+    if (caFile !== undefined) {
+      try {
+        tls.ca = readFileSync(caFile, "utf8");
+      } catch (error) {
+        throw new UsageError(`cannot read CA file ${caFile}: ${(error as Error).message}`);
+      }
+    }
+    if (fingerprint !== undefined) tls.fingerprint = fingerprint;
+    input.tls = tls;
+  }
   const checked = checkClientConfig(input);
+  // The schema's messages name the field, never its value, so a bad token is not echoed.
   if (!checked.ok) throw new UsageError(`invalid settings:\n${checked.message}`);
-  return checked.config;
+  const config = checked.config;
+  if (config.token !== undefined && !config.tls && !isLoopbackHost(config.host)) {
+    warnings.push(`the token goes to ${config.host} without TLS, readable by anyone on the path (use --tls)`);
+  }
+  return {
+    config,
+    knownHostsFile: env.FERRY_KNOWN_HOSTS || path.join(configHome(env), "known_hosts"),
+    acceptNew: Boolean(flags.acceptNew),
+    warnings,
+  };
 }
 
 /** Colour only when stderr is a terminal and NO_COLOR is unset (https://no-color.org). */

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
+import { isLoopbackHost } from "@ferry/protocol";
 import { FerryServer, ServerError } from "@ferry/server-core";
 import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";
+import { ensureSelfSignedCertificate } from "./self-signed.js";
+import { tokenCommand } from "./token-command.js";
 import { attachEventLog, type LogFormat } from "./event-log.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 
@@ -15,7 +18,13 @@ const program = new Command()
   .option("-n, --max-clients <n>", "clients served at once; one more gets BUSY (env FERRY_MAX_CLIENTS; default 64)")
   .option("--max-clients-per-ip <n>", "clients served at once from one IP address (env FERRY_MAX_CLIENTS_PER_IP; default 32)")
   .option("-c, --config <file>", "JSON config file validated against the server schema")
-  .option("--no-raw", "refuse connections that do not speak Ferry (raw uploads are on by default)")
+  .option("--raw", "accept raw uploads (the lab's bare byte stream) even with users or TLS configured")
+  .option("--no-raw", "refuse connections that do not speak Ferry (default: raw is on only for an open plain-TCP server)")
+  .option("--allow-anonymous", "serve a non-loopback address with no users configured (env FERRY_ALLOW_ANONYMOUS)")
+  .option("--tls-cert <file>", "PEM certificate chain: serve TLS only")
+  .option("--tls-key <file>", "PEM private key for --tls-cert")
+  .addOption(new Option("--tls <mode>", "auto: a self-signed certificate made on first start and kept in the state dir").choices(["auto"]))
+  .option("--state-dir <path>", "where --tls auto keeps its certificate (env FERRY_STATE_DIR; default $XDG_STATE_HOME/ferry-server)")
   .option("--no-fsync", "do not fsync before publishing (faster, loses acknowledged files on power loss)")
   .option("--grace <ms>", "on Ctrl+C/SIGTERM, how long uploads in progress may finish", "10000")
   .addOption(new Option("--log <format>", "log line format").choices(["text", "json"]).default("text"))
@@ -29,15 +38,33 @@ Exit codes:
   4  cannot listen on host:port
   1  any other failure
 
-Precedence: defaults < --config file < FERRY_* environment < flags.`,
+Precedence: defaults < --config file < FERRY_* environment < flags.
+Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config file;
+\`ferry-server token NAME\` makes a token and prints the entry to add. See docs/security.md.`,
   )
   .action(async (flags: ServerFlags & { grace: string; log: LogFormat }) => {
-    const config = await loadServerConfig(flags);
+    const { config, autoTlsDir } = await loadServerConfig(flags);
+    if (autoTlsDir) {
+      const made = await ensureSelfSignedCertificate(autoTlsDir).catch((cause: unknown) => {
+        throw new ConfigError(`--tls auto: cannot make or read the certificate in ${autoTlsDir}: ${(cause as Error).message}`);
+      });
+      if (made.created) process.stderr.write(`made a self-signed TLS certificate in ${autoTlsDir}\n`);
+    }
     const server = new FerryServer(config);
     attachEventLog(server, (line) => process.stdout.write(`${line}\n`), flags.log);
-    await server.start();
-    if (config.raw && !["127.0.0.1", "::1", "localhost"].includes(config.host)) {
+    const info = await server.start();
+    if (info.open) {
+      process.stderr.write(
+        `WARNING: no users are configured, so this server is OPEN: anyone who can reach ${info.host}:${info.port} ` +
+          `can read, write and delete files in ${info.dir}.${isLoopbackHost(info.host) ? " (Only this machine can reach it.)" : ""} ` +
+          "Add users to the config file (ferry-server token NAME) to require tokens.\n",
+      );
+    }
+    if (info.raw && !isLoopbackHost(info.host)) {
       process.stderr.write("warning: raw uploads are on and the server is reachable beyond this machine; anyone who can connect can store files\n");
+    }
+    if (!config.tls && config.users.length > 0 && !isLoopbackHost(info.host)) {
+      process.stderr.write("warning: tokens travel in clear text without TLS; use --tls auto or --tls-cert/--tls-key\n");
     }
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -52,6 +79,8 @@ Precedence: defaults < --config file < FERRY_* environment < flags.`,
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+
+program.addCommand(tokenCommand());
 
 program.parseAsync().catch((error: unknown) => {
   const code = exitCodeFor(error);

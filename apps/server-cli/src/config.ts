@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import path from "node:path";
 import { checkServerConfig, type ServerConfig } from "@ferry/protocol";
 
 /** Flags as commander hands them over (strings, or booleans for switches). */
@@ -11,6 +13,19 @@ export interface ServerFlags {
   config?: string;
   raw?: boolean;
   fsync?: boolean;
+  allowAnonymous?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** "auto": a self-signed certificate kept in the state dir. */
+  tls?: string;
+  stateDir?: string;
+}
+
+/** What the CLI does before the server starts: make (or reuse) a self-signed certificate there. */
+export interface Prepared {
+  config: ServerConfig;
+  /** `--tls auto`: where the certificate lives. */
+  autoTlsDir: string | null;
 }
 
 export class ConfigError extends Error {
@@ -31,10 +46,32 @@ const ENV_KEYS = {
   FERRY_PARTIAL_TTL_MS: "partialTtlMs",
   FERRY_MAX_CLIENTS_PER_IP: "maxClientsPerIp",
   FERRY_MAX_FILES_PER_CONNECTION: "maxFilesPerConnection",
+  FERRY_ALLOW_ANONYMOUS: "allowAnonymous",
+  FERRY_MIN_FREE_BYTES: "minFreeBytes",
+  FERRY_MIN_BYTES_PER_SECOND: "minBytesPerSecond",
 } as const;
 
-const NUMERIC = new Set(["port", "maxClients", "maxFileSize", "idleTimeoutMs", "handshakeTimeoutMs", "partialTtlMs", "maxClientsPerIp", "maxFilesPerConnection"]);
-const BOOLEAN = new Set(["raw", "fsync"]);
+const NUMERIC = new Set([
+  "port",
+  "maxClients",
+  "maxFileSize",
+  "idleTimeoutMs",
+  "handshakeTimeoutMs",
+  "partialTtlMs",
+  "maxClientsPerIp",
+  "maxFilesPerConnection",
+  "minFreeBytes",
+  "minBytesPerSecond",
+]);
+const BOOLEAN = new Set(["raw", "fsync", "allowAnonymous"]);
+
+/** Where `--tls auto` keeps its certificate: --state-dir, FERRY_STATE_DIR, else the XDG state dir. */
+export function stateDirFor(flags: ServerFlags, env: NodeJS.ProcessEnv): string {
+  if (flags.stateDir) return flags.stateDir;
+  if (env.FERRY_STATE_DIR) return env.FERRY_STATE_DIR;
+  const base = env.XDG_STATE_HOME || path.join(homedir(), ".local", "state");
+  return path.join(base, "ferry-server");
+}
 
 /** Parses a text value for `key` the way a shell user means it ("8080", "false"). */
 function coerce(key: string, value: string, from: string): unknown {
@@ -51,7 +88,7 @@ function coerce(key: string, value: string, from: string): unknown {
 }
 
 /** defaults ← config file ← FERRY_* env ← flags, validated once. Throws ConfigError with readable lines. */
-export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
+export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): Promise<Prepared> {
   const merged: Record<string, unknown> = {};
   if (flags.config) {
     let text: string;
@@ -75,9 +112,21 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
   if (flags.dir !== undefined) merged.dir = flags.dir;
   if (flags.maxClients !== undefined) merged.maxClients = coerce("maxClients", flags.maxClients, "--max-clients");
   if (flags.maxClientsPerIp !== undefined) merged.maxClientsPerIp = coerce("maxClientsPerIp", flags.maxClientsPerIp, "--max-clients-per-ip");
-  if (flags.raw === false) merged.raw = false;
+  if (flags.raw !== undefined) merged.raw = flags.raw;
+  if (flags.allowAnonymous) merged.allowAnonymous = true;
+  let autoTlsDir: string | null = null;
+  if (flags.tls !== undefined) {
+    if (flags.tls !== "auto") throw new ConfigError(`--tls: the only mode is "auto" (or give --tls-cert and --tls-key)`);
+    if (flags.tlsCert || flags.tlsKey) throw new ConfigError("--tls auto and --tls-cert/--tls-key exclude each other");
+    autoTlsDir = stateDirFor(flags, env);
+    // Stands in until the CLI has made the files; the schema only needs the two paths.
+    merged.tls = { cert: path.join(autoTlsDir, "tls-cert.pem"), key: path.join(autoTlsDir, "tls-key.pem") };
+  } else if (flags.tlsCert || flags.tlsKey) {
+    if (!flags.tlsCert || !flags.tlsKey) throw new ConfigError("--tls-cert and --tls-key go together");
+    merged.tls = { cert: flags.tlsCert, key: flags.tlsKey };
+  }
   if (flags.fsync === false) merged.fsync = false;
   const checked = checkServerConfig(merged);
   if (!checked.ok) throw new ConfigError(`invalid configuration:\n${checked.message}`);
-  return checked.config;
+  return { config: checked.config, autoTlsDir };
 }

@@ -16,7 +16,7 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
     const c = server.config;
     emit(
       "listening",
-      `listening on ${e.host}:${e.port} — storing in ${e.dir} (max ${c.maxClients} clients, raw uploads ${c.raw ? "on" : "off"}${c.fsync ? "" : ", fsync OFF"})`,
+      `listening on ${e.host}:${e.port} — storing in ${e.dir} (max ${c.maxClients} clients, raw uploads ${e.raw ? "on" : "off"}, ${e.open ? "OPEN (no users)" : `${c.users.length} user${c.users.length === 1 ? "" : "s"}`}${e.tlsFingerprint ? `, TLS ${e.tlsFingerprint}` : ""}${c.fsync ? "" : ", fsync OFF"})`,
       e,
     );
   });

@@ -6,6 +6,7 @@ import type { Reporter } from "../report.js";
 
 export interface GetOptions {
   config: ClientConfig;
+  connect: (signal: AbortSignal) => Promise<FerryClient>;
   dir: string;
   onConflict: ConflictPolicy;
   /** Continue interrupted downloads (default). */
@@ -16,7 +17,7 @@ export interface GetOptions {
 }
 
 /** Downloads one file with a progress bar; true when written (or skipped by policy). */
-export async function downloadReported(client: FerryClient, name: string, options: Omit<GetOptions, "config">): Promise<boolean> {
+export async function downloadReported(client: FerryClient, name: string, options: Omit<GetOptions, "config" | "connect">): Promise<boolean> {
   const { progress, reporter, signal } = options;
   let started = false;
   try {
@@ -47,7 +48,7 @@ export async function downloadReported(client: FerryClient, name: string, option
  * server comes back whole, as DIR/NAME/…. Returns the exit code.
  */
 export async function getCommand(names: string[], options: GetOptions): Promise<number> {
-  const client = await FerryClient.connect(options.config, { signal: options.signal });
+  const client = await options.connect(options.signal);
   let failures = 0;
   try {
     for (const name of names) {

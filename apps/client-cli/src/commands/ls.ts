@@ -1,11 +1,10 @@
-import { FerryClient } from "@ferry/client-core";
-import type { ClientConfig } from "@ferry/protocol";
+import type { FerryClient } from "@ferry/client-core";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { Reporter } from "../report.js";
 
 /** `ferry ls [PATH] [--json]`: stored files with size, mtime and the SHA-256 recorded at upload. */
-export async function lsCommand(folder: string | undefined, options: { config: ClientConfig; signal: AbortSignal; reporter: Reporter }): Promise<number> {
-  const client = await FerryClient.connect(options.config, { signal: options.signal });
+export async function lsCommand(folder: string | undefined, options: { connect: (signal: AbortSignal) => Promise<FerryClient>; signal: AbortSignal; reporter: Reporter }): Promise<number> {
+  const client = await options.connect(options.signal);
   try {
     options.reporter.listing(await client.list(folder));
   } finally {
@@ -15,8 +14,8 @@ export async function lsCommand(folder: string | undefined, options: { config: C
 }
 
 /** `ferry rm NAME...`: deletes each; a missing one is reported and the others still go. */
-export async function rmCommand(names: string[], options: { config: ClientConfig; signal: AbortSignal; reporter: Reporter }): Promise<number> {
-  const client = await FerryClient.connect(options.config, { signal: options.signal });
+export async function rmCommand(names: string[], options: { connect: (signal: AbortSignal) => Promise<FerryClient>; signal: AbortSignal; reporter: Reporter }): Promise<number> {
+  const client = await options.connect(options.signal);
   let failures = 0;
   try {
     for (const name of names) {

@@ -1,3 +1,4 @@
+import { UsageError } from "../settings.js";
 import { stat } from "node:fs/promises";
 import { ClientError, FerryClient, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
@@ -7,6 +8,7 @@ import type { Reporter } from "../report.js";
 
 export interface SendOptions {
   config: ClientConfig;
+  connect: (signal: AbortSignal) => Promise<FerryClient>;
   raw: boolean;
   /** What the server does when a name is taken; undefined leaves it to the server (rename). */
   onConflict?: ConflictPolicy;
@@ -95,6 +97,7 @@ export async function sendCommand(args: string[], options: SendOptions): Promise
   if (sources.length === 0) return EXIT.SOME_FAILED;
 
   if (options.raw) {
+    if (config.tls) throw new UsageError("--raw sends bare bytes over plain TCP; it cannot be combined with TLS");
     for (const { path: file } of sources) {
       try {
         const result = await sendRaw(file, {
@@ -115,7 +118,7 @@ export async function sendCommand(args: string[], options: SendOptions): Promise
     return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
   }
 
-  const client = await FerryClient.connect(config, { signal });
+  const client = await options.connect(signal);
   try {
     for (const source of sources) {
       if (source.kind === "folder") {

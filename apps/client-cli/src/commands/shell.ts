@@ -1,6 +1,5 @@
 import { createInterface } from "node:readline";
 import { FerryClient } from "@ferry/client-core";
-import type { ClientConfig } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
@@ -13,7 +12,7 @@ export const PROMPT = "Input filename you want to send: ";
 export const INVALID_NAME = "You entered an invalid filename! Please enter a valid name";
 
 export interface ShellOptions {
-  config: ClientConfig;
+  connect: (signal: AbortSignal) => Promise<FerryClient>;
   signal: AbortSignal;
   reporter: Reporter;
   progress: ProgressReporter;
@@ -29,14 +28,14 @@ export interface ShellOptions {
  * command reconnects.
  */
 export async function shellCommand(options: ShellOptions): Promise<number> {
-  const { config, reporter, signal } = options;
-  let client: FerryClient | undefined = await FerryClient.connect(config, { signal });
+  const { reporter, signal } = options;
+  let client: FerryClient | undefined = await options.connect(signal);
   let failures = 0;
   const lines = createInterface({ input: options.input, terminal: false, crlfDelay: Infinity });
   const prompt = (): void => {
     options.promptTo?.write(PROMPT);
   };
-  const connected = async (): Promise<FerryClient> => (client ??= await FerryClient.connect(config, { signal }));
+  const connected = async (): Promise<FerryClient> => (client ??= await options.connect(signal));
   try {
     prompt();
     for await (const raw of lines) {

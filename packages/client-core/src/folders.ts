@@ -28,13 +28,13 @@ export interface SkippedEntry {
 export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[]; skipped: SkippedEntry[] }> {
   const files: LocalFile[] = [];
   const skipped: SkippedEntry[] = [];
-  const top = path.basename(path.resolve(root));
+  const top = path.basename(path.resolve(root)).normalize("NFC");
   const pending: [string, string][] = [[path.resolve(root), top]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [dir, remote] = next;
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const localPath = path.join(dir, entry.name);
-      const name = `${remote}/${entry.name}`;
+      const name = `${remote}/${entry.name.normalize("NFC")}`; // the wire carries NFC names
       const problem = pathProblem(name);
       if (problem) {
         skipped.push({ localPath, reason: problem });

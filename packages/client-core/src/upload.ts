@@ -67,7 +67,8 @@ function resumeKey(wire: Wire, filePath: string, name: string, size: number): st
 
 /** Uploads a local file, streaming it with SHA-256 computed on the way. */
 export async function uploadFile(wire: Wire, filePath: string, options: UploadOptions): Promise<UploadResult> {
-  const name = options.name ?? path.basename(filePath);
+  // macOS file systems hand out NFD names; the wire carries NFC (docs/protocol.md §6).
+  const name = options.name ?? path.basename(filePath).normalize("NFC");
   let handle;
   try {
     handle = await open(filePath, "r");

@@ -39,8 +39,17 @@ describe("fileNameProblem", () => {
     ["over 255 bytes in UTF-8", "é".repeat(128)],
     ["lone surrogate", "a\ud800b"],
     ["reserved prefix", ".ferry-tmp-1"],
+    ["NFD twin of café", "cafe\u0301"],
   ])("rejects %s", (_label, name) => {
     expect(fileNameProblem(name)).toEqual(expect.any(String));
+  });
+});
+
+describe("Unicode normalisation", () => {
+  it("accepts the NFC spelling and refuses its NFD twin, so two names never look alike", () => {
+    expect(fileNameProblem("caf\u00e9.txt")).toBeNull();
+    expect(fileNameProblem("cafe\u0301.txt")).toMatch(/NFC/);
+    expect(pathProblem("r\u00e9sum\u00e9/cafe\u0301.txt")).toMatch(/NFC/);
   });
 });
 

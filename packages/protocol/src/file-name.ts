@@ -21,6 +21,9 @@ export function fileNameProblem(name: string): string | null {
   if (name === "." || name === "..") return "name is a directory reference";
   if (name.includes("/") || name.includes("\\")) return "name contains a path separator";
   if (LONE_SURROGATE.test(name)) return "name is not valid Unicode";
+  // "é" as one code point (NFC) and as e + U+0301 (NFD) look the same but are different files on
+  // Linux: a twin could pass for another file. The wire carries NFC only; clients normalise.
+  if (name.normalize("NFC") !== name) return "name is not in Unicode NFC form";
   if (CONTROL_CHARS.test(name)) return "name contains a control character";
   if (BIDI_CONTROLS.test(name)) return "name contains a bidirectional control character";
   if (Buffer.byteLength(name, "utf8") > LIMITS.MAX_NAME_BYTES) {

@@ -1,0 +1,123 @@
+/**
+ * Fuzz: random and mutated frames against a live server for a bounded time, many connections at
+ * once. Whatever arrives, the server must answer or close, leave no temp file or descriptor
+ * behind, and then serve a normal upload. The seed is printed on failure so a run can be replayed
+ * (FERRY_FUZZ_SEED=n); FERRY_FUZZ_MS lengthens the run for soaks outside CI.
+ */
+import { readdirSync } from "node:fs";
+import net from "node:net";
+import { describe, expect, it } from "vitest";
+import { FerryClient } from "@ferry/client-core";
+import { encodeControl, encodeData, encodePreamble, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
+import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
+
+/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed exactly. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Random = ReturnType<typeof prng>;
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const int = (random: Random, max: number) => Math.floor(random() * max);
+
+function randomBytes(random: Random, length: number): Buffer {
+  return Buffer.from(Array.from({ length }, () => int(random, 256)));
+}
+
+/** A plausible message, sometimes valid, sometimes not quite. */
+function message(random: Random): Message {
+  const id = pick(random, [1, 2, 0, 0xffffffff]);
+  const name = pick(random, ["a.txt", "dir/b.bin", "../x", "", "CON", "é", "x".repeat(300), ".ferry-tmp-1"]);
+  const size = pick(random, [0, 1, 5, 1024, 2 ** 40]);
+  const sha = "0".repeat(64);
+  return pick<Message>(random, [
+    { type: "hello", version: PROTOCOL_VERSION, agent: "fuzz" },
+    { type: "put", id, name, size },
+    { type: "put", id, name, size, onConflict: "overwrite" },
+    { type: "put", id, name, size, resume: { key: "ef".repeat(16), chunkSize: 1024 * 1024 } },
+    { type: "put_from", id, offset: size },
+    { type: "put_end", id, sha256: sha },
+    { type: "cancel", id },
+    { type: "get", id, name },
+    { type: "list", id },
+    { type: "delete", id, name },
+    { type: "stored", id, name, size, sha256: sha },
+  ]);
+}
+
+/** One connection's bytes: a valid start, then a mix of frames, some of them damaged. */
+function session(random: Random): Buffer {
+  const parts: Buffer[] = [];
+  const start = int(random, 10);
+  if (start === 0) return randomBytes(random, 1 + int(random, 64)); // junk from byte 0
+  parts.push(encodePreamble());
+  if (start > 1) parts.push(...encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: "fuzz" }));
+  for (let frames = 1 + int(random, 8); frames > 0; frames--) {
+    const frame = random() < 0.7 ? Buffer.concat(encodeControl(message(random))) : Buffer.concat(encodeData(randomBytes(random, int(random, 40))));
+    const mutation = int(random, 6);
+    if (mutation === 0 && frame.length > 0) frame[int(random, frame.length)] = int(random, 256); // flip a byte
+    if (mutation === 1) parts.push(frame.subarray(0, int(random, frame.length))); // truncate
+    else if (mutation === 2) parts.push(frame, frame); // duplicate
+    else parts.push(frame);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Sends `bytes` in random pieces, then half-closes; resolves when the server has closed. */
+function play(port: number, bytes: Buffer, random: Random): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolve());
+    socket.resume();
+    socket.on("connect", () => {
+      for (let at = 0; at < bytes.length; ) {
+        const piece = 1 + int(random, 64);
+        socket.write(bytes.subarray(at, at + piece));
+        at += piece;
+      }
+      if (random() < 0.8) socket.end(); // the rest stall, for the timeouts to find
+    });
+  });
+}
+
+describe("fuzz", () => {
+  it("survives random and mutated frames, then serves a normal upload", async () => {
+    const seed = Number(process.env.FERRY_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    const budgetMs = Number(process.env.FERRY_FUZZ_MS ?? 3_000);
+    const random = prng(seed);
+    const server = await startTestServer({ raw: false, handshakeTimeoutMs: 300, idleTimeoutMs: 500, rateWindowMs: 200 });
+    const descriptorsBefore = readdirSync("/proc/self/fd").length;
+    let sessions = 0;
+    try {
+      const deadline = Date.now() + budgetMs;
+      while (Date.now() < deadline) {
+        await Promise.all(Array.from({ length: 16 }, () => play(server.port, session(random), random)));
+        sessions += 16;
+      }
+      const client = await FerryClient.connect({ port: server.port });
+      const body = Buffer.from("after the storm");
+      const stored = await client.uploadStream([body], { name: "after.txt", size: body.length, onConflict: "overwrite" });
+      expect(stored.sha256, `seed ${seed}`).toBe(sha256(body));
+      await client.close();
+
+      const deadlineIdle = Date.now() + 5_000;
+      while (server.server.activeConnections > 0 && Date.now() < deadlineIdle) await new Promise((r) => setTimeout(r, 20));
+      expect(server.server.activeConnections, `seed ${seed}`).toBe(0);
+      await new Promise((r) => setTimeout(r, 2_200)); // lingering closes
+      const leftovers = (await listDir(server.dir)).filter((name) => name.startsWith(".ferry-tmp"));
+      expect(leftovers, `seed ${seed}`).toEqual([]);
+      expect(readdirSync("/proc/self/fd").length, `seed ${seed}`).toBeLessThanOrEqual(descriptorsBefore + 4);
+      expect(sessions).toBeGreaterThan(100);
+    } finally {
+      await server.cleanup();
+    }
+  }, 60_000);
+});

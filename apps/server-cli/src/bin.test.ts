@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -52,13 +52,14 @@ async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise
   return { child, port, output: () => out, exited };
 }
 
-async function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+async function run(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, [BIN, ...args]);
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout.resume();
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { code, stderr };
+  return { code, stderr, stdout };
 }
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -172,5 +173,67 @@ describe("ferry-server binary", () => {
     const result = await run(["--port", "0", "--dir", path.join(file, "sub")]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("unusable");
+  });
+});
+
+describe("ferry-server security", () => {
+  it("warns loudly at start-up when no users are configured", async () => {
+    const server = await startServer(["--port", "0", "--dir", await tempDir()]);
+    await waitFor(() => server.output().includes("WARNING"), "the open-server warning");
+    expect(server.output()).toMatch(/WARNING: no users are configured, so this server is OPEN/);
+  });
+
+  it("refuses a non-loopback address while open unless --allow-anonymous (exit 2)", async () => {
+    // Refused before binding, so the test never listens beyond loopback.
+    const result = await run(["--host", "0.0.0.0", "--port", "0", "--dir", await tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--allow-anonymous/);
+  });
+
+  it("`token NAME` prints a token once and the user entry; the server then requires it", async () => {
+    const made = await run(["token", "alice", "--permissions", "read,write", "--user-dir", "alice", "--quota", "1000000"]);
+    expect(made.code).toBe(0);
+    const token = /^ {2}(\S{43})$/m.exec(made.stdout)?.[1];
+    expect(token).toBeDefined();
+    const entry = JSON.parse(made.stdout.slice(made.stdout.indexOf("{"))) as Record<string, unknown>;
+    expect(entry).toMatchObject({ name: "alice", permissions: ["read", "write"], dir: "alice", quotaBytes: 1000000 });
+    expect(entry.tokenSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(entry)).not.toContain(token!);
+
+    const dir = await tempDir();
+    const configFile = path.join(dir, "ferry.json");
+    await writeFile(configFile, JSON.stringify({ dir: path.join(dir, "store"), users: [entry] }));
+    const server = await startServer(["--config", configFile, "--port", "0"]);
+    expect(server.output()).toContain("raw uploads off, 1 user");
+    expect(server.output()).not.toContain("OPEN");
+    const client = await FerryClient.connect({ port: server.port, token: token! });
+    expect(client.server.user).toEqual({ name: "alice", permissions: ["read", "write"] });
+    await client.uploadStream([Buffer.from("mine")], { name: "a.txt", size: 4 });
+    await client.close();
+    expect(await readFile(path.join(dir, "store", "alice", "a.txt"), "utf8")).toBe("mine");
+    expect(server.output()).not.toContain(token!);
+    const refused = await FerryClient.connect({ port: server.port }).catch((e: { code: string }) => e.code);
+    expect(refused).toBe("AUTH_REQUIRED");
+  });
+
+  it("--tls auto makes a certificate once, prints its fingerprint, and keeps it across restarts", async () => {
+    const state = path.join(await tempDir(), "state");
+    const dir = await tempDir();
+    const first = await startServer(["--port", "0", "--dir", dir, "--tls", "auto", "--state-dir", state]);
+    const fingerprint = /TLS (SHA256:\S{43})/.exec(first.output())?.[1];
+    expect(fingerprint).toBeDefined();
+    expect(first.output()).toContain(`made a self-signed TLS certificate in ${state}`);
+    const client = await FerryClient.connect({ port: first.port, tls: { fingerprint: fingerprint! } });
+    expect(await client.list()).toEqual([]);
+    await client.close();
+    const untrusted = await FerryClient.connect({ port: first.port, tls: {} }).catch((e: { code: string }) => e.code);
+    expect(untrusted).toBe("TLS_UNTRUSTED");
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    expect(((await stat(path.join(state, "tls-key.pem"))).mode & 0o077)).toBe(0);
+
+    const second = await startServer(["--port", "0", "--dir", dir, "--tls", "auto", "--state-dir", state]);
+    expect(second.output()).toContain(`TLS ${fingerprint}`);
+    expect(second.output()).not.toContain("made a self-signed");
   });
 });

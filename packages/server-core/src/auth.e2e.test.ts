@@ -2,19 +2,18 @@ import { readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClientError, FerryClient } from "@ferry/client-core";
+import { FerryClient } from "@ferry/client-core";
 import type { ServerConfigInput, UserConfig } from "@ferry/protocol";
 import { FerryServer } from "./ferry-server.js";
 import { hashToken, newToken } from "./auth.js";
 import { ServerError } from "./errors.js";
+import { Cleanups, clientFailure } from "./testing/client-helpers.js";
 import { listDir, startTestServer } from "./testing/fixtures.js";
 import { WirePeer } from "./testing/wire-peer.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
 const tokens = { alice: newToken(), bob: newToken(), reader: newToken(), writer: newToken() };
 function user(name: keyof typeof tokens, permissions: UserConfig["permissions"], extra: Partial<UserConfig> = {}): UserConfig {
@@ -23,24 +22,17 @@ function user(name: keyof typeof tokens, permissions: UserConfig["permissions"],
 
 async function serve(config: ServerConfigInput): Promise<TestServer> {
   const server = await startTestServer(config);
-  cleanups.push(() => server.cleanup());
+  cleanups.add(() => server.cleanup());
   return server;
 }
 
 async function connect(server: TestServer, token?: string): Promise<FerryClient> {
   const client = await FerryClient.connect({ port: server.port, ...(token ? { token } : {}) });
-  cleanups.push(() => client.close());
+  cleanups.add(() => client.close());
   return client;
 }
 
-async function failure(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
-}
+const failure = clientFailure;
 
 async function put(client: FerryClient, name: string, text: string, onConflict?: "overwrite") {
   const body = Buffer.from(text);

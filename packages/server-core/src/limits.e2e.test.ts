@@ -2,37 +2,29 @@ import { execFileSync } from "node:child_process";
 import { mkdir, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClientError, FerryClient } from "@ferry/client-core";
+import { FerryClient } from "@ferry/client-core";
 import { FRAME_TYPES, type ServerConfigInput } from "@ferry/protocol";
+import { Cleanups, clientFailure } from "./testing/client-helpers.js";
 import { listDir, sha256, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
 import { WirePeer } from "./testing/wire-peer.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
 async function serve(config: ServerConfigInput): Promise<TestServer> {
   const server = await startTestServer(config);
-  cleanups.push(() => server.cleanup());
+  cleanups.add(() => server.cleanup());
   return server;
 }
 
 async function connect(server: TestServer): Promise<FerryClient> {
   const client = await FerryClient.connect({ port: server.port });
-  cleanups.push(() => client.close());
+  cleanups.add(() => client.close());
   return client;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return (error as ClientError).code;
-}
+const codeOf = async (promise: Promise<unknown>) => (await clientFailure(promise)).code;
 
 function put(client: FerryClient, name: string, body: Buffer) {
   return client.uploadStream([body], { name, size: body.length });
@@ -52,7 +44,7 @@ describe("free disk space", () => {
 
   it("turns a disk that fills up mid-file (a 2 MiB tmpfs) into NO_SPACE, with no half file left", async (context) => {
     const scratch = await tempDir("ferry-tmpfs-");
-    cleanups.push(() => scratch.cleanup());
+    cleanups.add(() => scratch.cleanup());
     const mountPoint = path.join(scratch.dir, "disk");
     await mkdir(mountPoint);
     try {
@@ -60,7 +52,7 @@ describe("free disk space", () => {
     } catch {
       context.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN); not available here");
     }
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       execFileSync("umount", [mountPoint]);
       await rmdir(mountPoint);
     });
@@ -121,7 +113,7 @@ describe("minimum data rate", () => {
   it("cuts a client that never reads its download; the server's memory stays flat", async () => {
     const server = await serve({ ...slow, minBytesPerSecond: 64 * 1024 });
     const local = await tempDir("ferry-local-");
-    cleanups.push(() => local.cleanup());
+    cleanups.add(() => local.cleanup());
     const source = path.join(local.dir, "big.bin");
     await writeRandomFile(source, 48 * 1024 * 1024);
     const uploader = await connect(server);

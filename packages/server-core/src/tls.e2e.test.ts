@@ -1,11 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, afterEach, describe, expect, it } from "vitest";
-import { ClientError, FerryClient, TlsTrustError } from "@ferry/client-core";
+import { FerryClient, TlsTrustError } from "@ferry/client-core";
 import type { ClientConfigInput, ServerConfigInput } from "@ferry/protocol";
 import { hashToken, newToken } from "./auth.js";
 import { FerryServer } from "./ferry-server.js";
 import { ServerError } from "./errors.js";
+import { Cleanups, clientFailure } from "./testing/client-helpers.js";
 import { startTestServer, tempDir } from "./testing/fixtures.js";
 import { TEST_CERT, TEST_KEY } from "./testing/tls-fixture.js";
 import { WirePeer } from "./testing/wire-peer.js";
@@ -23,31 +24,22 @@ beforeAll(async () => {
 });
 afterAll(() => files.cleanup());
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
 async function serve(config: ServerConfigInput = {}) {
   const server = await startTestServer({ tls, ...config });
-  cleanups.push(() => server.cleanup());
+  cleanups.add(() => server.cleanup());
   return server;
 }
 
 async function connect(port: number, config: Omit<ClientConfigInput, "port">): Promise<FerryClient> {
   const client = await FerryClient.connect({ port, ...config });
-  cleanups.push(() => client.close());
+  cleanups.add(() => client.close());
   return client;
 }
 
-async function failure(promise: Promise<unknown>): Promise<ClientError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return error as ClientError;
-}
+const failure = clientFailure;
 
 describe("TLS", () => {
   it("announces the certificate's fingerprint and moves a file verified against a CA file", async () => {

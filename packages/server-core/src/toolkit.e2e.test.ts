@@ -1,7 +1,8 @@
 import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClientError, FerryClient } from "@ferry/client-core";
+import { FerryClient } from "@ferry/client-core";
+import { clientFailure } from "./testing/client-helpers.js";
 import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -20,14 +21,7 @@ afterEach(async () => {
   await local.cleanup();
 });
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return (error as ClientError).code;
-}
+const codeOf = async (promise: Promise<unknown>) => (await clientFailure(promise)).code;
 
 async function put(name: string, text: string, onConflict?: "rename" | "overwrite" | "skip" | "fail") {
   const body = Buffer.from(text);

@@ -17,9 +17,11 @@ interface Header {
 }
 
 /**
- * A download being written: `.ferry-part-<key>` beside its destination and a journal holding one
- * SHA-256 per chunk, appended after the chunk was fsynced. On the next attempt the journalled
- * chunks are re-read and checked, then offered to the server, which sends only what differs.
+ * A download being written: `.ferry-part-<key>` beside its destination and a journal with one line
+ * per chunk, appended after the chunk was fsynced. On the next attempt the journalled chunks are
+ * re-read and their SHA-256s offered to the server, which sends only what differs. Bytes are hashed
+ * once while receiving; chunk digests are computed only then, from the disk (hashing each chunk
+ * while receiving too doubled the client's hashing, as on the server).
  */
 export class LocalPartial {
   readonly path: string;
@@ -30,8 +32,9 @@ export class LocalPartial {
   #states: Hash[] = [createHash("sha256")];
   #digests: string[] = [];
   #hash: Hash = createHash("sha256");
-  #chunkHash: Hash = createHash("sha256");
   #chunkFill = 0;
+  /** Chunks recorded in the journal. */
+  #journalled = 0;
   #bytes = 0;
   #queued = 0;
   #batch: Buffer[] = [];
@@ -55,12 +58,13 @@ export class LocalPartial {
   static async open(dir: string, key: string, name: string, fresh: boolean): Promise<LocalPartial> {
     const file = path.join(dir, `${LOCAL_PART_PREFIX}${key}`);
     const header: Header = { name, chunkSize: DOWNLOAD_CHUNK };
-    let recorded: string[] = [];
+    let durableChunks = 0;
     if (!fresh) {
       try {
-        const [first, ...rest] = (await readFile(`${file}.journal`, "utf8")).split("\n").filter(Boolean);
+        // Only whole lines count: a torn last append is not a durable chunk.
+        const [first, ...rest] = (await readFile(`${file}.journal`, "utf8")).split("\n").slice(0, -1);
         const old = JSON.parse(first ?? "null") as Header | null;
-        if (old?.name === name && old.chunkSize === header.chunkSize) recorded = rest.map((l) => (JSON.parse(l) as { sha256: string }).sha256);
+        if (old?.name === name && old.chunkSize === header.chunkSize) durableChunks = rest.length;
       } catch {
         // no journal (or a torn one): nothing to resume
       }
@@ -72,7 +76,7 @@ export class LocalPartial {
       throw new ClientError(`cannot write in ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
     }
     const partial = new LocalPartial(file, header, handle);
-    await partial.#verify(recorded.slice(0, 512));
+    await partial.#readPrefix(Math.min(durableChunks, 512));
     return partial;
   }
 
@@ -98,7 +102,8 @@ export class LocalPartial {
     this.#hash = this.#states[chunks]!.copy();
     this.#bytes = offset;
     this.#states = [];
-    const lines = [JSON.stringify(this.#header), ...this.#digests.map((sha256) => JSON.stringify({ sha256 }))];
+    this.#journalled = chunks;
+    const lines = [JSON.stringify(this.#header), ...this.#digests.map((_, chunk) => JSON.stringify({ chunk: chunk + 1 }))];
     this.#ready = (async () => {
       await this.#handle.truncate(offset);
       await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
@@ -119,7 +124,6 @@ export class LocalPartial {
       const piece = chunk.subarray(at, at + take);
       at += take;
       this.#hash.update(piece);
-      this.#chunkHash.update(piece);
       this.#chunkFill += take;
       if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
       this.#batch.push(piece);
@@ -192,17 +196,15 @@ export class LocalPartial {
   }
 
   #closeChunk(): void {
-    const sha256 = this.#chunkHash.digest("hex");
-    this.#chunkHash = createHash("sha256");
     this.#chunkFill = 0;
-    this.#digests.push(sha256);
+    const chunk = ++this.#journalled;
     const covered = [...this.#inflight];
     this.#tail = this.#tail.then(async () => {
       await Promise.all(covered);
       if (this.#error) return;
       try {
         await this.#handle.datasync();
-        await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+        await writeFile(this.#journalPath, `${JSON.stringify({ chunk })}\n`, { flag: "a" });
       } catch (error) {
         this.#error ??= error as Error;
       }
@@ -221,10 +223,11 @@ export class LocalPartial {
     await this.#tail;
   }
 
-  async #verify(recorded: string[]): Promise<void> {
+  /** Reads the journalled chunks back: each one's digest (offered) and the whole-file hash states. */
+  async #readPrefix(durableChunks: number): Promise<void> {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     let offset = 0;
-    for (const expected of recorded) {
+    for (let chunk = 0; chunk < durableChunks; chunk++) {
       const chunkHash = createHash("sha256");
       const whole = this.#states.at(-1)!.copy();
       let read = 0;
@@ -235,9 +238,9 @@ export class LocalPartial {
         whole.update(buffer.subarray(0, bytesRead));
         read += bytesRead;
       }
-      // A short last chunk is fine (the file's tail); the digest decides.
-      if (read === 0 || chunkHash.digest("hex") !== expected) break;
-      this.#digests.push(expected);
+      // A short last chunk is fine (the file's tail); the server compares the digests.
+      if (read === 0) break;
+      this.#digests.push(chunkHash.digest("hex"));
       this.#states.push(whole);
       offset += read;
       if (read < this.#header.chunkSize) break;

@@ -23,9 +23,14 @@ const BATCH_BYTES = 1024 * 1024;
 
 /**
  * A resumable upload: `.ferry-part-<key>` holds the bytes, `.ferry-part-<key>.journal` a header
- * line and then one line per chunk with its SHA-256, appended only after that chunk's bytes were
- * fsynced. A line in the journal therefore always describes durable bytes: after a lost
- * connection, a client kill or a server crash the upload continues from the last recorded chunk.
+ * line and then one line per chunk, appended only after that chunk's bytes were fsynced. A line
+ * in the journal therefore always describes durable bytes: after a lost connection, a client kill
+ * or a server crash the upload continues from the last recorded chunk.
+ *
+ * While receiving, bytes are hashed once (the whole-file SHA-256 PUT_END is checked against). The
+ * per-chunk SHA-256s PUT_OFFER carries are computed only when an upload is resumed, from the bytes
+ * on disk, in the same pass that rebuilds the whole-file hash. Hashing every chunk while
+ * receiving as well doubled the hashing: 1.8 s of CPU per GiB instead of 0.9 (W1 profile).
  */
 export class ResumableFile implements IncomingFile {
   readonly tempPath: string;
@@ -35,8 +40,9 @@ export class ResumableFile implements IncomingFile {
   readonly #onClose: () => void;
   #digests: string[];
   #hash: Hash = createHash("sha256");
-  #chunkHash: Hash = createHash("sha256");
   #chunkFill = 0;
+  /** Chunks recorded in the journal (durable). */
+  #durableChunks = 0;
   #bytes = 0;
   #queued = 0;
   /** Pieces not yet handed to the disk, written together with one writev at `#batchStart`. */
@@ -68,15 +74,16 @@ export class ResumableFile implements IncomingFile {
    */
   static async open(dir: string, key: string, header: PartialHeader, onClose: () => void): Promise<{ file: ResumableFile; offset: number }> {
     const dataPath = path.join(dir, `${PART_PREFIX}${key}`);
-    let recorded: string[] = [];
+    let durableChunks = 0;
     try {
-      const [first, ...rest] = (await readFile(`${dataPath}.journal`, "utf8")).split("\n").filter(Boolean);
+      // A torn last line (a crash mid-append) does not count: only whole lines end in "\n".
+      const [first, ...rest] = (await readFile(`${dataPath}.journal`, "utf8")).split("\n").slice(0, -1);
       const old = JSON.parse(first ?? "null") as PartialHeader | null;
       if (old && old.name === header.name && old.size === header.size && old.chunkSize === header.chunkSize) {
-        recorded = rest.map((line) => (JSON.parse(line) as { sha256: string }).sha256);
+        durableChunks = rest.length;
       }
     } catch {
-      // no journal, or a torn one: start from nothing
+      // no journal, or a torn header: start from nothing
     }
     let handle: FileHandle;
     try {
@@ -85,7 +92,7 @@ export class ResumableFile implements IncomingFile {
       throw new ServerError(`cannot open the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
     const file = new ResumableFile(dataPath, header, handle, [], onClose);
-    await file.#verifyPrefix(recorded);
+    await file.#readPrefix(durableChunks);
     return { file, offset: file.#bytes };
   }
 
@@ -101,6 +108,7 @@ export class ResumableFile implements IncomingFile {
     }
     if (offset === 0) {
       this.#digests = [];
+      this.#durableChunks = 0;
       this.#hash = createHash("sha256");
       this.#bytes = 0;
     }
@@ -123,7 +131,6 @@ export class ResumableFile implements IncomingFile {
       const piece = chunk.subarray(at, at + take);
       at += take;
       this.#hash.update(piece);
-      this.#chunkHash.update(piece);
       this.#chunkFill += take;
       if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
       this.#batch.push(piece);
@@ -204,10 +211,8 @@ export class ResumableFile implements IncomingFile {
   }
 
   #closeChunk(): void {
-    const sha256 = this.#chunkHash.digest("hex");
-    this.#chunkHash = createHash("sha256");
     this.#chunkFill = 0;
-    this.#digests.push(sha256);
+    const chunk = ++this.#durableChunks;
     // Durable first, recorded second: a journal line never describes bytes a crash could lose.
     const covered = [...this.#inflight];
     this.#tail = this.#tail.then(async () => {
@@ -215,7 +220,7 @@ export class ResumableFile implements IncomingFile {
       if (this.#error) return;
       try {
         await this.#handle.datasync();
-        await writeFile(this.#journalPath, `${JSON.stringify({ sha256 })}\n`, { flag: "a" });
+        await writeFile(this.#journalPath, `${JSON.stringify({ chunk })}\n`, { flag: "a" });
       } catch (error) {
         this.#error ??= error as Error;
       }
@@ -229,11 +234,14 @@ export class ResumableFile implements IncomingFile {
     await this.#tail;
   }
 
-  async #verifyPrefix(recorded: string[]): Promise<void> {
+  /**
+   * Reads the journalled (durable) chunks back: one pass feeds each chunk's digest, offered to the
+   * client, which compares it with its own file, and the whole-file hash. Stops at a chunk the
+   * data file does not wholly hold.
+   */
+  async #readPrefix(durableChunks: number): Promise<void> {
     const buffer = Buffer.allocUnsafe(Math.min(this.#header.chunkSize, 8 * 1024 * 1024));
-    for (const expected of recorded) {
-      // One read per chunk feeds both its own digest and a copy of the whole-file hash; the copy
-      // is kept only if the chunk proves to be what the journal says.
+    for (let chunk = 0; chunk < durableChunks; chunk++) {
       const chunkHash = createHash("sha256");
       const whole = this.#hash.copy();
       const start = this.#bytes;
@@ -246,15 +254,16 @@ export class ResumableFile implements IncomingFile {
         whole.update(buffer.subarray(0, bytesRead));
         read += bytesRead;
       }
-      if (read < length || chunkHash.digest("hex") !== expected) break;
+      if (length <= 0 || read < length) break;
       this.#hash = whole;
-      this.#digests.push(expected);
+      this.#digests.push(chunkHash.digest("hex"));
       this.#bytes += length;
     }
+    this.#durableChunks = this.#digests.length;
   }
 
   async #writeJournal(): Promise<void> {
-    const lines = [JSON.stringify(this.#header), ...this.#digests.map((sha256) => JSON.stringify({ sha256 }))];
+    const lines = [JSON.stringify(this.#header), ...this.#digests.map((_, chunk) => JSON.stringify({ chunk: chunk + 1 }))];
     await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
   }
 

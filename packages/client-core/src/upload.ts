@@ -1,10 +1,10 @@
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
 import { CAPABILITIES, LIMITS, encodeData, pathProblem, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
+import { FileChunks } from "./file-chunks.js";
 import type { Wire } from "./wire.js";
 
 export interface UploadProgress {
@@ -94,17 +94,9 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
         chunkSize: Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(8 * MiB, Math.ceil(stat.size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB)),
       });
     }
-    // The read size is the frame size, but never more than the file: a stream allocates a whole
-    // high-water-mark buffer per read, and 1 MiB per 4 KiB file made the GC the bottleneck
-    // for folders of small files (about a third of the client's time in the W2 profile).
-    const readSize = Math.min(wire.frameSize(), Math.max(stat.size, 16 * 1024));
-    const source = handle.createReadStream({ highWaterMark: readSize });
-    handle = undefined; // the stream owns and closes it now
-    try {
-      return await uploadStream(wire, source, { ...options, name, size: stat.size });
-    } finally {
-      source.destroy();
-    }
+    await handle.close();
+    handle = undefined;
+    return await transfer(wire, { ...options, name, size: stat.size }, { kind: "file", filePath });
   } catch (error) {
     if (error instanceof ClientError) throw error;
     throw new ClientError(`cannot read ${filePath}: ${(error as Error).message}`, { code: "LOCAL_FILE_ERROR", cause: error });
@@ -125,6 +117,7 @@ export function uploadStream(
 /** Where an upload's bytes come from: any stream, or a file that can be re-read to resume. */
 type Body =
   | { kind: "stream"; source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
+  | { kind: "file"; filePath: string }
   | { kind: "resumable"; filePath: string; key: string; chunkSize: number };
 
 async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): Promise<UploadResult> {
@@ -179,12 +172,17 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     let hash = createHash("sha256");
     let sent = 0;
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    // File bytes come from a small pool of buffers, each reused once the socket has sent it.
+    let pool: FileChunks | undefined;
     if (body.kind === "resumable") {
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
       const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]), wire.frameSize());
       ({ hash, from: sent } = verified);
       wire.send({ type: "put_from", id, offset: sent });
-      source = createReadStream(body.filePath, { start: sent, highWaterMark: wire.frameSize() });
+      source = pool = new FileChunks(body.filePath, { start: sent, end: size }, wire.frameSize());
+    } else if (body.kind === "file") {
+      // Buffers no larger than the file: 1 MiB each for a 100 KiB file would be waste.
+      source = pool = new FileChunks(body.filePath, { start: 0, end: size }, Math.min(wire.frameSize(), Math.max(size, 16 * 1024)));
     } else {
       source = body.source;
     }
@@ -199,7 +197,8 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
         sent += piece.length;
         if (sent > size) throw new ClientError(`source grew beyond the declared ${size} bytes`, { code: "SOURCE_CHANGED" });
         hash.update(piece);
-        wire.writeFrame(encodeData(piece));
+        const last = at + maxFrame >= chunk.length;
+        wire.writeFrame(encodeData(piece), pool && last ? () => pool.release(chunk as Buffer) : undefined);
         if (wire.needsDrain) await wire.drained(signal);
       }
       onProgress?.({ bytes: sent, total: size });

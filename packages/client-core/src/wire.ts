@@ -196,7 +196,8 @@ export class Wire {
     this.writeFrame(encodeControl(message));
   }
 
-  writeFrame([header, payload]: [Buffer, Uint8Array]): void {
+  /** `onWritten`: called once the payload is handed to the kernel (or the write failed), so its buffer may be reused. */
+  writeFrame([header, payload]: [Buffer, Uint8Array], onWritten?: () => void): void {
     this.assertOpen();
     // Frames written in the same tick leave in one writev: a small file's PUT, DATA and PUT_END
     // cost one syscall instead of three.
@@ -209,7 +210,7 @@ export class Wire {
       });
     }
     this.#socket.write(header);
-    this.#socket.write(payload);
+    this.#socket.write(payload, onWritten ? () => onWritten() : undefined);
   }
 
   /** True when written frames exceed the socket's queue; await drained() before writing more. */

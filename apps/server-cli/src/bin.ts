@@ -6,6 +6,9 @@ import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";
 import { ensureSelfSignedCertificate } from "./self-signed.js";
 import { tokenCommand } from "./token-command.js";
 import { attachEventLog, type LogFormat } from "./event-log.js";
+import { LineWriter } from "./line-writer.js";
+
+const log = new LineWriter(process.stdout);
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 
 const program = new Command()
@@ -51,8 +54,9 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       if (made.created) process.stderr.write(`made a self-signed TLS certificate in ${autoTlsDir}\n`);
     }
     const server = new FerryServer(config);
-    attachEventLog(server, (line) => process.stdout.write(`${line}\n`), flags.log);
+    attachEventLog(server, (line) => log.write(line), flags.log);
     const info = await server.start();
+    log.flush(); // "listening on …" before any warning, for people and for scripts waiting on it
     if (info.open) {
       process.stderr.write(
         `WARNING: no users are configured, so this server is OPEN: anyone who can reach ${info.host}:${info.port} ` +
@@ -70,11 +74,15 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         process.stderr.write(`${signal} again: exiting now\n`);
+        log.flush();
         process.exit(EXIT.FAILURE);
       }
       stopping = true;
       process.stderr.write(`${signal}: stopping — finishing uploads in progress (Ctrl+C again to force)\n`);
-      void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => process.exit(EXIT.OK));
+      void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => {
+        log.flush();
+        process.exit(EXIT.OK);
+      });
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
-import { open, unlink } from "node:fs/promises";
+import { close, fsync, open, write, writev } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { promisify } from "node:util";
 import { ServerError } from "./errors.js";
 import type { IncomingFile } from "./incoming-file.js";
+
+const openFile = promisify(open);
+const writevFile = (fd: number, chunks: Buffer[]): Promise<number> => promisify(writev)(fd, chunks).then((r) => r.bytesWritten);
+const writeFile = (fd: number, bytes: Buffer): Promise<number> => promisify(write)(fd, bytes).then((r) => r.bytesWritten);
+const fsyncFile = promisify(fsync);
+const closeFile = promisify(close);
 
 /**
  * Small uploads of known size: bytes are held (and hashed) in memory and the temp file is created,
@@ -46,19 +54,22 @@ export class BufferedFile implements IncomingFile {
   }
 
   async finish(fsync: boolean): Promise<string> {
+    // Plain descriptors through the callback API, not a FileHandle: for a 4 KiB file the
+    // FileHandle's own set-up and close cost more than the writing (about 150 vs 105 µs per file
+    // for open, write, fsync, close, link, unlink, lstat, measured on tmpfs).
     try {
-      const handle = await open(this.tempPath, "wx", 0o644);
+      const fd = await openFile(this.tempPath, "wx", 0o644);
       this.#created = true;
       try {
-        const written = (await handle.writev(this.#chunks)).bytesWritten;
+        const written = await writevFile(fd, this.#chunks);
         // writev may stop short (a signal, a full disk); finish the rest from where it stopped.
         if (written < this.#bytes) {
           const rest = Buffer.concat(this.#chunks).subarray(written);
-          for (let at = 0; at < rest.length; at += (await handle.write(rest, at)).bytesWritten);
+          for (let at = 0; at < rest.length; ) at += await writeFile(fd, rest.subarray(at));
         }
-        if (fsync) await handle.sync();
+        if (fsync) await fsyncFile(fd);
       } finally {
-        await handle.close();
+        await closeFile(fd);
       }
     } catch (cause) {
       throw new ServerError(`cannot write the file: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });

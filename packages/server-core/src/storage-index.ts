@@ -24,6 +24,8 @@ export class StorageIndex {
   readonly #entries = new Map<string, IndexEntry>();
   #log: FileHandle | undefined;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Lines waiting for the queued write. */
+  #pending: string[] = [];
 
   private constructor() {}
 
@@ -72,8 +74,18 @@ export class StorageIndex {
   #append(line: Line): void {
     const log = this.#log;
     if (!log) return;
-    // Serialised so lines never interleave; failures only lose cache lines.
-    this.#tail = this.#tail.then(() => log.appendFile(`${JSON.stringify(line)}\n`)).catch(() => undefined);
+    this.#pending.push(`${JSON.stringify(line)}\n`);
+    if (this.#pending.length > 1) return; // a write is already queued; it takes this line too
+    // Serialised so lines never interleave; lines recorded while a write runs go out together
+    // in the next one (one append per burst of small files, not one per file). Failures only
+    // lose cache lines.
+    this.#tail = this.#tail
+      .then(() => {
+        const text = this.#pending.join("");
+        this.#pending = [];
+        return log.appendFile(text);
+      })
+      .catch(() => undefined);
   }
 }
 

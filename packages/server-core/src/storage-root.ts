@@ -7,6 +7,7 @@ import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
+import { DirectorySync } from "./directory-sync.js";
 import { PART_PREFIX, ResumableFile, type PartialHeader } from "./resumable-file.js";
 
 /** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
@@ -33,6 +34,7 @@ const SMALL_FILE_BYTES = 64 * 1024;
 const FREE_SPACE_TTL_MS = 250;
 
 export class StorageRoot {
+  readonly #dirSync = new DirectorySync();
   #free = { at: 0, bytes: 0 };
   readonly dir: string;
   readonly #fsync: boolean;
@@ -218,7 +220,7 @@ export class StorageRoot {
     if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
     this.#index.forget(name);
-    if (this.#fsync) await this.#syncDir();
+    if (this.#fsync) await this.#dirSync.sync(path.dirname(full));
     return info.size;
   }
 
@@ -251,7 +253,8 @@ export class StorageRoot {
   }
 
   async #afterPublish(name: string, facts: Facts): Promise<void> {
-    if (this.#fsync) await this.#syncDir();
+    // The new entry lives in the file's own folder: that is the directory to make durable.
+    if (this.#fsync) await this.#dirSync.sync(path.dirname(this.#resolve(name)));
     const info = await lstat(this.#resolve(name)).catch(() => undefined);
     if (info) this.#index.record(name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
   }
@@ -325,16 +328,6 @@ export class StorageRoot {
           code: options.create ? "BAD_NAME" : "NOT_FOUND",
         });
       }
-    }
-  }
-
-  // The directory entry must be durable too, or a power cut can lose a file we acknowledged.
-  async #syncDir(): Promise<void> {
-    const handle = await open(this.dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
     }
   }
 

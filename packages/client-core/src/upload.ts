@@ -1,5 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { close, fstat, open, read } from "node:fs";
+import { open as openHandle } from "node:fs/promises";
+import { promisify } from "node:util";
 import path from "node:path";
 import { CAPABILITIES, LIMITS, encodeData, pathProblem, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
@@ -50,6 +52,11 @@ export interface UploadResult {
 }
 
 /** Files up to this size are read in one call rather than streamed. */
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+const closeFd = promisify(close);
+const readFd = (fd: number, into: Buffer): Promise<number> => promisify(read)(fd, into, 0, into.length, 0).then((r) => r.bytesRead);
+
 const SMALL_FILE_BYTES = 64 * 1024;
 /** Below this, resuming is not worth its extra round trip. */
 const RESUME_THRESHOLD = 16 * 1024 * 1024;
@@ -69,23 +76,24 @@ function resumeKey(wire: Wire, filePath: string, name: string, size: number): st
 export async function uploadFile(wire: Wire, filePath: string, options: UploadOptions): Promise<UploadResult> {
   // macOS file systems hand out NFD names; the wire carries NFC (docs/protocol.md §6).
   const name = options.name ?? path.basename(filePath).normalize("NFC");
-  let handle;
+  // A plain descriptor, not a FileHandle: for folders of small files the FileHandle's set-up and
+  // close were a large share of the client's per-file cost (as on the server).
+  let fd: number | undefined;
   try {
-    handle = await open(filePath, "r");
-    const stat = await handle.stat();
+    fd = await openFd(filePath, "r");
+    const stat = await fstatFd(fd);
     if (!stat.isFile()) throw new Error("not a regular file");
     if (stat.size <= SMALL_FILE_BYTES) {
-      // One read, no stream: for folders of small files the stream's set-up and its extra
-      // end-of-file read were a large share of the client's per-file cost.
+      // One read, no stream: the stream's set-up and its extra end-of-file read cost more than the file.
       const data = Buffer.allocUnsafe(stat.size);
-      const { bytesRead } = await handle.read(data, 0, stat.size, 0);
-      await handle.close();
-      handle = undefined;
+      const bytesRead = await readFd(fd, data);
+      await closeFd(fd);
+      fd = undefined;
       return await uploadStream(wire, [data.subarray(0, bytesRead)], { ...options, name, size: stat.size });
     }
+    await closeFd(fd);
+    fd = undefined;
     if (options.resume !== false && stat.size >= RESUME_THRESHOLD && wire.supports(CAPABILITIES.RESUME)) {
-      await handle.close();
-      handle = undefined;
       return await transfer(wire, { ...options, name, size: stat.size }, {
         kind: "resumable",
         filePath,
@@ -94,14 +102,12 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
         chunkSize: Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(8 * MiB, Math.ceil(stat.size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB)),
       });
     }
-    await handle.close();
-    handle = undefined;
     return await transfer(wire, { ...options, name, size: stat.size }, { kind: "file", filePath });
   } catch (error) {
     if (error instanceof ClientError) throw error;
     throw new ClientError(`cannot read ${filePath}: ${(error as Error).message}`, { code: "LOCAL_FILE_ERROR", cause: error });
   } finally {
-    await handle?.close();
+    if (fd !== undefined) await closeFd(fd).catch(() => undefined);
   }
 }
 
@@ -266,7 +272,7 @@ async function verifyOffer(
   const hash = createHash("sha256");
   if (offer.offset === 0) return { hash, from: 0 };
   if (offer.chunks.length * body.chunkSize < offer.offset) return { hash, from: 0 };
-  const handle = await open(body.filePath, "r");
+  const handle = await openHandle(body.filePath, "r");
   try {
     const buffer = Buffer.allocUnsafe(Math.min(body.chunkSize, readSize));
     let at = 0;

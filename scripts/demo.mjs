@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SERVER = path.join(root, "apps/server-cli/dist/bin.js");
-const CLIENT = path.join(root, "apps/client-cli/dist/bin.js");
+const CLIENT = path.join(root, "apps/client-cli/dist/ferry.mjs");
 
 const work = await mkdtemp(path.join(tmpdir(), "ferry-demo-"));
 const samples = path.join(work, "samples");

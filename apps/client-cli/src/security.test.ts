@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer, hashToken, newToken } from "@ferry/server-core";
 import { TEST_CERT, TEST_KEY } from "./testing/tls-fixture.js";
 
-const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 // TEST_CERT's fingerprint, from `openssl x509 -noout -fingerprint -sha256`, in base64.
 const FINGERPRINT = "SHA256:p7XpDMwvjHBklau9JsBNNtsg02xgE1kFcsYA9CiAj8Y";
 const OTHER = `SHA256:${Buffer.alloc(32, 9).toString("base64").replace(/=+$/, "")}`;

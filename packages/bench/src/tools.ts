@@ -129,7 +129,7 @@ export async function runRsync(workload: Workload, runDir: string): Promise<Meas
 
 /** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
 export async function cliStartupMs(file: string, runDir: string): Promise<number> {
-  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/bin.js");
+  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
   const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "startup")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();

@@ -55,7 +55,8 @@ export interface UploadResult {
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);
 const closeFd = promisify(close);
-const readFd = (fd: number, into: Buffer): Promise<number> => promisify(read)(fd, into, 0, into.length, 0).then((r) => r.bytesRead);
+const readAsync = promisify(read);
+const readFd = (fd: number, into: Buffer): Promise<number> => readAsync(fd, into, 0, into.length, 0).then((r) => r.bytesRead);
 
 const SMALL_FILE_BYTES = 64 * 1024;
 /** Below this, resuming is not worth its extra round trip. */

@@ -6,8 +6,10 @@ import { ServerError } from "./errors.js";
 import type { IncomingFile } from "./incoming-file.js";
 
 const openFile = promisify(open);
-const writevFile = (fd: number, chunks: Buffer[]): Promise<number> => promisify(writev)(fd, chunks).then((r) => r.bytesWritten);
-const writeFile = (fd: number, bytes: Buffer): Promise<number> => promisify(write)(fd, bytes).then((r) => r.bytesWritten);
+const writevAsync = promisify(writev);
+const writeAsync = promisify(write);
+const writevFile = (fd: number, chunks: Buffer[]): Promise<number> => writevAsync(fd, chunks).then((r) => r.bytesWritten);
+const writeFile = (fd: number, bytes: Buffer): Promise<number> => writeAsync(fd, bytes).then((r) => r.bytesWritten);
 const fsyncFile = promisify(fsync);
 const closeFile = promisify(close);
 

@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { link, lstat, mkdir, open, readdir, realpath, rename, statfs, unlink, type FileHandle } from "node:fs/promises";
+import { constants, linkSync, lstatSync, unlinkSync, type Stats } from "node:fs";
+import { lstat, mkdir, open, readdir, realpath, rename, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { numberedPath, pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
@@ -32,6 +32,26 @@ const SMALL_FILE_BYTES = 64 * 1024;
  * meanwhile is never clobbered, and a half-written file is never visible under a final name.
  */
 const FREE_SPACE_TTL_MS = 250;
+
+// Publishing's link, unlink and lstat are synchronous calls. They touch only directory entries and
+// inodes (no data, no fsync: syncs stay asynchronous), which a local file system serves from
+// memory in a few µs, while the same call through libuv's promise machinery cost 35–65 µs of the
+// main thread each (W2 profile: 10,000 small files, ~1 s of the server's time in these three).
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+function lstatQuietly(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
 
 export class StorageRoot {
   readonly #dirSync = new DirectorySync();
@@ -149,7 +169,7 @@ export class StorageRoot {
       await unlink(tempPath).catch(() => undefined);
       throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
     }
-    await unlink(tempPath).catch(() => undefined); // already gone after a rename
+    unlinkQuietly(tempPath); // already gone after a rename
     await this.#afterPublish(published.name, facts);
     return published;
   }
@@ -255,7 +275,7 @@ export class StorageRoot {
   async #afterPublish(name: string, facts: Facts): Promise<void> {
     // The new entry lives in the file's own folder: that is the directory to make durable.
     if (this.#fsync) await this.#dirSync.sync(path.dirname(this.#resolve(name)));
-    const info = await lstat(this.#resolve(name)).catch(() => undefined);
+    const info = lstatQuietly(this.#resolve(name));
     if (info) this.#index.record(name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
   }
 
@@ -270,7 +290,7 @@ export class StorageRoot {
   /** link(2): true when published, false when the name is taken; never replaces anything. */
   async #tryLink(tempPath: string, finalPath: string): Promise<boolean> {
     try {
-      await link(tempPath, finalPath);
+      linkSync(tempPath, finalPath);
       return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;

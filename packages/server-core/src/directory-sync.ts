@@ -7,6 +7,8 @@ import { open } from "node:fs/promises";
  * of 10,000 small files needs a few hundred directory syncs, not 10,000 (with their open and close).
  */
 export class DirectorySync {
+  /** fsyncs actually run (a regression guard counts them). */
+  performed = 0;
   readonly #state = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
 
   sync(dir: string): Promise<void> {
@@ -18,6 +20,7 @@ export class DirectorySync {
     const s = state;
     if (s.next) return s.next;
     const start = (): Promise<void> => {
+      this.performed++;
       const run = fsyncDirectory(dir);
       s.running = run;
       void run

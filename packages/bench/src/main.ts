@@ -26,7 +26,8 @@ const quick = values.quick!;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const only = values.only?.split(",");
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const outFile = values.out ?? path.join(repoRoot, "docs/benchmarks.md");
+// --out is relative to where `pnpm bench` was typed (pnpm runs us from packages/bench; INIT_CWD is the caller's).
+const outFile = values.out ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out) : path.join(repoRoot, "docs/benchmarks.md");
 const dataRoot = values.disk ? os.tmpdir() : existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
 
 const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {

@@ -105,6 +105,8 @@ ${input.startupMs ? `CLI start-up to first byte (\`ferry send\` spawned → serv
 | status | figure |
 |---|---|
 ${targets(input).join("\n")}
+
+Where a target is missed, why (CPU budgets, profiles, what was tried): [performance.md](performance.md).
 `;
 }
 

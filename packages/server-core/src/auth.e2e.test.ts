@@ -71,6 +71,16 @@ describe("authentication", () => {
     expect((await connect(server, tokens.alice)).server.user?.name).toBe("alice");
   });
 
+  it("counts guesses made in parallel: 10 connections at once get at most maxAuthFailures token checks", async () => {
+    const server = await serve({ users, authFailureDelayMs: 300, maxAuthFailures: 3 });
+    const started = performance.now();
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => failure(connect(server, newToken()))));
+    expect(outcomes.every((e) => e.code === "AUTH_FAILED")).toBe(true);
+    // Only 3 waited out the delay as real checks; the other 7 were refused at once as blocked.
+    expect(outcomes.filter((e) => /too many failed/.test(e.message))).toHaveLength(7);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+  });
+
   it("keeps serving others while a peer guesses tokens", async () => {
     const server = await serve({ users, authFailureDelayMs: 500 });
     const guess = failure(connect(server, newToken()));

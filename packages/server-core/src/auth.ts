@@ -28,6 +28,9 @@ export class Authenticator {
   readonly #options: AuthOptions;
   /** Failure times per IP, oldest first; pruned as they age out of the window. */
   readonly #failures = new Map<string, number[]>();
+  /** Bad tokens per IP still waiting out their delay: they count as failures already, so many
+   * parallel connections cannot each get a guess in before the first failure is recorded. */
+  readonly #pending = new Map<string, number>();
 
   constructor(users: readonly UserConfig[], options: AuthOptions) {
     this.#users = users.map((user) => ({ user, digest: Buffer.from(user.tokenSha256, "hex") }));
@@ -42,7 +45,7 @@ export class Authenticator {
   /** Resolves with the identity, or rejects with AUTH_REQUIRED / AUTH_FAILED (after the delay). */
   async authenticate(token: string | undefined, ip: string): Promise<Identity> {
     if (this.open) return ANYONE;
-    if (this.#recentFailures(ip) >= this.#options.maxFailures) {
+    if (this.#recentFailures(ip) + (this.#pending.get(ip) ?? 0) >= this.#options.maxFailures) {
       throw new ServerError("too many failed authentications from this address; try again later", { code: "AUTH_FAILED" });
     }
     if (token === undefined) {
@@ -57,10 +60,17 @@ export class Authenticator {
       const permissions = new Set(found.permissions);
       return { user: found, can: (permission) => permissions.has(permission) };
     }
-    this.#failures.set(ip, [...(this.#failures.get(ip) ?? []), Date.now()].slice(-this.#options.maxFailures));
-    // Bounded memory under a spray from many addresses: forget the longest-known ones first.
-    if (this.#failures.size > MAX_TRACKED_IPS) this.#failures.delete(this.#failures.keys().next().value!);
-    await new Promise((resolve) => setTimeout(resolve, this.#options.failureDelayMs));
+    this.#pending.set(ip, (this.#pending.get(ip) ?? 0) + 1);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.#options.failureDelayMs));
+    } finally {
+      const left = (this.#pending.get(ip) ?? 1) - 1;
+      if (left > 0) this.#pending.set(ip, left);
+      else this.#pending.delete(ip);
+      this.#failures.set(ip, [...(this.#failures.get(ip) ?? []), Date.now()].slice(-this.#options.maxFailures));
+      // Bounded memory under a spray from many addresses: forget the longest-known ones first.
+      if (this.#failures.size > MAX_TRACKED_IPS) this.#failures.delete(this.#failures.keys().next().value!);
+    }
     throw new ServerError("authentication failed: the token matches no user", { code: "AUTH_FAILED" });
   }
 

@@ -37,9 +37,12 @@ export class LocalPartial {
   #journalled = 0;
   #bytes = 0;
   #queued = 0;
-  #batch: Buffer[] = [];
+  /** The batch being filled: received bytes are copied in (the socket reuses its read buffer). */
+  #batch: Buffer | undefined;
   #batchBytes = 0;
   #batchStart = 0;
+  /** Batch buffers whose write finished, ready for reuse: no allocation per received chunk. */
+  readonly #spare: Buffer[] = [];
   readonly #inflight = new Set<Promise<void>>();
   /** Resolves once startAt's truncate is done; no write may start before it. */
   #ready: Promise<void> = Promise.resolve();
@@ -116,17 +119,21 @@ export class LocalPartial {
     return this.#bytes;
   }
 
-  /** Queues bytes at the end; false means wait for drained() (the caller pauses the socket). */
+  /**
+   * Queues bytes at the end; false means wait for drained() (the caller pauses the socket). The
+   * bytes are copied before this returns, so `chunk` may be the socket's reused read buffer.
+   */
   write(chunk: Buffer, size: number): boolean {
     let at = 0;
     while (at < chunk.length) {
-      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill);
+      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill, BATCH_BYTES - this.#batchBytes);
       const piece = chunk.subarray(at, at + take);
       at += take;
       this.#hash.update(piece);
       this.#chunkFill += take;
       if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
-      this.#batch.push(piece);
+      this.#batch ??= this.#spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
+      piece.copy(this.#batch, this.#batchBytes);
       this.#batchBytes += take;
       this.#bytes += take;
       this.#queued += take;
@@ -167,28 +174,26 @@ export class LocalPartial {
     await unlink(this.#journalPath).catch(() => undefined);
   }
 
-  // Same write path as the server's resumable uploads: ~1 MiB writev batches at explicit
-  // positions, in flight together; a chunk's journal line waits for the writes it covers + fsync.
+  // ~1 MiB batches written at explicit positions, in flight together; a chunk's journal line waits
+  // for the writes it covers + fsync. Batches are owned, reused buffers (see write()).
   #flushBatch(): void {
-    if (this.#batchBytes === 0) return;
-    const pieces = this.#batch;
+    if (this.#batchBytes === 0 || !this.#batch) return;
+    const buffer = this.#batch;
     const total = this.#batchBytes;
     const position = this.#batchStart;
-    this.#batch = [];
+    this.#batch = undefined;
     this.#batchBytes = 0;
     const write = (async () => {
       try {
         await this.#ready;
         if (this.#error) return;
-        const { bytesWritten } = await this.#handle.writev(pieces, position);
-        if (bytesWritten < total) {
-          const rest = Buffer.concat(pieces).subarray(bytesWritten);
-          for (let at = 0; at < rest.length; ) at += (await this.#handle.write(rest, at, rest.length - at, position + bytesWritten + at)).bytesWritten;
-        }
+        // write may stop short (a signal, a full disk); go on from where it stopped.
+        for (let at = 0; at < total; ) at += (await this.#handle.write(buffer, at, total - at, position + at)).bytesWritten;
       } catch (error) {
         this.#error ??= error as Error;
       } finally {
         this.#queued -= total;
+        this.#spare.push(buffer);
       }
     })();
     this.#inflight.add(write);

@@ -35,6 +35,8 @@ const SINK: Pending = { onMessage: (m) => m.type !== "get_begin", onData: () => 
 // 4 MiB lets several DATA frames queue before we wait for 'drain', so reading and hashing the
 // next chunk overlaps with the kernel sending the last one.
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+// Bytes one read may deliver on a plain TCP connection (libuv's own default is 64 KiB).
+const READ_BUFFER = 256 * 1024;
 
 /**
  * The connection under a FerryClient: handshake, framing, request ids, and routing of every
@@ -71,6 +73,12 @@ export class Wire {
       highWaterMark: SOCKET_HIGH_WATER,
     };
     const secure = config.tls;
+    // Plain TCP reads into one reused buffer (onread) instead of a fresh 64 KiB buffer per read:
+    // for a 1 GiB download those 16,000 allocations cost 0.5 s of garbage collection and ~40 MiB
+    // of RSS waiting for it. Whatever is kept past a read is copied (decoder, download batches).
+    // TLS sockets cannot take a read buffer; they keep the 'data' events.
+    let onChunk: (chunk: Buffer) => void = () => undefined;
+    const readBuffer = secure ? undefined : Buffer.allocUnsafeSlow(READ_BUFFER);
     const socket = secure
       ? tls.connect({
           ...connectOptions,
@@ -81,8 +89,17 @@ export class Wire {
           rejectUnauthorized: false,
           minVersion: "TLSv1.2",
         })
-      : net.connect(connectOptions);
-    const decoder = new FrameDecoder({ streamData: true });
+      : net.connect({
+          ...connectOptions,
+          onread: {
+            buffer: readBuffer!,
+            callback: (bytes: number, buffer: Uint8Array) => {
+              onChunk(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+              return true;
+            },
+          },
+        });
+    const decoder = new FrameDecoder({ streamData: true, reusesInput: !secure });
     let wire: Wire | undefined;
     return new Promise<Wire>((resolve, reject) => {
       const where = `${config.host}:${config.port}`;
@@ -123,7 +140,7 @@ export class Wire {
         if (wire) return wire.#onClose();
         fail(new ClientError(`${where} closed the connection during the handshake`, { code: "CONNECTION_CLOSED" }));
       });
-      socket.on("data", (chunk: Buffer) => {
+      onChunk = (chunk: Buffer) => {
         let frames: Frame[];
         try {
           frames = decoder.push(chunk);
@@ -145,7 +162,8 @@ export class Wire {
             fail(new ClientError("server sent something other than WELCOME first", { code: "PROTOCOL_ERROR" }));
           }
         }
-      });
+      };
+      if (secure) socket.on("data", onChunk);
     });
   }
 

@@ -119,6 +119,39 @@ it("decodes every vector back to back in one stream, at any split", () => {
   expectDecodesEverywhere(all, expected);
 });
 
+describe("reusesInput: the caller overwrites each chunk after push()", () => {
+  const all = Buffer.concat([...controlVectors.map((v) => v.bytes), ...dataVectors.map((v) => v.bytes)]);
+  const expectedMessages = controlVectors.map((v) => v.message);
+  const expectedData = Buffer.concat(dataVectors.map((v) => v.payload));
+
+  /** Feeds `all` through one scratch buffer in pieces of `size`, scribbling over it after each push. */
+  function decodeThroughScratch(size: number, streamData: boolean): { messages: Message[]; data: Buffer } {
+    const decoder = new FrameDecoder({ reusesInput: true, streamData });
+    const scratch = Buffer.alloc(size);
+    const messages: Message[] = [];
+    const data: Buffer[] = [];
+    for (let at = 0; at < all.length; at += size) {
+      const n = all.copy(scratch, 0, at, at + size);
+      for (const f of decoder.push(scratch.subarray(0, n))) {
+        // Frames are consumed before the next push, as the option requires.
+        if (f.kind === "control") messages.push(f.message);
+        else data.push(Buffer.from(f.payload));
+      }
+      scratch.fill(0xee);
+    }
+    expect(decoder.midFrame).toBe(false);
+    return { messages, data: Buffer.concat(data) };
+  }
+
+  it.each([1, 2, 3, 7, 64, 1000])("decodes every vector through a %i-byte reused buffer", (size) => {
+    for (const streamData of [false, true]) {
+      const { messages, data } = decodeThroughScratch(size, streamData);
+      expect(messages).toEqual(expectedMessages);
+      expect(data.equals(expectedData)).toBe(true);
+    }
+  });
+});
+
 interface ErrorVector {
   name: string;
   bytes: Buffer;

@@ -15,6 +15,12 @@ export interface FrameDecoderOptions {
    * behind it.
    */
   streamData?: boolean;
+  /**
+   * The caller reuses each chunk's memory once push() returns (a socket with a static read
+   * buffer). The decoder then copies the bytes it keeps across pushes (a frame split between
+   * chunks); frames it returns still view the chunk and must be consumed before the next push.
+   */
+  reusesInput?: boolean;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -30,6 +36,7 @@ export class FrameDecoder {
   readonly #maxControl: number;
   readonly #maxData: number;
   readonly #streamData: boolean;
+  readonly #reusesInput: boolean;
   readonly #header = Buffer.alloc(HEADER_BYTES);
   #headerFill = 0;
   #type = 0;
@@ -43,6 +50,7 @@ export class FrameDecoder {
     this.#maxControl = options.maxControlPayload ?? LIMITS.MAX_CONTROL_PAYLOAD;
     this.#maxData = options.maxDataPayload ?? LIMITS.MAX_DATA_PAYLOAD;
     this.#streamData = options.streamData ?? false;
+    this.#reusesInput = options.reusesInput ?? false;
   }
 
   /** True once the decoder has thrown; every later push throws DECODER_FAILED. */
@@ -79,7 +87,8 @@ export class FrameDecoder {
         // A view, not a copy: the socket hands us a fresh buffer per chunk.
         const piece = buf.subarray(offset, offset + take);
         if (this.#streamData && this.#type === FRAME_TYPES.DATA) frames.push({ kind: "data", payload: piece });
-        else this.#parts.push(piece);
+        // A part kept for a later push is copied when the caller reuses its chunks.
+        else this.#parts.push(this.#reusesInput && take < this.#remaining ? Buffer.from(piece) : piece);
         this.#remaining -= take;
         offset += take;
         if (this.#remaining === 0) this.#emit(frames, this.#finishFrame());

@@ -273,21 +273,24 @@ describe("ferry get, ls, rm", () => {
     expect(await readFile(path.join(store, "same.txt"), "utf8")).toBe("two");
   });
 
-  it("the prompt loop also lists, downloads and deletes", async () => {
+  it("the prompt loop also lists, downloads (files and folders) and deletes", async () => {
     await upload("remote.txt", "from the server");
+    await mkdir(path.join(store, "docs", "deep"), { recursive: true });
+    await writeFile(path.join(store, "docs", "deep", "a.txt"), "in a folder");
     const cwd = await mkdtemp(path.join(tmpdir(), "ferry-cli-cwd-"));
     try {
       const child = spawn(process.execPath, [BIN, "shell", "-p", String(port)], { cwd, env: { ...process.env, NO_COLOR: "1" } });
       let stdout = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
       child.stderr.resume();
-      child.stdin.end("ls\nget remote.txt\nrm remote.txt\nls\nquit\n");
+      child.stdin.end("ls\nget remote.txt\nget docs\nrm remote.txt\nls\nquit\n");
       const code = await new Promise((resolve) => child.on("close", resolve));
       expect(code).toBe(0);
       expect(stdout).toContain("remote.txt");
       expect(stdout).toContain("deleted remote.txt");
       expect(await readFile(path.join(cwd, "remote.txt"), "utf8")).toBe("from the server");
-      expect(await storedFiles()).toEqual([]);
+      expect(await readFile(path.join(cwd, "docs", "deep", "a.txt"), "utf8")).toBe("in a folder");
+      expect(await storedFiles()).toEqual(["docs"]);
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }

@@ -51,23 +51,25 @@ export async function getCommand(names: string[], options: GetOptions): Promise<
   const client = await options.connect(options.signal);
   let failures = 0;
   try {
-    for (const name of names) {
-      if (client.server.capabilities.includes("folders") && (await isFolder(client, name))) {
-        failures += await downloadFolder(client, name, {
-          dir: options.dir,
-          onConflict: options.onConflict,
-          signal: options.signal,
-          onWritten: (file, result) => options.reporter.downloaded(file, result),
-          onFailed: (file, error) => options.reporter.failed(file, error),
-        });
-      } else if (!(await downloadReported(client, name, options))) {
-        failures++;
-      }
-    }
+    for (const name of names) failures += await getOne(client, name, options);
   } finally {
     await client.close();
   }
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
+}
+
+/** Downloads one stored file or folder (the prompt's `get` too); returns how many files failed. */
+export async function getOne(client: FerryClient, name: string, options: Omit<GetOptions, "config" | "connect">): Promise<number> {
+  if (client.server.capabilities.includes("folders") && (await isFolder(client, name))) {
+    return downloadFolder(client, name, {
+      dir: options.dir,
+      onConflict: options.onConflict,
+      signal: options.signal,
+      onWritten: (file, result) => options.reporter.downloaded(file, result),
+      onFailed: (file, error) => options.reporter.failed(file, error),
+    });
+  }
+  return (await downloadReported(client, name, options)) ? 0 : 1;
 }
 
 /** True when `name` is a folder on the server (LIST of it succeeds); false for a file or nothing. */

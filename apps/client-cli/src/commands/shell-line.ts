@@ -10,7 +10,7 @@ export type ShellLine =
 export const SHELL_HELP = `Commands:
   FILE          send FILE (same as put FILE)
   put FILE      send FILE
-  get NAME      download NAME into the current directory (refuses to overwrite)
+  get NAME      download a file or folder into the current directory (refuses to overwrite)
   ls [FOLDER]   list the files on the server
   rm NAME       delete NAME on the server
   help          this text

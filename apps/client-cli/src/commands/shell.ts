@@ -4,7 +4,7 @@ import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
 import { assertNever } from "@ferry/protocol";
-import { downloadReported } from "./get.js";
+import { getOne } from "./get.js";
 import { checkLocalFile, uploadReported } from "./send.js";
 import { parseShellLine, SHELL_HELP } from "./shell-line.js";
 
@@ -63,7 +63,7 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
             break;
           }
           case "get":
-            if (!(await downloadReported(await connected(), line.arg, { ...options, dir: ".", onConflict: "fail" }))) failures++;
+            failures += await getOne(await connected(), line.arg, { ...options, dir: ".", onConflict: "fail" });
             break;
           case "ls":
             reporter.listing(await (await connected()).list(line.arg));

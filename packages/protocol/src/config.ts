@@ -79,6 +79,11 @@ export const ServerConfigSchema = z.strictObject({
   maxFileSize: z.int().min(0).max(LIMITS.MAX_FILE_SIZE).default(LIMITS.MAX_FILE_SIZE),
   /** Largest DATA frame payload accepted, in bytes; announced in WELCOME. */
   maxDataPayload: z.int().min(1024).max(16 * 1024 * 1024).default(LIMITS.MAX_DATA_PAYLOAD),
+  /**
+   * Largest CONTROL payload accepted from clients, in bytes. A client's largest message (a PUT with
+   * a 4,096-byte path) is under 5 KiB, so a server may go as low as 8 KiB; never above the v1 64 KiB.
+   */
+  maxControlPayload: z.int().min(8 * 1024).max(LIMITS.MAX_CONTROL_PAYLOAD).default(LIMITS.MAX_CONTROL_PAYLOAD),
   /** Time allowed between connect and a complete HELLO (or the first raw bytes), in ms. */
   handshakeTimeoutMs: z.int().min(1).default(10_000),
   /** Time a connection may stay silent, in ms. */

@@ -193,7 +193,8 @@ export class Connection {
   // ---- Ferry protocol ------------------------------------------------------------------------
 
   async #serveFerry(rest: Buffer): Promise<void> {
-    const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload, streamData: true });
+    const { maxDataPayload, maxControlPayload } = this.#ctx.config;
+    const decoder = new FrameDecoder({ maxDataPayload, maxControlPayload, streamData: true });
     this.#decoder = decoder;
     let chunk: Buffer | null = rest;
     while (chunk !== null) {

@@ -217,3 +217,25 @@ describe("resources", () => {
     expect(openDescriptors()).toBeLessThanOrEqual(descriptorsBefore + 4);
   });
 });
+
+describe("configured control-frame limit", () => {
+  it("refuses a CONTROL frame over maxControlPayload on its header, before the body arrives", async () => {
+    const small = await startTestServer({ maxControlPayload: 8 * 1024 });
+    try {
+      const { peer } = await WirePeer.handshake(small.port);
+      // Header only: 8,193 bytes announced, none sent. The refusal cannot wait for the body.
+      peer.write(Buffer.from([FRAME_TYPES.CONTROL, 0, 0, 0x20, 0x01]));
+      expect(errorCode(await peer.next())).toBe("FRAME_TOO_LARGE");
+      await peer.closed;
+      // A PUT with the longest allowed path still fits.
+      const { peer: ok } = await WirePeer.handshake(small.port);
+      const name = Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(255, "x")).join("/"); // 4,095 bytes
+      ok.send({ type: "put", id: 1, name, size: 0 });
+      ok.send({ type: "put_end", id: 1, sha256: sha256(Buffer.alloc(0)) });
+      expect(await ok.next()).toMatchObject({ type: "stored" });
+      ok.socket.end();
+    } finally {
+      await small.cleanup();
+    }
+  });
+});

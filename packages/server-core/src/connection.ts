@@ -102,6 +102,8 @@ export class Connection {
   #decoder: FrameDecoder | undefined;
   /** A GET, LIST or DELETE is being answered (a download may be streaming). */
   #serving = false;
+  /** A frame's handling is awaited by the read loop (the state may still say idle). */
+  #handling = false;
   #rateTimer: NodeJS.Timeout | undefined;
   /** Why we hung up, when we did (timeouts, minimum rate, shutdown). */
   #hangUpReason: ServerError | undefined;
@@ -162,7 +164,9 @@ export class Connection {
   /** Graceful stop: close now if idle, otherwise after the upload in progress. */
   shutdown(): void {
     this.#stopping = true;
-    if (this.#state.kind === "idle" || this.#state.kind === "handshake") {
+    // A request still being set up (a PUT waiting on the disk-space check) is not idle: the read
+    // loop closes the connection once it is done.
+    if ((this.#state.kind === "idle" || this.#state.kind === "handshake") && !this.#handling) {
       this.#hangUp(new ServerError("server is shutting down", { code: "SHUTTING_DOWN" }));
     }
   }
@@ -200,7 +204,14 @@ export class Connection {
     while (chunk !== null) {
       for (const frame of decoder.push(chunk)) {
         const pending = this.#onFrame(frame);
-        if (pending) await pending;
+        if (pending) {
+          this.#handling = true;
+          try {
+            await pending;
+          } finally {
+            this.#handling = false;
+          }
+        }
         if (this.#stopping && this.#state.kind === "idle") {
           throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
         }
@@ -326,6 +337,11 @@ export class Connection {
       this.#state = { kind: "discarding", id: put.id };
     };
     if (problem) return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${problem}`);
+    try {
+      storage.checkName(put.name); // before a byte is taken: e.g. too long once under the root
+    } catch (error) {
+      return refuse("BAD_NAME", describe(error).message);
+    }
     const forbidden = this.#forbidden(put);
     if (forbidden) return refuse("FORBIDDEN", forbidden);
     if (++this.#puts > config.maxFilesPerConnection) {

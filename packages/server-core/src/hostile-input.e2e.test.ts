@@ -229,10 +229,17 @@ describe("configured control-frame limit", () => {
       await peer.closed;
       // A PUT with the longest allowed path still fits.
       const { peer: ok } = await WirePeer.handshake(small.port);
-      const name = Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(255, "x")).join("/"); // 4,095 bytes
+      const name = Array.from({ length: 15 }, (_, i) => `${i}`.padEnd(250, "x")).join("/"); // 3,764 bytes
       ok.send({ type: "put", id: 1, name, size: 0 });
       ok.send({ type: "put_end", id: 1, sha256: sha256(Buffer.alloc(0)) });
-      expect(await ok.next()).toMatchObject({ type: "stored" });
+      expect(await ok.next()).toMatchObject({ type: "stored", name });
+      // The protocol's longest path (4,095 bytes) overflows the OS limit behind the root's path:
+      // a clear BAD_NAME, not a storage error.
+      const longest = Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(255, "x")).join("/");
+      ok.send({ type: "put", id: 2, name: longest, size: 0 });
+      ok.send({ type: "put_end", id: 2, sha256: sha256(Buffer.alloc(0)) });
+      const refused = await ok.next();
+      expect(refused).toMatchObject({ type: "error", id: 2, code: "BAD_NAME" });
       ok.socket.end();
     } finally {
       await small.cleanup();

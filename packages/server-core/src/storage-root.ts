@@ -32,6 +32,8 @@ const SMALL_FILE_BYTES = 64 * 1024;
  * meanwhile is never clobbered, and a half-written file is never visible under a final name.
  */
 const FREE_SPACE_TTL_MS = 250;
+// Linux PATH_MAX, including the terminating NUL.
+const OS_PATH_MAX = 4096;
 
 // Publishing's link, unlink and lstat are synchronous calls. They touch only directory entries and
 // inodes (no data, no fsync: syncs stay asynchronous), which a local file system serves from
@@ -309,6 +311,11 @@ export class StorageRoot {
     }
   }
 
+  /** Throws BAD_NAME unless `name` can be stored here (rules of protocol.md §6 and the OS path limit). */
+  checkName(name: string): void {
+    this.#checked(name);
+  }
+
   /** A client-supplied name or folder path, checked, as a path inside the root. */
   #checked(name: string): string {
     const problem = pathProblem(name);
@@ -322,6 +329,11 @@ export class StorageRoot {
     const inside = path.relative(this.dir, full);
     if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
       throw new ServerError(`refusing path outside the storage dir: ${JSON.stringify(name)}`, { code: "BAD_NAME" });
+    }
+    // A path the protocol allows (≤ 4,096 bytes) can still overflow the OS limit once the root's
+    // own path is in front of it; say so as a name problem instead of failing at link() time.
+    if (Buffer.byteLength(full) >= OS_PATH_MAX) {
+      throw new ServerError(`path too long for this server: with its storage directory it passes ${OS_PATH_MAX - 1} bytes`, { code: "BAD_NAME" });
     }
     return full;
   }

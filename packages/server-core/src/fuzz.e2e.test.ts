@@ -115,7 +115,8 @@ describe("fuzz", () => {
       const leftovers = (await listDir(server.dir)).filter((name) => name.startsWith(".ferry-tmp"));
       expect(leftovers, `seed ${seed}`).toEqual([]);
       expect(readdirSync("/proc/self/fd").length, `seed ${seed}`).toBeLessThanOrEqual(descriptorsBefore + 4);
-      expect(sessions).toBeGreaterThan(100);
+      // ~480 sessions in 3 s on the 2-core development machine; a loaded CI machine gets fewer.
+      expect(sessions).toBeGreaterThanOrEqual(64);
     } finally {
       await server.cleanup();
     }

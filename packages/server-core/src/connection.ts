@@ -13,7 +13,6 @@ import {
   type GetMessage,
   type ListMessage,
   type Message,
-  type Permission,
   type PutMessage,
   type ResumeInfo,
   type ServerConfig,
@@ -30,6 +29,8 @@ import { serveRawUpload } from "./raw-upload.js";
 import type { StorageRoot } from "./storage-root.js";
 import type { Authenticator, Identity } from "./auth.js";
 import type { Quota } from "./quota.js";
+import { forbidden } from "./permissions.js";
+import { RateWatch } from "./rate-watch.js";
 
 /** Where one user's files live, and their quota (null: none). */
 export interface Space {
@@ -104,11 +105,9 @@ export class Connection {
   #serving = false;
   /** A frame's handling is awaited by the read loop (the state may still say idle). */
   #handling = false;
-  #rateTimer: NodeJS.Timeout | undefined;
+  #rateWatch: RateWatch | undefined;
   /** Why we hung up, when we did (timeouts, minimum rate, shutdown). */
   #hangUpReason: ServerError | undefined;
-  #movedAtTick = 0;
-  #busyAtTick = false;
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -125,7 +124,12 @@ export class Connection {
       if (this.#state.kind === "handshake") this.#timeout("no handshake in time");
     }, config.handshakeTimeoutMs);
     this.#socket.setTimeout(config.idleTimeoutMs, () => this.#timeout("peer idle for too long"));
-    this.#rateTimer = setInterval(() => this.#checkRate(), config.rateWindowMs);
+    this.#rateWatch = new RateWatch(
+      this.#socket,
+      { minBytesPerSecond: config.minBytesPerSecond, windowMs: config.rateWindowMs },
+      () => this.#inProgress(),
+      (error) => this.#hangUp(error),
+    );
     try {
       const first = await this.#sniff();
       this.#mode = first.kind;
@@ -152,7 +156,7 @@ export class Connection {
       await this.#onFatal(error);
     } finally {
       clearTimeout(handshakeTimer);
-      clearInterval(this.#rateTimer);
+      this.#rateWatch?.stop();
       await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
       await this.#answers.idle(); // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
@@ -315,18 +319,6 @@ export class Connection {
     this.#state = { kind: "idle" };
   }
 
-  /** Why `identity` may not make this request, or null when it may. */
-  #forbidden(request: PutMessage | GetMessage | ListMessage | DeleteMessage): string | null {
-    const identity = this.#identity!;
-    const need: Permission[] =
-      request.type === "put" ? (request.onConflict === "overwrite" ? ["write", "delete"] : ["write"])
-      : request.type === "delete" ? ["delete"]
-      : ["read"];
-    const missing = need.filter((permission) => !identity.can(permission));
-    if (missing.length === 0) return null;
-    return `user ${identity.user?.name ?? "?"} lacks the ${missing.join(" and ")} permission${missing.length > 1 ? "s" : ""}`;
-  }
-
   async #startUpload(put: PutMessage): Promise<void> {
     const { config } = this.#ctx;
     const { storage, quota } = this.#space!;
@@ -342,8 +334,8 @@ export class Connection {
     } catch (error) {
       return refuse("BAD_NAME", describe(error).message);
     }
-    const forbidden = this.#forbidden(put);
-    if (forbidden) return refuse("FORBIDDEN", forbidden);
+    const refusal = forbidden(this.#identity!, put);
+    if (refusal) return refuse("FORBIDDEN", refusal);
     if (++this.#puts > config.maxFilesPerConnection) {
       return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
     }
@@ -450,8 +442,8 @@ export class Connection {
     };
     this.#serving = true;
     try {
-      const forbidden = this.#forbidden(request);
-      if (forbidden) throw new ServerError(forbidden, { code: "FORBIDDEN" });
+      const refusal = forbidden(this.#identity!, request);
+      if (refusal) throw new ServerError(refusal, { code: "FORBIDDEN" });
       if (request.type === "get") await serveGet(ctx, request);
       else if (request.type === "list") await serveList(ctx, request);
       else await serveDelete(ctx, request);
@@ -543,25 +535,11 @@ export class Connection {
     this.#socket.write(payload);
   }
 
-  /**
-   * Minimum data rate (slowloris defence): every rateWindowMs, a connection that was in the middle
-   * of something at both ends of the window — an upload, a download, a raw stream, a half-received
-   * frame — must have moved minBytesPerSecond on average, or it is cut with TOO_SLOW. A connection
-   * resting between requests is left to the idle timeout; one waiting for its own PUT_FROM
-   * (the client is re-reading its file) is not judged.
-   */
-  #checkRate(): void {
-    const { minBytesPerSecond, rateWindowMs } = this.#ctx.config;
-    const moved = this.#socket.bytesRead + this.#socket.bytesWritten;
-    const delta = moved - this.#movedAtTick;
-    this.#movedAtTick = moved;
+  /** In the middle of a transfer or a frame (judged by the minimum data rate). A connection
+   * waiting for its own PUT_FROM (the client is re-reading its file) is not. */
+  #inProgress(): boolean {
     const kind = this.#state.kind;
-    const busy = kind === "receiving" || kind === "discarding" || kind === "raw" || this.#serving || (this.#decoder?.midFrame ?? false);
-    const judged = busy && this.#busyAtTick;
-    this.#busyAtTick = busy;
-    if (judged && delta < (minBytesPerSecond * rateWindowMs) / 1000) {
-      this.#hangUp(new ServerError(`transfer slower than ${minBytesPerSecond} bytes/s over ${rateWindowMs} ms (${delta} bytes moved)`, { code: "TOO_SLOW" }));
-    }
+    return kind === "receiving" || kind === "discarding" || kind === "raw" || this.#serving || (this.#decoder?.midFrame ?? false);
   }
 
   #timeout(message: string): void {

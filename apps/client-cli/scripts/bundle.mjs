@@ -11,6 +11,10 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
+  // Less text to compile: ~15 ms less start-up (7-run medians 204–210 vs 221–223 ms to first
+  // byte). Names are kept, so a stack trace still says which function failed.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // commander is CommonJS; in an ES module bundle its require() of Node built-ins needs this.
   banner: { js: "import { createRequire as __ferryRequire } from 'node:module'; const require = __ferryRequire(import.meta.url);" },
 });

@@ -4,10 +4,10 @@ import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClientError } from "./errors.js";
 import { FerryClient } from "./ferry-client.js";
 import { sendRaw } from "./raw-send.js";
 import { startFakeServer, welcome } from "./testing/fake-server.js";
+import { codeOf } from "./testing/codes.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,14 +30,6 @@ async function tempFile(name: string, content: string | Buffer): Promise<string>
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return (error as ClientError).code;
-}
 
 describe("FerryClient against scripted servers", () => {
   it("sends the preamble, HELLO, PUT, DATA and PUT_END in order, then resolves with STORED", async () => {

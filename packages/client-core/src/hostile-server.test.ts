@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeData } from "@ferry/protocol";
-import { ClientError } from "./errors.js";
 import { FerryClient } from "./ferry-client.js";
 import { startFakeServer, welcome, type FakeConnection } from "./testing/fake-server.js";
+import { codeOf } from "./testing/codes.js";
 
 // A server that speaks the protocol but lies. The client must refuse, write nothing under a final
 // name, leave no temp file, and never write outside the directory it was given.
@@ -44,14 +44,6 @@ function data(conn: FakeConnection, bytes: Buffer): void {
   for (const part of encodeData(bytes)) conn.socket.write(part);
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ClientError);
-  return (error as ClientError).code;
-}
 
 /** Nothing under a final name, nothing outside the inbox; `keptPartial`: a resumable partial may stay. */
 async function expectNothingWritten(keptPartial = false): Promise<void> {

@@ -6,7 +6,6 @@ import {
   PROTOCOL_VERSION,
   assertNever,
   encodeControl,
-  pathProblem,
   matchPreamble,
   type DeleteMessage,
   type Frame,
@@ -322,17 +321,16 @@ export class Connection {
   async #startUpload(put: PutMessage): Promise<void> {
     const { config } = this.#ctx;
     const { storage, quota } = this.#space!;
-    const problem = pathProblem(put.name);
     const refuse = (code: WireErrorCode, text: string): void => {
       this.#reject(put, code, text);
       // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.
       this.#state = { kind: "discarding", id: put.id };
     };
-    if (problem) return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${problem}`);
     try {
-      storage.checkName(put.name); // before a byte is taken: e.g. too long once under the root
+      // The name rules of protocol.md §6, and the OS path limit once under this storage root.
+      storage.checkName(put.name);
     } catch (error) {
-      return refuse("BAD_NAME", describe(error).message);
+      return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${describe(error).message}`);
     }
     const refusal = forbidden(this.#identity!, put);
     if (refusal) return refuse("FORBIDDEN", refusal);
@@ -342,34 +340,22 @@ export class Connection {
     if (put.size > config.maxFileSize) {
       return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
     }
-    let settle: Upload["settle"];
+    let settle: Upload["settle"] = NO_QUOTA;
     try {
-      settle = quota ? quota.reserve(put.size) : NO_QUOTA;
+      if (quota) settle = quota.reserve(put.size);
+      // A resumed upload needs room only for what it has yet to send; #resumeFrom checks that.
+      if (put.resume) return await this.#offerResume(put, put.resume, settle);
+      await storage.ensureRoom(put.size, config.minFreeBytes);
+      const file = await storage.createIncoming(put.size);
+      this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
+      this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
     } catch (error) {
-      return refuse("QUOTA_EXCEEDED", describe(error).message);
-    }
-    // A resumed upload needs room only for what it has yet to send; #resumeFrom checks that.
-    if (!put.resume) {
-      try {
-        await storage.ensureRoom(put.size, config.minFreeBytes);
-      } catch (error) {
-        settle(false);
-        const { code, message } = describe(error);
-        return refuse(toWireCode(code), message);
-      }
-    }
-    if (put.resume) return this.#offerResume(put, put.resume, settle);
-    let file: IncomingFile;
-    try {
-      file = await storage.createIncoming(put.size);
-    } catch (error) {
-      settle(false);
+      settle(false); // QUOTA_EXCEEDED, NO_SPACE, STORAGE_ERROR: the reservation (if any) ends here
       const { code, message } = describe(error);
-      return refuse(toWireCode(code), message);
+      refuse(toWireCode(code), message);
     }
-    this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
-    this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
   }
+
 
   /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
   async #offerResume(put: PutMessage, resume: ResumeInfo, settle: Upload["settle"]): Promise<void> {

@@ -58,6 +58,7 @@ function lstatQuietly(file: string): Stats | undefined {
 export class StorageRoot {
   readonly #dirSync = new DirectorySync();
   #free = { at: 0, bytes: 0 };
+  #freeQuery: Promise<void> | undefined;
   readonly dir: string;
   readonly #fsync: boolean;
   #nextRawIndex = 0;
@@ -258,8 +259,13 @@ export class StorageRoot {
    * answer, so a burst of small uploads costs one syscall, not one each (W2: 10,000 files).
    */
   async ensureRoom(size: number, minFree: number): Promise<void> {
-    const now = Date.now();
-    if (now - this.#free.at > FREE_SPACE_TTL_MS) this.#free = { at: now, bytes: await this.freeBytes() };
+    if (Date.now() - this.#free.at > FREE_SPACE_TTL_MS) {
+      // Uploads arriving together share one statfs rather than each asking.
+      this.#freeQuery ??= this.freeBytes()
+        .then((bytes) => void (this.#free = { at: Date.now(), bytes }))
+        .finally(() => (this.#freeQuery = undefined));
+      await this.#freeQuery;
+    }
     const left = this.#free.bytes - size;
     if (left < minFree) {
       throw new ServerError(`not enough free disk space: ${size} bytes would leave ${Math.max(0, left)}, the server keeps ${minFree} free`, {

@@ -1,5 +1,5 @@
 import type cliProgressTypes from "cli-progress";
-import { formatBytes } from "./format.js";
+import { formatBytes } from "@ferry/cli-text";
 
 /** Progress for one file at a time: a bar on a terminal, nothing otherwise. */
 export interface ProgressReporter {

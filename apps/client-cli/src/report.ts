@@ -2,7 +2,7 @@ import type { DownloadResult, UploadResult } from "@ferry/client-core";
 import type { ListEntry } from "@ferry/protocol";
 import { ClientError } from "@ferry/client-core";
 import { describeError } from "./exit-codes.js";
-import { formatBytes, formatDuration, formatRate, printable } from "./format.js";
+import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 /** Where results go: stdout for results, stderr for failures; JSON lines with --json. */
 export class Reporter {

@@ -1,5 +1,5 @@
 import type { FerryServer } from "@ferry/server-core";
-import { formatBytes, formatDuration, formatRate, printable } from "./format.js";
+import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 export type LogFormat = "text" | "json";
 

@@ -1,0 +1,1 @@
+export { formatBytes, formatRate, formatDuration, printable } from "./format.js";

@@ -1,11 +1,10 @@
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { open as openHandle } from "node:fs/promises";
 import path from "node:path";
 import { CAPABILITIES, LIMITS, encodeData, pathProblem, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
-import { FileChunks } from "./file-chunks.js";
+import { FileChunks, readAt } from "./file-chunks.js";
 import type { Wire } from "./wire.js";
 
 export interface UploadProgress {
@@ -87,18 +86,18 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
       fd = undefined;
       return await uploadStream(wire, [data.subarray(0, bytesRead)], { ...options, name, size: stat.size });
     }
-    closeSync(fd);
-    fd = undefined;
+    // Larger files are read through this same descriptor (closed below once the transfer ends), so
+    // the bytes sent come from the file that was measured, even if the path is replaced meanwhile.
     if (options.resume !== false && stat.size >= RESUME_THRESHOLD && wire.supports(CAPABILITIES.RESUME)) {
       return await transfer(wire, { ...options, name, size: stat.size }, {
         kind: "resumable",
-        filePath,
+        fd,
         key: resumeKey(wire, filePath, name, stat.size),
         // 8 MiB chunks, larger for huge files so the offer's digest list stays within 512 entries.
         chunkSize: Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(8 * MiB, Math.ceil(stat.size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB)),
       });
     }
-    return await transfer(wire, { ...options, name, size: stat.size }, { kind: "file", filePath });
+    return await transfer(wire, { ...options, name, size: stat.size }, { kind: "file", fd });
   } catch (error) {
     if (error instanceof ClientError) throw error;
     throw new ClientError(`cannot read ${filePath}: ${(error as Error).message}`, { code: "LOCAL_FILE_ERROR", cause: error });
@@ -119,8 +118,8 @@ export function uploadStream(
 /** Where an upload's bytes come from: any stream, or a file that can be re-read to resume. */
 type Body =
   | { kind: "stream"; source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
-  | { kind: "file"; filePath: string }
-  | { kind: "resumable"; filePath: string; key: string; chunkSize: number };
+  | { kind: "file"; fd: number }
+  | { kind: "resumable"; fd: number; key: string; chunkSize: number };
 
 async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): Promise<UploadResult> {
   const { name, size, signal, onProgress, onConflict } = options;
@@ -181,14 +180,14 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]), wire.frameSize());
       ({ hash, from: sent } = verified);
       wire.send({ type: "put_from", id, offset: sent });
-      source = pool = new FileChunks(body.filePath, { start: sent, end: size }, wire.frameSize());
+      source = pool = new FileChunks(body.fd, { start: sent, end: size }, wire.frameSize());
     } else if (body.kind === "file") {
       // Buffers no larger than the file (1 MiB for a 100 KiB file would be waste), and for files
       // under 4 MiB no larger than 256 KiB: many small uploads at once each hold a buffer until
       // the socket has taken it. With 200 connections of 1 MiB files (W4), 1 MiB buffers put
       // the client at 210 MiB peak RSS, 256 KiB ones at 149. Larger files keep full-size frames.
       const readSize = size < 4 * MiB ? Math.min(SMALL_READ, Math.max(size, 16 * 1024)) : wire.frameSize();
-      source = pool = new FileChunks(body.filePath, { start: 0, end: size }, Math.min(readSize, wire.frameSize()));
+      source = pool = new FileChunks(body.fd, { start: 0, end: size }, Math.min(readSize, wire.frameSize()));
     } else {
       source = body.source;
     }
@@ -272,24 +271,19 @@ async function verifyOffer(
   const hash = createHash("sha256");
   if (offer.offset === 0) return { hash, from: 0 };
   if (offer.chunks.length * body.chunkSize < offer.offset) return { hash, from: 0 };
-  const handle = await openHandle(body.filePath, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(Math.min(body.chunkSize, readSize));
-    let at = 0;
-    for (const expected of offer.chunks) {
-      const chunkHash = createHash("sha256");
-      const end = Math.min(at + body.chunkSize, offer.offset);
-      while (at < end) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - at), at);
-        if (bytesRead === 0) return { hash: createHash("sha256"), from: 0 };
-        chunkHash.update(buffer.subarray(0, bytesRead));
-        hash.update(buffer.subarray(0, bytesRead));
-        at += bytesRead;
-      }
-      if (chunkHash.digest("hex") !== expected) return { hash: createHash("sha256"), from: 0 };
+  const buffer = Buffer.allocUnsafe(Math.min(body.chunkSize, readSize));
+  let at = 0;
+  for (const expected of offer.chunks) {
+    const chunkHash = createHash("sha256");
+    const end = Math.min(at + body.chunkSize, offer.offset);
+    while (at < end) {
+      const bytesRead = await readAt(body.fd, buffer, Math.min(buffer.length, end - at), at);
+      if (bytesRead === 0) return { hash: createHash("sha256"), from: 0 };
+      chunkHash.update(buffer.subarray(0, bytesRead));
+      hash.update(buffer.subarray(0, bytesRead));
+      at += bytesRead;
     }
-    return at === offer.offset ? { hash, from: at } : { hash: createHash("sha256"), from: 0 };
-  } finally {
-    await handle.close();
+    if (chunkHash.digest("hex") !== expected) return { hash: createHash("sha256"), from: 0 };
   }
+  return at === offer.offset ? { hash, from: at } : { hash: createHash("sha256"), from: 0 };
 }

@@ -8,6 +8,7 @@ import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
 import { DirectorySync } from "./directory-sync.js";
+import { FsyncBatch } from "./fsync-batch.js";
 import { PART_PREFIX, ResumableFile, type PartialHeader } from "./resumable-file.js";
 
 /** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
@@ -56,7 +57,9 @@ function lstatQuietly(file: string): Stats | undefined {
 }
 
 export class StorageRoot {
-  readonly #dirSync = new DirectorySync();
+  /** One batch for the file and directory syncs of every upload on this root. */
+  readonly #fsyncBatch = new FsyncBatch();
+  readonly #dirSync = new DirectorySync(this.#fsyncBatch);
   #free = { at: 0, bytes: 0 };
   #freeQuery: Promise<void> | undefined;
   readonly dir: string;
@@ -144,7 +147,7 @@ export class StorageRoot {
    */
   async createIncoming(size: number | null): Promise<IncomingFile> {
     const tempPath = path.join(this.dir, `${TEMP_PREFIX}${this.#tempPrefix}-${(this.#tempCounter++).toString(36)}`);
-    if (size !== null && size <= SMALL_FILE_BYTES) return new BufferedFile(tempPath);
+    if (size !== null && size <= SMALL_FILE_BYTES) return new BufferedFile(tempPath, this.#fsyncBatch);
     return StreamedFile.create(tempPath);
   }
 

@@ -2,6 +2,8 @@ import { createHash, type Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type Message } from "@ferry/protocol";
+import { BufferPool } from "./buffer-pool.js";
+import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { Quota } from "./quota.js";
 import type { StorageRoot } from "./storage-root.js";
@@ -18,6 +20,8 @@ export interface RequestContext {
 
 // Downloads use the DATA limit every v1 client accepts, whatever the server accepts inbound.
 const DOWNLOAD_FRAME = LIMITS.MAX_DATA_PAYLOAD;
+/** Read buffers per download, reused once the socket has written them (see BufferPool). */
+const DOWNLOAD_BUFFERS = 4;
 
 /**
  * GET: GET_BEGIN with the size, the bytes in DATA frames (hashed as they are read, paced by the
@@ -33,12 +37,18 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
     if (request.resume) ({ hash, offset } = await matchPrefix(handle, size, request.resume.chunkSize, request.resume.chunks));
     ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
     if (size > offset) {
-      const source = handle.createReadStream({ start: offset, end: size - 1, highWaterMark: DOWNLOAD_FRAME, autoClose: false });
-      for await (const chunk of source as AsyncIterable<Buffer>) {
+      const pool = new BufferPool(DOWNLOAD_BUFFERS, Math.min(DOWNLOAD_FRAME, size - offset));
+      for (let position = offset; position < size; ) {
+        const buffer = await pool.take();
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
+        if (bytesRead === 0) throw new ServerError(`${request.name} shrank while it was being sent`, { code: "STORAGE_ERROR" });
+        position += bytesRead;
+        const chunk = buffer.subarray(0, bytesRead);
         hash.update(chunk);
         const [header, payload] = encodeData(chunk);
         ctx.socket.write(header);
-        if (!ctx.socket.write(payload)) await drained(ctx.socket);
+        // The buffer goes back to the pool once the kernel has its bytes (the write's callback).
+        if (!ctx.socket.write(payload, () => pool.release(buffer))) await drained(ctx.socket);
       }
     }
     const sha256 = hash.digest("hex");

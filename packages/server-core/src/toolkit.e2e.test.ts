@@ -1,9 +1,10 @@
-import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, symlink, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { clientFailure } from "./testing/client-helpers.js";
 import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
+import { WirePeer } from "./testing/wire-peer.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -40,6 +41,28 @@ describe("download", () => {
     expect(await sha256File(path.join(into, "big.bin"))).toBe(expected);
     expect(progress.at(-1)).toBe(5 * 1024 * 1024);
     expect(await readdir(into)).toEqual(["big.bin"]); // no temp left
+  });
+
+  it("answers STORAGE_ERROR in place of the missing bytes when the stored file shrinks mid-download", async () => {
+    const size = 64 * 1024 * 1024;
+    await writeRandomFile(path.join(local.dir, "src.bin"), size);
+    await client.upload(path.join(local.dir, "src.bin"), { name: "shrinks.bin" });
+    const { peer } = await WirePeer.handshake(server.port);
+    try {
+      // Not reading: the server stops at the socket's backpressure, well before the end of the file.
+      peer.socket.pause();
+      peer.send({ type: "get", id: 1, name: "shrinks.bin" });
+      await new Promise((r) => setTimeout(r, 300));
+      await truncate(path.join(server.dir, "shrinks.bin"), size - 16 * 1024 * 1024);
+      peer.socket.resume();
+      expect(await peer.next()).toMatchObject({ type: "get_begin", id: 1, size });
+      expect(await peer.next()).toMatchObject({ type: "error", id: 1, code: "STORAGE_ERROR" });
+      // The connection goes on serving.
+      peer.send({ type: "list", id: 2 });
+      expect(await peer.next()).toMatchObject({ type: "listing", id: 2 });
+    } finally {
+      peer.socket.destroy();
+    }
   });
 
   it("answers NOT_FOUND for a missing file and keeps the connection usable", async () => {

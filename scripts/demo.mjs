@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const SERVER = path.join(root, "apps/server-cli/dist/bin.js");
+const SERVER = path.join(root, "apps/server-cli/dist/ferry-server.mjs");
 const CLIENT = path.join(root, "apps/client-cli/dist/ferry.mjs");
 
 const work = await mkdtemp(path.join(tmpdir(), "ferry-demo-"));

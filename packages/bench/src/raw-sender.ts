@@ -1,7 +1,6 @@
 // Baseline sender: copies files to sockets with 1 MiB reads. `--concat` sends every file over one
 // connection back to back (a lower bound for many small files: no per-file anything).
-import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { createReadStream, readFileSync } from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream/promises";
 
@@ -22,14 +21,11 @@ function connect(): Promise<net.Socket> {
 
 if (concat) {
   const socket = await connect();
-  // Small files: readFile each, 32 reads in flight, written in order as they complete.
-  const WINDOW = 32;
-  const reads = files.slice(0, WINDOW).map((f) => readFile(f));
-  for (let i = 0; i < files.length; i++) {
-    const bytes = await reads[i]!;
-    if (i + WINDOW < files.length) reads.push(readFile(files[i + WINDOW]!));
-    reads[i] = Promise.resolve(Buffer.alloc(0)); // let the GC have it
-    if (!socket.write(bytes)) await new Promise((resolve) => socket.once("drain", resolve));
+  // Small files: read synchronously, each in a few µs of page-cache work. This is the tuned form:
+  // readFile() with 32 reads in flight paid four thread-pool round trips per file and managed
+  // ~5,600 files/s here (W2), against ~22,000 for this loop.
+  for (const file of files) {
+    if (!socket.write(readFileSync(file))) await new Promise((resolve) => socket.once("drain", resolve));
   }
   await new Promise<void>((resolve) => socket.end(resolve));
 } else {

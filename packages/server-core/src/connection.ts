@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import {
   FrameDecoder,
@@ -12,30 +11,21 @@ import {
   type GetMessage,
   type ListMessage,
   type Message,
-  type PutMessage,
-  type ResumeInfo,
   type ServerConfig,
-  type WireErrorCode,
 } from "@ferry/protocol";
-import { ServerError, type ServerErrorCode } from "./errors.js";
+import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
-import type { IncomingFile } from "./incoming-file.js";
-import type { ResumableFile } from "./resumable-file.js";
 import { serveDelete, serveGet, serveList, type RequestContext } from "./requests.js";
 import { AnswerQueue } from "./answer-queue.js";
-import { LINGER_MS, describe, diskFailureCode, lingerThenClose, toWireCode, unexpected } from "./failures.js";
+import { LINGER_MS, describe, lingerThenClose, toWireCode, unexpected } from "./failures.js";
 import { serveRawUpload } from "./raw-upload.js";
 import type { StorageRoot } from "./storage-root.js";
 import type { Authenticator, Identity } from "./auth.js";
-import type { Quota } from "./quota.js";
 import { forbidden } from "./permissions.js";
 import { RateWatch } from "./rate-watch.js";
+import { UploadSession, type Space } from "./upload-session.js";
 
-/** Where one user's files live, and their quota (null: none). */
-export interface Space {
-  storage: StorageRoot;
-  quota: Quota | null;
-}
+export type { Space } from "./upload-session.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -53,31 +43,17 @@ export interface ConnectionContext {
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
 }
 
-interface Upload {
-  put: PutMessage;
-  file: IncomingFile;
-  startedAt: number;
-  /** Ends the upload's quota reservation: stored or not. Called once, whatever happens. */
-  settle: (stored: boolean) => void;
-}
-
+/**
+ * The connection's part of protocol.md §5's state machine; uploads keep their own (UploadSession),
+ * and the connection is IDLE when it is ready and no upload is between PUT and PUT_END.
+ */
 type State =
   | { kind: "handshake" }
-  | { kind: "idle" }
-  | { kind: "receiving"; upload: Upload }
-  /** A resumable upload got its PUT_OFFER; PUT_FROM must come before any DATA. */
-  | { kind: "offering"; upload: Upload & { file: ResumableFile }; offset: number }
-  /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
-  | { kind: "discarding"; id: number }
+  /** Authenticated: requests are served, uploads run in the connection's UploadSession. */
+  | { kind: "ready"; space: Space; identity: Identity }
   /** A raw upload (the lab's format) is streaming to a file until the peer's FIN. */
   | { kind: "raw" }
   | { kind: "closed" };
-
-const NO_QUOTA: Upload["settle"] = () => undefined;
-
-// Uploads whose fsync/publish may run behind the connection's reading (see #finishUpload).
-const MAX_COMMITS_IN_FLIGHT = 32;
-
 
 /** Serves one accepted socket: sniffs raw vs Ferry, then runs the matching protocol. */
 export class Connection {
@@ -90,15 +66,12 @@ export class Connection {
   #mode: "unknown" | "raw" | "ferry" = "unknown";
   #stopping = false;
   #corked = false;
-  /** Per-upload answers, which must leave in PUT order. */
+  /** Answers, which must leave in request order. */
   readonly #answers = new AnswerQueue((message) => this.#send(message));
-  #stored = 0;
-  #failed = 0;
-  /** PUTs seen on this connection (for maxFilesPerConnection). */
-  #puts = 0;
-  /** Set by HELLO: who the peer is and where their files live. */
-  #identity: Identity | undefined;
-  #space: Space | undefined;
+  /** Set by HELLO: the uploads of this connection (null before, and for raw peers). */
+  #uploads: UploadSession | null = null;
+  /** Raw uploads: stored or failed (Ferry uploads are counted by the session). */
+  #rawOutcome: "stored" | "failed" | null = null;
   #decoder: FrameDecoder | undefined;
   /** A GET, LIST or DELETE is being answered (a download may be streaming). */
   #serving = false;
@@ -140,8 +113,7 @@ export class Connection {
         // no file; storing an empty output<N>.txt for it would only litter the directory.
         if (this.#ctx.rawAllowed && first.head.length > 0) {
           const outcome = await serveRawUpload(this.#ctx, this.peer, first.head, () => this.#next());
-          if (outcome === "stored") this.#stored++;
-          else this.#failed++;
+          this.#rawOutcome = outcome === "stored" ? "stored" : "failed";
         }
         return;
       }
@@ -156,11 +128,13 @@ export class Connection {
     } finally {
       clearTimeout(handshakeTimer);
       this.#rateWatch?.stop();
-      await this.#abortUpload("CONNECTION_LOST", "connection closed during the upload");
+      await this.#uploads?.abort("CONNECTION_LOST", "connection closed during the upload");
       await this.#answers.idle(); // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
       this.#socket.destroy();
-      this.#ctx.emit("connection-closed", { ...this.peer, stored: this.#stored, failed: this.#failed });
+      const stored = (this.#uploads?.stored ?? 0) + (this.#rawOutcome === "stored" ? 1 : 0);
+      const failed = (this.#uploads?.failed ?? 0) + (this.#rawOutcome === "failed" ? 1 : 0);
+      this.#ctx.emit("connection-closed", { ...this.peer, stored, failed });
     }
   }
 
@@ -169,7 +143,7 @@ export class Connection {
     this.#stopping = true;
     // A request still being set up (a PUT waiting on the disk-space check) is not idle: the read
     // loop closes the connection once it is done.
-    if ((this.#state.kind === "idle" || this.#state.kind === "handshake") && !this.#handling) {
+    if ((this.#idle() || this.#state.kind === "handshake") && !this.#handling) {
       this.#hangUp(new ServerError("server is shutting down", { code: "SHUTTING_DOWN" }));
     }
   }
@@ -215,7 +189,7 @@ export class Connection {
             this.#handling = false;
           }
         }
-        if (this.#stopping && this.#state.kind === "idle") {
+        if (this.#stopping && this.#idle()) {
           throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
         }
       }
@@ -225,67 +199,38 @@ export class Connection {
   }
 
   #onFrame(frame: Frame): Promise<void> | undefined {
-    const state = this.#state;
     if (frame.kind === "data") {
-      if (state.kind === "receiving") return this.#onData(state.upload, frame.payload);
-      if (state.kind === "discarding") return undefined;
-      throw unexpected("DATA outside an upload");
+      if (!this.#uploads) throw unexpected("DATA outside an upload");
+      return this.#uploads.data(frame.payload);
     }
     return this.#onMessage(frame.message);
   }
 
-  #onData(upload: Upload, payload: Buffer): Promise<void> | undefined {
-    if (upload.file.bytes + payload.length > upload.put.size) {
-      return this.#failUpload(upload, "SIZE_MISMATCH", `more bytes than the declared ${upload.put.size}`, true);
-    }
-    if (upload.file.error) return this.#failUpload(upload, diskFailureCode(upload.file.error), upload.file.error.message, true);
-    if (!upload.file.write(payload)) {
-      return upload.file.drained().catch((error: unknown) => {
-        const { code, message } = describe(error);
-        return this.#failUpload(upload, code, message, true);
-      });
-    }
-    return undefined;
-  }
-
   #onMessage(message: Message): Promise<void> | undefined {
     const state = this.#state;
+    if (message.type === "hello") {
+      if (state.kind !== "handshake") throw unexpected("HELLO after the handshake");
+      if (message.version !== PROTOCOL_VERSION) {
+        throw new ServerError(`protocol version ${message.version} is not supported`, { code: "UNSUPPORTED_VERSION" });
+      }
+      return this.#welcome(message.token);
+    }
+    if (state.kind !== "ready" || !this.#uploads) throw unexpected(`${message.type.toUpperCase()} during the handshake`);
+    const uploads = this.#uploads;
     switch (message.type) {
-      case "hello":
-        if (state.kind !== "handshake") throw unexpected("HELLO after the handshake");
-        if (message.version !== PROTOCOL_VERSION) {
-          throw new ServerError(`protocol version ${message.version} is not supported`, { code: "UNSUPPORTED_VERSION" });
-        }
-        return this.#welcome(message.token);
       case "put":
-        if (state.kind !== "idle") throw unexpected(`PUT while ${state.kind}`);
-        return this.#startUpload(message);
+        return uploads.start(message);
       case "put_end":
-        if (state.kind === "receiving" && state.upload.put.id === message.id) {
-          return this.#finishUpload(state.upload, message.sha256);
-        }
-        if (state.kind === "discarding" && state.id === message.id) {
-          this.#state = { kind: "idle" };
-          return undefined;
-        }
-        throw unexpected(`PUT_END for upload ${message.id} while ${state.kind}`);
+        return uploads.end(message.id, message.sha256);
       case "cancel":
-        if ((state.kind === "receiving" || state.kind === "offering") && state.upload.put.id === message.id) {
-          return this.#failUpload(state.upload, "CANCELLED", "cancelled by the client", false);
-        }
-        if (state.kind === "discarding" && state.id === message.id) {
-          this.#state = { kind: "idle" };
-          return undefined;
-        }
-        throw unexpected(`CANCEL for upload ${message.id} while ${state.kind}`);
+        return uploads.cancel(message.id);
       case "put_from":
-        if (state.kind === "offering" && state.upload.put.id === message.id) return this.#resumeFrom(state.upload, message.offset);
-        throw unexpected(`PUT_FROM for upload ${message.id} while ${state.kind}`);
+        return uploads.resumeFrom(message.id, message.offset);
       case "get":
       case "list":
       case "delete":
-        if (state.kind !== "idle") throw unexpected(`${message.type.toUpperCase()} while ${state.kind}`);
-        return this.#serveRequest(message);
+        if (!uploads.idle) throw unexpected(`${message.type.toUpperCase()} during an upload`);
+        return this.#serveRequest(message, state);
       case "welcome":
       case "stored":
       case "error":
@@ -303,112 +248,20 @@ export class Connection {
   /** Authenticates HELLO's token (a failure is fatal, after the Authenticator's delay), then WELCOME. */
   async #welcome(token: string | undefined): Promise<void> {
     const identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
-    this.#identity = identity;
-    this.#space = this.#ctx.spaceFor(identity);
+    const space = this.#ctx.spaceFor(identity);
+    const { config } = this.#ctx;
     const user = identity.user;
     this.#send({
       type: "welcome",
       version: PROTOCOL_VERSION,
       agent: this.#ctx.agent,
-      limits: { maxDataPayload: this.#ctx.config.maxDataPayload, maxFileSize: this.#ctx.config.maxFileSize },
+      limits: { maxDataPayload: config.maxDataPayload, maxFileSize: config.maxFileSize },
       capabilities: this.#ctx.capabilities,
       ...(user ? { user: { name: user.name, permissions: user.permissions } } : {}),
     });
     if (user) this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
-    this.#state = { kind: "idle" };
-  }
-
-  async #startUpload(put: PutMessage): Promise<void> {
-    const { config } = this.#ctx;
-    const { storage, quota } = this.#space!;
-    const refuse = (code: WireErrorCode, text: string): void => {
-      this.#reject(put, code, text);
-      // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.
-      this.#state = { kind: "discarding", id: put.id };
-    };
-    try {
-      // The name rules of protocol.md §6, and the OS path limit once under this storage root.
-      storage.checkName(put.name);
-    } catch (error) {
-      return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${describe(error).message}`);
-    }
-    const refusal = forbidden(this.#identity!, put);
-    if (refusal) return refuse("FORBIDDEN", refusal);
-    if (++this.#puts > config.maxFilesPerConnection) {
-      return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
-    }
-    if (put.size > config.maxFileSize) {
-      return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
-    }
-    let settle: Upload["settle"] = NO_QUOTA;
-    try {
-      if (quota) settle = quota.reserve(put.size);
-      // A resumed upload needs room only for what it has yet to send; #resumeFrom checks that.
-      if (put.resume) return await this.#offerResume(put, put.resume, settle);
-      await storage.ensureRoom(put.size, config.minFreeBytes);
-      const file = await storage.createIncoming(put.size);
-      this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
-      this.#ctx.emit("upload-started", { ...this.peer, name: put.name, size: put.size, raw: false });
-    } catch (error) {
-      settle(false); // QUOTA_EXCEEDED, NO_SPACE, STORAGE_ERROR: the reservation (if any) ends here
-      const { code, message } = describe(error);
-      refuse(toWireCode(code), message);
-    }
-  }
-
-
-  /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
-  async #offerResume(put: PutMessage, resume: ResumeInfo, settle: Upload["settle"]): Promise<void> {
-    let opened: { file: ResumableFile; offset: number };
-    // Keys are chosen by clients; scoping them by user means nobody can resume (or probe) another
-    // user's partial upload by guessing its key.
-    const user = this.#identity?.user;
-    const key = user ? createHash("sha256").update(`${user.name}\0${resume.key}`).digest("hex") : resume.key;
-    try {
-      opened = await this.#space!.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
-    } catch (error) {
-      settle(false);
-      const { code, message } = describe(error);
-      this.#reject(put, toWireCode(code), message);
-      this.#state = { kind: "discarding", id: put.id };
-      return;
-    }
-    const upload = { put, file: opened.file, startedAt: performance.now(), settle };
-    this.#state = { kind: "offering", upload, offset: opened.offset };
-    this.#send({ type: "put_offer", id: put.id, offset: opened.offset, chunks: opened.file.chunks });
-  }
-
-  async #resumeFrom(upload: Upload & { file: ResumableFile }, offset: number): Promise<void> {
-    try {
-      await upload.file.startAt(offset);
-      await this.#space!.storage.ensureRoom(upload.put.size - offset, this.#ctx.config.minFreeBytes);
-    } catch (error) {
-      if (error instanceof ServerError && error.code === "UNEXPECTED_MESSAGE") throw error;
-      const { code, message } = describe(error);
-      return this.#failUpload(upload, code, message, true);
-    }
-    this.#state = { kind: "receiving", upload };
-    this.#ctx.emit("upload-started", { ...this.peer, name: upload.put.name, size: upload.put.size, raw: false, resumedFrom: offset });
-  }
-
-  /**
-   * Ends an upload's receiving phase. The checksum is known at once (hashed while receiving); the
-   * slow part — fsync, publish, directory sync — runs in the background so the next upload's frames
-   * keep flowing, while answers still go out in PUT order. This is what makes many small files fast.
-   */
-  async #finishUpload(upload: Upload, declaredSha: string): Promise<void> {
-    const { put, file } = upload;
-    this.#state = { kind: "idle" };
-    if (file.bytes !== put.size) {
-      return this.#failUpload(upload, "SIZE_MISMATCH", `received ${file.bytes} of ${put.size} declared bytes`, false);
-    }
-    const sha256 = file.digest();
-    if (sha256 !== declaredSha) {
-      return this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
-    }
-    this.#answers.push(this.#commit(upload, sha256));
-    // Bound the work in flight: past this many, wait rather than queue more open files.
-    await this.#answers.room(MAX_COMMITS_IN_FLIGHT);
+    this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, answers: this.#answers, emit: this.#ctx.emit });
+    this.#state = { kind: "ready", space, identity };
   }
 
   /**
@@ -416,19 +269,19 @@ export class Connection {
    * waits (a download streams to its end before the next request is read). A refusal (NOT_FOUND,
    * BAD_NAME, a read error) answers that request only; a lost socket ends the connection.
    */
-  async #serveRequest(request: GetMessage | ListMessage | DeleteMessage): Promise<void> {
+  async #serveRequest(request: GetMessage | ListMessage | DeleteMessage, { space, identity }: { space: Space; identity: Identity }): Promise<void> {
     await this.#answers.idle();
     const ctx: RequestContext = {
       socket: this.#socket,
-      storage: this.#space!.storage,
-      quota: this.#space!.quota,
+      storage: space.storage,
+      quota: space.quota,
       peer: this.peer,
       send: (message) => this.#send(message),
       emit: this.#ctx.emit,
     };
     this.#serving = true;
     try {
-      const refusal = forbidden(this.#identity!, request);
+      const refusal = forbidden(identity, request);
       if (refusal) throw new ServerError(refusal, { code: "FORBIDDEN" });
       if (request.type === "get") await serveGet(ctx, request);
       else if (request.type === "list") await serveList(ctx, request);
@@ -442,68 +295,6 @@ export class Connection {
       this.#serving = false;
     }
   }
-
-  /** fsync + publish; resolves with the answer to send (never rejects). */
-  async #commit(upload: Upload, sha256: string): Promise<Message> {
-    const { put, file } = upload;
-    try {
-      await file.finish(this.#ctx.config.fsync);
-      const facts = { size: file.bytes, sha256 };
-      const { name, outcome } = await this.#space!.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
-      upload.settle(outcome !== "skipped");
-      await file.release();
-      if (outcome !== "skipped") this.#stored++;
-      this.#ctx.emit("upload-stored", {
-        ...this.peer,
-        name,
-        requestedName: put.name,
-        ...facts,
-        durationMs: performance.now() - upload.startedAt,
-        raw: false,
-        outcome,
-      });
-      // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
-      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
-    } catch (error) {
-      upload.settle(false);
-      await file.discard();
-      const { code, message } = describe(error);
-      return this.#failure(put, toWireCode(code), message);
-    }
-  }
-
-  /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
-  async #failUpload(upload: Upload, code: ServerErrorCode, message: string, moreData: boolean): Promise<void> {
-    this.#state = moreData ? { kind: "discarding", id: upload.put.id } : { kind: "idle" };
-    upload.settle(false);
-    await upload.file.discard();
-    this.#reject(upload.put, toWireCode(code), message);
-  }
-
-  #reject(put: PutMessage, code: WireErrorCode, message: string): void {
-    this.#answers.push(Promise.resolve(this.#failure(put, code, message)));
-  }
-
-  #failure(put: PutMessage, code: WireErrorCode, message: string): Message {
-    this.#failed++;
-    this.#ctx.emit("upload-failed", { ...this.peer, name: put.name, code, message, raw: false });
-    return { type: "error", id: put.id, code, message: message.slice(0, 1024) };
-  }
-
-
-
-  async #abortUpload(code: ServerErrorCode, message: string): Promise<void> {
-    if (this.#state.kind !== "receiving" && this.#state.kind !== "offering") return;
-    const { upload } = this.#state;
-    this.#state = { kind: "closed" };
-    this.#failed++;
-    upload.settle(false);
-    // A resumable upload keeps what reached the disk; any other is dropped.
-    await upload.file.suspend();
-    const kept = upload.put.resume ? ` (${upload.file.bytes} bytes kept for resume)` : "";
-    this.#ctx.emit("upload-failed", { ...this.peer, name: upload.put.name, code, message: `${message}${kept}`, raw: false });
-  }
-
 
   #send(message: Message): void {
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
@@ -524,8 +315,12 @@ export class Connection {
   /** In the middle of a transfer or a frame (judged by the minimum data rate). A connection
    * waiting for its own PUT_FROM (the client is re-reading its file) is not. */
   #inProgress(): boolean {
-    const kind = this.#state.kind;
-    return kind === "receiving" || kind === "discarding" || kind === "raw" || this.#serving || (this.#decoder?.midFrame ?? false);
+    return this.#state.kind === "raw" || (this.#uploads?.expectingData ?? false) || this.#serving || (this.#decoder?.midFrame ?? false);
+  }
+
+  /** protocol.md §5's IDLE: authenticated, no upload between PUT and PUT_END, no request served. */
+  #idle(): boolean {
+    return this.#state.kind === "ready" && (this.#uploads?.idle ?? false);
   }
 
   #timeout(message: string): void {
@@ -557,7 +352,7 @@ export class Connection {
     // lost connection; report the reason we hung up instead.
     const { code, message } = describe(this.#hangUpReason ?? error);
     if (code === "CONNECTION_LOST") return; // nobody left to tell
-    await this.#abortUpload(code, message);
+    await this.#uploads?.abort(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
     await this.#answers.idle(); // earlier uploads' answers go out before the fatal error
     if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;

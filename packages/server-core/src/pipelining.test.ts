@@ -33,3 +33,22 @@ it("answers 50 pipelined uploads in PUT order, failures included, while commits 
   expect(stored).toHaveLength(48);
   expect(stored).not.toContain("f25.txt");
 });
+
+it("sends a resumable PUT's PUT_OFFER after the answers to the PUTs before it", async () => {
+  const { peer } = await WirePeer.handshake(server.port);
+  for (let id = 1; id <= 20; id++) {
+    const body = Buffer.from(`small file ${id}\n`);
+    peer.send({ type: "put", id, name: `s${id}.txt`, size: body.length });
+    peer.data(body);
+    peer.send({ type: "put_end", id, sha256: sha256(body) });
+  }
+  // Written with the others, before any answer was read: its offer must still come last.
+  peer.send({ type: "put", id: 21, name: "big.bin", size: 32 * 1024 * 1024, resume: { key: "a".repeat(40), chunkSize: 8 * 1024 * 1024 } });
+  const messages = [];
+  for (let i = 0; i < 21; i++) messages.push(await peer.next());
+  expect(messages.map((m) => `${m.type}:${"id" in m ? m.id : "-"}`)).toEqual([
+    ...Array.from({ length: 20 }, (_, i) => `stored:${i + 1}`),
+    "put_offer:21",
+  ]);
+  peer.socket.destroy();
+});

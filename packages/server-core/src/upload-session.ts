@@ -1,0 +1,281 @@
+import { createHash } from "node:crypto";
+import type { Message, PutMessage, ResumeInfo, ServerConfig, WireErrorCode } from "@ferry/protocol";
+import type { AnswerQueue } from "./answer-queue.js";
+import type { Identity } from "./auth.js";
+import { ServerError, type ServerErrorCode } from "./errors.js";
+import type { PeerInfo, ServerEvents } from "./events.js";
+import { describe, diskFailureCode, toWireCode, unexpected } from "./failures.js";
+import type { IncomingFile } from "./incoming-file.js";
+import { forbidden } from "./permissions.js";
+import type { Quota } from "./quota.js";
+import type { ResumableFile } from "./resumable-file.js";
+import type { StorageRoot } from "./storage-root.js";
+
+/** Where one user's files live, and their quota (null: none). */
+export interface Space {
+  storage: StorageRoot;
+  quota: Quota | null;
+}
+
+/** What the uploads of one connection need from it. */
+export interface UploadSessionContext {
+  config: ServerConfig;
+  peer: PeerInfo;
+  identity: Identity;
+  space: Space;
+  /** Answers to PUTs, sent in PUT order (shared with the connection's other answers). */
+  answers: AnswerQueue;
+  emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
+}
+
+interface Upload {
+  put: PutMessage;
+  file: IncomingFile;
+  startedAt: number;
+  /** Ends the upload's quota reservation: stored or not. Called once, whatever happens. */
+  settle: (stored: boolean) => void;
+}
+
+/** The upload part of protocol.md §5's state machine; "none" is the connection's IDLE. */
+type UploadState =
+  | { kind: "none" }
+  | { kind: "receiving"; upload: Upload }
+  /** A resumable upload got its PUT_OFFER; PUT_FROM must come before any DATA. */
+  | { kind: "offering"; upload: Upload & { file: ResumableFile } }
+  /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
+  | { kind: "discarding"; id: number }
+  /** The connection is over; nothing more is accepted. */
+  | { kind: "closed" };
+
+const NO_QUOTA: Upload["settle"] = () => undefined;
+
+// Uploads whose fsync/publish may run behind the connection's reading (see end()).
+const MAX_COMMITS_IN_FLIGHT = 32;
+
+/**
+ * The uploads of one Ferry connection, one at a time: PUT (or a resumable PUT's offer), DATA,
+ * PUT_END, and the commit (fsync, publish) that runs behind the connection's reading while its
+ * answer keeps its place in PUT order. Every PUT gets exactly one answer. Methods return a promise
+ * when the connection's read loop must wait for them; a ServerError they throw is fatal.
+ */
+export class UploadSession {
+  readonly #ctx: UploadSessionContext;
+  #state: UploadState = { kind: "none" };
+  /** PUTs seen on this connection (for maxFilesPerConnection). */
+  #puts = 0;
+  stored = 0;
+  failed = 0;
+
+  constructor(ctx: UploadSessionContext) {
+    this.#ctx = ctx;
+  }
+
+  /** No upload is between its PUT and its PUT_END (answers may still be on their way). */
+  get idle(): boolean {
+    return this.#state.kind === "none";
+  }
+
+  /** Bytes are expected from the peer (judged by the minimum data rate). */
+  get expectingData(): boolean {
+    return this.#state.kind === "receiving" || this.#state.kind === "discarding";
+  }
+
+  /** A PUT: refused at once (the upload's DATA is then dropped), offered a resume, or receiving. */
+  async start(put: PutMessage): Promise<void> {
+    if (this.#state.kind !== "none") throw unexpected(`PUT while ${this.#state.kind}`);
+    const { config, space } = this.#ctx;
+    const refuse = (code: WireErrorCode, text: string): void => {
+      this.#reject(put, code, text);
+      // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.
+      this.#state = { kind: "discarding", id: put.id };
+    };
+    try {
+      // The name rules of protocol.md §6, and the OS path limit once under this storage root.
+      space.storage.checkName(put.name);
+    } catch (error) {
+      return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${describe(error).message}`);
+    }
+    const refusal = forbidden(this.#ctx.identity, put);
+    if (refusal) return refuse("FORBIDDEN", refusal);
+    if (++this.#puts > config.maxFilesPerConnection) {
+      return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
+    }
+    if (put.size > config.maxFileSize) {
+      return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
+    }
+    let settle: Upload["settle"] = NO_QUOTA;
+    try {
+      if (space.quota) settle = space.quota.reserve(put.size);
+      // A resumed upload needs room only for what it has yet to send; resumeFrom() checks that.
+      if (put.resume) return await this.#offerResume(put, put.resume, settle);
+      await space.storage.ensureRoom(put.size, config.minFreeBytes);
+      const file = await space.storage.createIncoming(put.size);
+      this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
+      this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
+    } catch (error) {
+      settle(false); // QUOTA_EXCEEDED, NO_SPACE, STORAGE_ERROR: the reservation (if any) ends here
+      const { code, message } = describe(error);
+      refuse(toWireCode(code), message);
+    }
+  }
+
+  /** DATA: appended to the upload being received, dropped while discarding. */
+  data(payload: Buffer): Promise<void> | undefined {
+    const state = this.#state;
+    if (state.kind === "discarding") return undefined;
+    if (state.kind !== "receiving") throw unexpected("DATA outside an upload");
+    const { upload } = state;
+    if (upload.file.bytes + payload.length > upload.put.size) {
+      return this.#failUpload(upload, "SIZE_MISMATCH", `more bytes than the declared ${upload.put.size}`, true);
+    }
+    if (upload.file.error) return this.#failUpload(upload, diskFailureCode(upload.file.error), upload.file.error.message, true);
+    if (!upload.file.write(payload)) {
+      return upload.file.drained().catch((error: unknown) => {
+        const { code, message } = describe(error);
+        return this.#failUpload(upload, code, message, true);
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * PUT_END. The checksum is known at once (hashed while receiving); the slow part — fsync,
+   * publish, directory sync — runs in the background so the next upload's frames keep flowing,
+   * while answers still go out in PUT order. This is what makes many small files fast.
+   */
+  async end(id: number, declaredSha: string): Promise<void> {
+    const state = this.#state;
+    if (state.kind === "discarding" && state.id === id) {
+      this.#state = { kind: "none" };
+      return;
+    }
+    if (state.kind !== "receiving" || state.upload.put.id !== id) throw unexpected(`PUT_END for upload ${id} while ${state.kind}`);
+    const { upload } = state;
+    const { put, file } = upload;
+    this.#state = { kind: "none" };
+    if (file.bytes !== put.size) {
+      return this.#failUpload(upload, "SIZE_MISMATCH", `received ${file.bytes} of ${put.size} declared bytes`, false);
+    }
+    const sha256 = file.digest();
+    if (sha256 !== declaredSha) {
+      return this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
+    }
+    this.#ctx.answers.push(this.#commit(upload, sha256));
+    // Bound the work in flight: past this many, wait rather than queue more open files.
+    await this.#ctx.answers.room(MAX_COMMITS_IN_FLIGHT);
+  }
+
+  /** CANCEL: drops the upload (CANCELLED); after a refusal it only ends the discarding. */
+  cancel(id: number): Promise<void> | undefined {
+    const state = this.#state;
+    if ((state.kind === "receiving" || state.kind === "offering") && state.upload.put.id === id) {
+      return this.#failUpload(state.upload, "CANCELLED", "cancelled by the client", false);
+    }
+    if (state.kind === "discarding" && state.id === id) {
+      this.#state = { kind: "none" };
+      return undefined;
+    }
+    throw unexpected(`CANCEL for upload ${id} while ${state.kind}`);
+  }
+
+  /** PUT_FROM: the client's choice of offset (the offer's, or 0 to start over). */
+  async resumeFrom(id: number, offset: number): Promise<void> {
+    const state = this.#state;
+    if (state.kind !== "offering" || state.upload.put.id !== id) throw unexpected(`PUT_FROM for upload ${id} while ${state.kind}`);
+    const { upload } = state;
+    try {
+      await upload.file.startAt(offset);
+      await this.#ctx.space.storage.ensureRoom(upload.put.size - offset, this.#ctx.config.minFreeBytes);
+    } catch (error) {
+      if (error instanceof ServerError && error.code === "UNEXPECTED_MESSAGE") throw error;
+      const { code, message } = describe(error);
+      return this.#failUpload(upload, code, message, true);
+    }
+    this.#state = { kind: "receiving", upload };
+    this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: upload.put.name, size: upload.put.size, raw: false, resumedFrom: offset });
+  }
+
+  /**
+   * The connection is over with an upload half done: it fails (nothing is published), a resumable
+   * one keeps what reached the disk. Nothing is accepted afterwards.
+   */
+  async abort(code: ServerErrorCode, message: string): Promise<void> {
+    const state = this.#state;
+    this.#state = { kind: "closed" };
+    if (state.kind !== "receiving" && state.kind !== "offering") return;
+    const { upload } = state;
+    this.failed++;
+    upload.settle(false);
+    await upload.file.suspend();
+    const kept = upload.put.resume ? ` (${upload.file.bytes} bytes kept for resume)` : "";
+    this.#ctx.emit("upload-failed", { ...this.#ctx.peer, name: upload.put.name, code, message: `${message}${kept}`, raw: false });
+  }
+
+  /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
+  async #offerResume(put: PutMessage, resume: ResumeInfo, settle: Upload["settle"]): Promise<void> {
+    let opened: { file: ResumableFile; offset: number };
+    // Keys are chosen by clients; scoping them by user means nobody can resume (or probe) another
+    // user's partial upload by guessing its key.
+    const user = this.#ctx.identity.user;
+    const key = user ? createHash("sha256").update(`${user.name}\0${resume.key}`).digest("hex") : resume.key;
+    try {
+      opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
+    } catch (error) {
+      settle(false);
+      const { code, message } = describe(error);
+      this.#reject(put, toWireCode(code), message);
+      this.#state = { kind: "discarding", id: put.id };
+      return;
+    }
+    this.#state = { kind: "offering", upload: { put, file: opened.file, startedAt: performance.now(), settle } };
+    // In the answer queue like every message about a PUT, so a client sees them in PUT order.
+    this.#ctx.answers.push(Promise.resolve({ type: "put_offer", id: put.id, offset: opened.offset, chunks: opened.file.chunks }));
+  }
+
+  /** fsync + publish; resolves with the answer to send (never rejects). */
+  async #commit(upload: Upload, sha256: string): Promise<Message> {
+    const { put, file } = upload;
+    try {
+      await file.finish(this.#ctx.config.fsync);
+      const facts = { size: file.bytes, sha256 };
+      const { name, outcome } = await this.#ctx.space.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
+      upload.settle(outcome !== "skipped");
+      await file.release();
+      if (outcome !== "skipped") this.stored++;
+      this.#ctx.emit("upload-stored", {
+        ...this.#ctx.peer,
+        name,
+        requestedName: put.name,
+        ...facts,
+        durationMs: performance.now() - upload.startedAt,
+        raw: false,
+        outcome,
+      });
+      // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
+      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
+    } catch (error) {
+      upload.settle(false);
+      await file.discard();
+      const { code, message } = describe(error);
+      return this.#failure(put, toWireCode(code), message);
+    }
+  }
+
+  /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
+  async #failUpload(upload: Upload, code: ServerErrorCode, message: string, moreData: boolean): Promise<void> {
+    this.#state = moreData ? { kind: "discarding", id: upload.put.id } : { kind: "none" };
+    upload.settle(false);
+    await upload.file.discard();
+    this.#reject(upload.put, toWireCode(code), message);
+  }
+
+  #reject(put: PutMessage, code: WireErrorCode, message: string): void {
+    this.#ctx.answers.push(Promise.resolve(this.#failure(put, code, message)));
+  }
+
+  #failure(put: PutMessage, code: WireErrorCode, message: string): Message {
+    this.failed++;
+    this.#ctx.emit("upload-failed", { ...this.#ctx.peer, name: put.name, code, message, raw: false });
+    return { type: "error", id: put.id, code, message: message.slice(0, 1024) };
+  }
+}

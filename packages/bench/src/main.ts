@@ -85,9 +85,10 @@ try {
     startupMs = summarize(samples);
     log(`CLI start-up to first byte: ${startupMs.median.toFixed(0)} ms`);
   }
-  const input = { rows, startupMs, quick, disk: Boolean(values.disk), dataDir: dataRoot, date: new Date() };
+  const chartFile = outFile.replace(/(\.md)?$/, ".svg");
+  const input = { rows, startupMs, quick, disk: Boolean(values.disk), dataDir: dataRoot, date: new Date(), chart: path.basename(chartFile) };
   await writeFile(outFile, renderMarkdown(input));
-  await writeFile(outFile.replace(/\.md$/, ".svg"), renderSvg(rows));
+  await writeFile(chartFile, renderSvg(rows));
   log(`wrote ${outFile}`);
 } finally {
   await rm(base, { recursive: true, force: true });

@@ -19,6 +19,8 @@ export interface ReportInput {
   quick: boolean;
   disk: boolean;
   dataDir: string;
+  /** File name of the chart written beside the report (linked from it). */
+  chart: string;
   date: Date;
 }
 
@@ -98,7 +100,7 @@ Do not edit by hand: run the bench again.
 ${table.join("\n")}
 
 ${input.startupMs ? `CLI start-up to first byte (\`ferry send\` spawned → server logs the upload start): median ${fmt(input.startupMs.median)} ms (${fmt(input.startupMs.min)}–${fmt(input.startupMs.max)}).\n` : ""}
-![throughput chart](benchmarks.svg)
+![throughput chart](${input.chart})
 
 ## Targets
 

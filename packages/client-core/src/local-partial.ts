@@ -49,6 +49,14 @@ export class LocalPartial {
   #tail: Promise<void> = Promise.resolve();
   #error: Error | undefined;
   #closed = false;
+  /**
+   * A file of one chunk or less has nothing to resume from before its end, so it gets no journal:
+   * no journal write, no per-chunk datasync, no journal to delete. A folder of 4 KiB files paid
+   * four extra file-system round trips per file for one.
+   */
+  #keepsJournal = true;
+  /** A journal file may exist (read at open, or written by startAt) and must go with the partial. */
+  #journalOnDisk = false;
 
   private constructor(file: string, header: Header, handle: FileHandle) {
     this.path = file;
@@ -62,10 +70,12 @@ export class LocalPartial {
     const file = path.join(dir, `${LOCAL_PART_PREFIX}${key}`);
     const header: Header = { name, chunkSize: DOWNLOAD_CHUNK };
     let durableChunks = 0;
+    let journalFound = false;
     if (!fresh) {
       try {
         // Only whole lines count: a torn last append is not a durable chunk.
         const [first, ...rest] = (await readFile(`${file}.journal`, "utf8")).split("\n").slice(0, -1);
+        journalFound = true;
         const old = JSON.parse(first ?? "null") as Header | null;
         if (old?.name === name && old.chunkSize === header.chunkSize) durableChunks = rest.length;
       } catch {
@@ -79,6 +89,7 @@ export class LocalPartial {
       throw new ClientError(`cannot write in ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
     }
     const partial = new LocalPartial(file, header, handle);
+    partial.#journalOnDisk = journalFound;
     await partial.#readPrefix(Math.min(durableChunks, 512));
     return partial;
   }
@@ -106,10 +117,12 @@ export class LocalPartial {
     this.#bytes = offset;
     this.#states = [];
     this.#journalled = chunks;
+    this.#keepsJournal = size > this.#header.chunkSize;
+    if (this.#keepsJournal) this.#journalOnDisk = true;
     const lines = [JSON.stringify(this.#header), ...this.#digests.map((_, chunk) => JSON.stringify({ chunk: chunk + 1 }))];
     this.#ready = (async () => {
       await this.#handle.truncate(offset);
-      await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
+      if (this.#keepsJournal) await writeFile(this.#journalPath, `${lines.join("\n")}\n`);
     })().catch((error: unknown) => {
       this.#error ??= error as Error;
     });
@@ -126,19 +139,21 @@ export class LocalPartial {
   write(chunk: Buffer, size: number): boolean {
     let at = 0;
     while (at < chunk.length) {
-      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill, BATCH_BYTES - this.#batchBytes);
+      if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
+      // The last batch of a file gets a buffer of the size it needs: a folder of 4 KiB files
+      // allocated 1 MiB per file, and the garbage collector spent 15 of 47 s on 10,000 of them.
+      const batch = (this.#batch ??= this.#spare.pop() ?? Buffer.allocUnsafeSlow(Math.min(BATCH_BYTES, size - this.#bytes)));
+      const take = Math.min(chunk.length - at, this.#header.chunkSize - this.#chunkFill, batch.length - this.#batchBytes);
       const piece = chunk.subarray(at, at + take);
       at += take;
       this.#hash.update(piece);
       this.#chunkFill += take;
-      if (this.#batchBytes === 0) this.#batchStart = this.#bytes;
-      this.#batch ??= this.#spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
-      piece.copy(this.#batch, this.#batchBytes);
+      piece.copy(batch, this.#batchBytes);
       this.#batchBytes += take;
       this.#bytes += take;
       this.#queued += take;
       const chunkDone = this.#chunkFill === this.#header.chunkSize || this.#bytes === size;
-      if (chunkDone || this.#batchBytes >= BATCH_BYTES) this.#flushBatch();
+      if (chunkDone || this.#batchBytes >= batch.length) this.#flushBatch();
       if (chunkDone) this.#closeChunk();
     }
     return this.#queued < QUEUE_LIMIT;
@@ -160,8 +175,9 @@ export class LocalPartial {
     await this.#close();
   }
 
-  /** Keeps the partial for the next attempt. */
+  /** Keeps the partial for the next attempt (a file without a journal has nothing to resume from: removed). */
   async suspend(): Promise<void> {
+    if (!this.#keepsJournal) return this.remove();
     await this.#settle();
     await this.#close();
   }
@@ -171,7 +187,7 @@ export class LocalPartial {
     await this.#settle();
     await this.#close();
     await unlink(this.path).catch(() => undefined);
-    await unlink(this.#journalPath).catch(() => undefined);
+    if (this.#journalOnDisk) await unlink(this.#journalPath).catch(() => undefined);
   }
 
   // ~1 MiB batches written at explicit positions, in flight together; a chunk's journal line waits
@@ -193,7 +209,7 @@ export class LocalPartial {
         this.#error ??= error as Error;
       } finally {
         this.#queued -= total;
-        this.#spare.push(buffer);
+        if (buffer.length === BATCH_BYTES) this.#spare.push(buffer);
       }
     })();
     this.#inflight.add(write);
@@ -203,6 +219,7 @@ export class LocalPartial {
   #closeChunk(): void {
     this.#chunkFill = 0;
     const chunk = ++this.#journalled;
+    if (!this.#keepsJournal) return; // finish() makes the one chunk durable
     const covered = [...this.#inflight];
     this.#tail = this.#tail.then(async () => {
       await Promise.all(covered);
@@ -230,6 +247,7 @@ export class LocalPartial {
 
   /** Reads the journalled chunks back: each one's digest (offered) and the whole-file hash states. */
   async #readPrefix(durableChunks: number): Promise<void> {
+    if (durableChunks === 0) return;
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     let offset = 0;
     for (let chunk = 0; chunk < durableChunks; chunk++) {

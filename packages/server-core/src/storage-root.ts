@@ -1,4 +1,4 @@
-import { constants, linkSync, lstatSync, unlinkSync, type Stats } from "node:fs";
+import { constants, linkSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
 import { lstat, mkdir, open, readdir, realpath, rename, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -158,7 +158,8 @@ export class StorageRoot {
    */
   async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts): Promise<Published> {
     this.#checked(name);
-    await this.#parents(name, { create: true });
+    // A folder made for this file is durable only once its own entry is synced in its parent.
+    for (const parent of this.#parents(name, { create: true })) if (this.#fsync) await this.#dirSync.sync(parent);
     let published: Published;
     if (policy === "rename") {
       const used = await this.#linkFirstFree(tempPath, (n) => (n === 0 ? name : numberedPath(name, n)));
@@ -193,7 +194,7 @@ export class StorageRoot {
   /** Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed). */
   async openForRead(name: string): Promise<{ handle: FileHandle; size: number }> {
     const full = this.#checked(name);
-    await this.#parents(name, { create: false });
+    this.#parents(name, { create: false });
     let handle: FileHandle;
     try {
       handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -216,7 +217,7 @@ export class StorageRoot {
     let start = this.dir;
     if (prefix !== undefined) {
       start = this.#checked(prefix);
-      await this.#parents(prefix, { create: false });
+      this.#parents(prefix, { create: false });
       const info = await lstat(start).catch(() => undefined);
       if (!info?.isDirectory()) throw new ServerError(`${prefix} is not a folder here`, { code: "NOT_FOUND" });
     }
@@ -241,7 +242,7 @@ export class StorageRoot {
   /** Deletes a stored file; NOT_FOUND unless it is a regular file. */
   async remove(name: string): Promise<number> {
     const full = this.#checked(name);
-    await this.#parents(name, { create: false });
+    this.#parents(name, { create: false });
     const info = await lstat(full).catch(() => undefined);
     if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
@@ -350,18 +351,29 @@ export class StorageRoot {
   /**
    * Checks (and with `create`, makes) every folder above `name`: each must be a real directory,
    * never a symlink, so a link planted in the storage dir cannot carry a write or read outside it.
+   * Returns the folders whose new entries this made, so the caller can make them durable.
+   *
+   * Synchronous lstat and mkdir: metadata calls on page-cache state cost a few µs, where each libuv
+   * round trip cost the main thread tens of µs, once per folder level of every file of a folder
+   * upload (10,000 files in one folder: `ferry send` 3.9–4.5 s → see docs/performance.md).
    */
-  async #parents(name: string, options: { create: boolean }): Promise<void> {
-    const parts = name.split("/").slice(0, -1);
+  #parents(name: string, options: { create: boolean }): string[] {
+    const created: string[] = [];
+    if (!name.includes("/")) return created; // a top-level name has no folder to check
     let current = this.dir;
-    for (const part of parts) {
+    for (const part of name.split("/").slice(0, -1)) {
+      const parent = current;
       current = path.join(current, part);
-      let info = await lstat(current).catch(() => undefined);
+      let info = lstatQuietly(current);
       if (!info && options.create) {
-        await mkdir(current, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== "EEXIST") throw new ServerError(`cannot create folder ${part}: ${error.message}`, { code: "STORAGE_ERROR" });
-        });
-        info = await lstat(current).catch(() => undefined);
+        try {
+          mkdirSync(current, { mode: 0o755 });
+          created.push(parent);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== "EEXIST") throw new ServerError(`cannot create folder ${part}: ${(error as Error).message}`, { code: "STORAGE_ERROR" });
+        }
+        info = lstatQuietly(current);
       }
       if (!info) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
       if (!info.isDirectory()) {
@@ -370,6 +382,7 @@ export class StorageRoot {
         });
       }
     }
+    return created;
   }
 
   async #sweepTemps(): Promise<void> {

@@ -1,5 +1,5 @@
-import { constants, linkSync, lstatSync, mkdirSync, unlinkSync, type Stats } from "node:fs";
-import { lstat, mkdir, open, readdir, realpath, rename, statfs, unlink, type FileHandle } from "node:fs/promises";
+import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
+import { lstat, mkdir, readdir, realpath, rename, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { numberedPath, pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
@@ -191,22 +191,27 @@ export class StorageRoot {
     return used;
   }
 
-  /** Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed). */
-  async openForRead(name: string): Promise<{ handle: FileHandle; size: number }> {
+  /**
+   * Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed).
+   * The caller closes `fd`. Open and fstat are synchronous metadata calls (a few µs), like the
+   * rest of the small-file path: a folder download asks for one per file. O_NONBLOCK: a FIFO
+   * planted in the storage dir opens at once (and is refused) instead of waiting for a writer.
+   */
+  openForRead(name: string): { fd: number; size: number } {
     const full = this.#checked(name);
     this.#parents(name, { create: false });
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch {
       throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     }
-    const info = await handle.stat();
+    const info = fstatSync(fd);
     if (!info.isFile()) {
-      await handle.close();
+      closeSync(fd);
       throw new ServerError(`${name} is not a file`, { code: "NOT_FOUND" });
     }
-    return { handle, size: info.size };
+    return { fd, size: info.size };
   }
 
   /**
@@ -223,13 +228,17 @@ export class StorageRoot {
     }
     const entries: ListEntry[] = [];
     const folders = [start];
+    let sinceYield = 0;
     for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
       for (const entry of await readdir(folder, { withFileTypes: true })) {
         if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
         const full = path.join(folder, entry.name);
         if (entry.isDirectory()) folders.push(full);
         if (!entry.isFile()) continue; // symlinks, sockets, devices: never listed, never followed
-        const info = await lstat(full).catch(() => undefined);
+        // Synchronous lstat (a few µs), in slices of 1,000 so other connections are served
+        // between them: awaited one by one, a folder of 10,000 files took ~0.7 s to list.
+        if (++sinceYield % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+        const info = lstatSync(full, { throwIfNoEntry: false });
         if (!info?.isFile()) continue;
         const name = path.relative(this.dir, full).split(path.sep).join("/");
         const mtime = Math.floor(info.mtimeMs);

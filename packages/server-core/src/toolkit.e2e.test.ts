@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdir, readFile, readdir, symlink, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -75,6 +76,14 @@ describe("download", () => {
     await writeFile(path.join(local.dir, "secret.txt"), "outside the root");
     await symlink(path.join(local.dir, "secret.txt"), path.join(server.dir, "link.txt"));
     expect(await codeOf(client.download("link.txt", { dir: path.join(local.dir, "in") }))).toBe("NOT_FOUND");
+  });
+
+  // Opening a FIFO for reading waits for a writer; the server opens with O_NONBLOCK, so a FIFO
+  // planted in the storage dir is refused at once instead of hanging the server.
+  it.runIf(process.platform !== "win32")("refuses a FIFO planted in the storage dir without waiting for a writer", async () => {
+    execFileSync("mkfifo", [path.join(server.dir, "pipe.txt")]);
+    expect(await codeOf(client.download("pipe.txt", { dir: path.join(local.dir, "in") }))).toBe("NOT_FOUND");
+    expect((await client.list()).map((e) => e.name)).not.toContain("pipe.txt");
   });
 
   it("refuses a hostile name before asking", async () => {

@@ -11,7 +11,8 @@ let local: Awaited<ReturnType<typeof tempDir>>;
 let client: FerryClient;
 
 beforeEach(async () => {
-  server = await startTestServer();
+  // fsync on, as shipped: new folders are synced into their parents before a file in them counts.
+  server = await startTestServer({ fsync: true });
   local = await tempDir("ferry-folders-");
   client = await FerryClient.connect({ port: server.port });
 });

@@ -11,8 +11,7 @@ let local: Awaited<ReturnType<typeof tempDir>>;
 let client: FerryClient;
 
 beforeEach(async () => {
-  // fsync on, as shipped: new folders are synced into their parents before a file in them counts.
-  server = await startTestServer({ fsync: true });
+  server = await startTestServer();
   local = await tempDir("ferry-folders-");
   client = await FerryClient.connect({ port: server.port });
 });

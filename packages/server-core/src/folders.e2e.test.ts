@@ -33,6 +33,21 @@ async function tree(dir: string): Promise<Record<string, string>> {
 }
 
 describe("folders", () => {
+  // fsync on, as shipped: a new folder is synced into its parent before a file in it counts.
+  it("creates nested folders on a server that fsyncs, and stores the files in them", async () => {
+    const durable = await startTestServer({ fsync: true });
+    const other = await FerryClient.connect({ port: durable.port });
+    try {
+      const body = Buffer.from("deep\n");
+      const stored = await other.uploadStream([body], { name: "a/b/c/deep.txt", size: body.length });
+      expect(stored.name).toBe("a/b/c/deep.txt");
+      expect(await readFile(path.join(durable.dir, "a", "b", "c", "deep.txt"), "utf8")).toBe("deep\n");
+    } finally {
+      await other.close();
+      await durable.cleanup();
+    }
+  });
+
   it("round-trips a tree with nested folders and empty files, paths preserved", async () => {
     const src = path.join(local.dir, "project");
     await mkdir(path.join(src, "docs", "deep", "deeper"), { recursive: true });

@@ -104,7 +104,12 @@ export class LocalPartial {
     }
     const partial = new LocalPartial(file, header, fd);
     partial.#journalOnDisk = journalFound;
-    await partial.#readPrefix(Math.min(durableChunks, 512));
+    try {
+      await partial.#readPrefix(Math.min(durableChunks, 512));
+    } catch (cause) {
+      partial.#close(); // a plain descriptor is not closed for us, unlike a FileHandle
+      throw new ClientError(`cannot read the partial download: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
+    }
     return partial;
   }
 

@@ -37,4 +37,17 @@ describe("LocalPartial", () => {
     await partial.remove();
     expect(await readdir(dir)).toEqual([]);
   });
+
+  it("journals a file over 4 GiB in larger chunks, so 512 digests still cover it, and resumes in them", async () => {
+    const size = 5 * 1024 * 1024 * 1024;
+    const first = await LocalPartial.open(dir, "b".repeat(40), "huge.bin", false);
+    first.startAt(0, size); // nothing written: only the journal's header
+    await first.suspend();
+    expect(first.chunkSize).toBe(10 * 1024 * 1024);
+    expect(JSON.parse((await readFile(`${first.path}.journal`, "utf8")).split("\n")[0]!)).toEqual({ name: "huge.bin", chunkSize: 10 * 1024 * 1024 });
+    const again = await LocalPartial.open(dir, "b".repeat(40), "huge.bin", false);
+    expect(again.chunkSize).toBe(10 * 1024 * 1024);
+    await again.remove();
+    expect(await readdir(dir)).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { closeSync, constants, existsSync, fdatasync, fsync, ftruncateSync, open
 import { unlink, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import path from "node:path";
+import { LIMITS } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 import { readAt } from "./file-chunks.js";
 
@@ -16,10 +17,11 @@ function writeAt(fd: number, bytes: Buffer, position: number): Promise<number> {
 
 /** Prefix of a download in progress next to its destination; its journal adds ".journal". */
 export const LOCAL_PART_PREFIX = ".ferry-part-";
-/** Downloads are journalled in 8 MiB chunks. */
+/** Downloads are journalled in chunks of 8 MiB, or larger for files over 4 GiB (at most 512 chunks). */
 export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
 const QUEUE_LIMIT = 4 * 1024 * 1024;
 const BATCH_BYTES = 1024 * 1024;
+const MiB = 1024 * 1024;
 
 interface Header {
   name: string;
@@ -91,7 +93,11 @@ export class LocalPartial {
         const [first, ...rest] = readFileSync(`${file}.journal`, "utf8").split("\n").slice(0, -1);
         journalFound = true;
         const old = JSON.parse(first ?? "null") as Header | null;
-        if (old?.name === name && old.chunkSize === header.chunkSize) durableChunks = rest.length;
+        // A huge file was journalled in larger chunks (see startAt): resume in those.
+        if (old?.name === name && Number.isInteger(old.chunkSize) && old.chunkSize >= DOWNLOAD_CHUNK && old.chunkSize <= LIMITS.MAX_RESUME_CHUNK) {
+          header.chunkSize = old.chunkSize;
+          durableChunks = rest.length;
+        }
       } catch {
         // no journal (or a torn one): nothing to resume
       }
@@ -105,7 +111,7 @@ export class LocalPartial {
     const partial = new LocalPartial(file, header, fd);
     partial.#journalOnDisk = journalFound;
     try {
-      await partial.#readPrefix(Math.min(durableChunks, 512));
+      await partial.#readPrefix(Math.min(durableChunks, LIMITS.MAX_RESUME_CHUNKS));
     } catch (cause) {
       partial.#close(); // a plain descriptor is not closed for us, unlike a FileHandle
       throw new ClientError(`cannot read the partial download: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
@@ -130,6 +136,12 @@ export class LocalPartial {
     const chunks = offset === size && offset > 0 ? this.#digests.length : offset / this.#header.chunkSize;
     if (!Number.isInteger(chunks) || chunks > this.#digests.length) {
       throw new ClientError(`server resumed at ${offset}, which was not offered`, { code: "PROTOCOL_ERROR" });
+    }
+    // Starting afresh, a file too large for 512 chunks of 8 MiB gets larger chunks, so that a GET
+    // offer (at most 512 digests) can still resume it anywhere, not only in its first 4 GiB.
+    if (chunks === 0) {
+      const wanted = Math.ceil(size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB;
+      this.#header.chunkSize = Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(DOWNLOAD_CHUNK, wanted));
     }
     this.#digests = this.#digests.slice(0, chunks);
     this.#hash = this.#states[chunks]!.copy();

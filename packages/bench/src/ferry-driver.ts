@@ -1,9 +1,9 @@
 // Ferry client side of a workload, as its own process: uploads `files` over `connections`
-// connections with client-core, keeping up to WINDOW uploads queued per connection (pipelining),
+// connections with client-core's uploadFiles, keeping up to WINDOW uploads queued per connection (pipelining),
 // and prints bytes, file count and peak RSS as JSON.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { FerryClient } from "@ferry/client-core";
+import { FerryClient, uploadFiles } from "@ferry/client-core";
 
 const [portArg, connectionsArg, ...paths] = process.argv.slice(2);
 // A directory argument stands for every file in it (10,000 paths would not fit on a command line).
@@ -21,15 +21,10 @@ const WINDOW = 64;
 async function uploadShare(share: string[]): Promise<number> {
   const client = await FerryClient.connect({ port, agent: "ferry-bench" });
   let bytes = 0;
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < share.length) {
-      const file = share[next++]!;
-      const stored = await client.upload(file);
-      bytes += stored.size;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(WINDOW, share.length) }, lane));
+  // As `ferry send` does: uploadFiles pipelines, and sends files of ≤ 64 KiB in PUT_BATCH requests.
+  const files = await Promise.all(share.map(async (localPath) => ({ localPath, name: path.basename(localPath), size: (await stat(localPath)).size })));
+  const failures = await uploadFiles(client, files, { window: WINDOW, onStored: (_, stored) => void (bytes += stored.size) });
+  if (failures > 0) throw new Error(`${failures} uploads failed`);
   await client.close();
   return bytes;
 }

@@ -1,4 +1,5 @@
 import { checkClientConfig, type ClientConfig, type ClientConfigInput, type ListEntry } from "@ferry/protocol";
+import { uploadBatch, type BatchEntry, type BatchOptions } from "./batch-upload.js";
 import { download, type DownloadOptions, type DownloadResult } from "./download.js";
 import { ClientError } from "./errors.js";
 import { list, remove } from "./requests.js";
@@ -41,6 +42,14 @@ export class FerryClient {
   /** Uploads a local file, streaming it with SHA-256 computed on the way. */
   upload(filePath: string, options: UploadOptions = {}): Promise<UploadResult> {
     return uploadFile(this.#wire, filePath, options);
+  }
+
+  /**
+   * Uploads small files (each at most 64 KiB) in one request, on servers announcing "batch"
+   * (see uploadFiles, which groups a folder's small files this way). One result per file, in order.
+   */
+  uploadBatch(entries: BatchEntry[], options: BatchOptions = {}): Promise<(UploadResult | ClientError)[]> {
+    return uploadBatch(this.#wire, entries, options);
   }
 
   /** Uploads `size` bytes from any byte stream (a Readable, a generator, an array of buffers…). */

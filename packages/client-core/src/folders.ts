@@ -1,9 +1,10 @@
 import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { pathProblem, type ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, pathProblem, type ConflictPolicy } from "@ferry/protocol";
+import { groupForBatches } from "./batch-upload.js";
 import type { DownloadResult } from "./download.js";
-import { isConnectionLevel, type ClientError } from "./errors.js";
+import { ClientError, isConnectionLevel } from "./errors.js";
 import type { FerryClient } from "./ferry-client.js";
 import type { UploadResult } from "./upload.js";
 
@@ -63,6 +64,8 @@ export interface FolderUploadOptions {
   signal?: AbortSignal;
   /** Uploads queued on the connection at once; the wire never waits for a confirmation. */
   window?: number;
+  /** Send files of at most 64 KiB in PUT_BATCH requests when the server announces "batch" (default true). */
+  batch?: boolean;
   onStored?: (file: LocalFile, result: UploadResult) => void;
   onFailed?: (file: LocalFile, error: ClientError) => void;
 }
@@ -73,7 +76,25 @@ export interface FolderUploadOptions {
  * a connection-level failure rejects.
  */
 export async function uploadFiles(client: FerryClient, files: LocalFile[], options: FolderUploadOptions = {}): Promise<number> {
-  return inLanes(files, options.window ?? 64, async (file) => {
+  // Files of at most 64 KiB go in PUT_BATCH requests where the server takes them: one request,
+  // one answer and one round of fsyncs per ~100 files instead of per file (protocol.md §4.5).
+  const batches = client.server.capabilities.includes(CAPABILITIES.BATCH) && options.batch !== false;
+  const small = batches ? files.filter((f) => f.size <= LIMITS.MAX_BATCH_FILE) : [];
+  const rest = batches ? files.filter((f) => f.size > LIMITS.MAX_BATCH_FILE) : files;
+  let failures = await inLanes(groupForBatches(small), BATCHES_IN_FLIGHT, async (group) => {
+    const results = await client.uploadBatch(group, { onConflict: options.onConflict, signal: options.signal });
+    let failed = 0;
+    results.forEach((result, i) => {
+      if (result instanceof ClientError) {
+        failed++;
+        options.onFailed?.(group[i]!, result);
+      } else {
+        options.onStored?.(group[i]!, result);
+      }
+    });
+    return failed;
+  });
+  failures += await inLanes(rest, options.window ?? 64, async (file) => {
     try {
       const result = await client.upload(file.localPath, {
         name: file.name,
@@ -87,7 +108,11 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
       throw error;
     }
   });
+  return failures;
 }
+
+/** PUT_BATCH requests queued on the connection at once (each up to 128 files of ≤ 64 KiB). */
+const BATCHES_IN_FLIGHT = 16;
 
 export interface FolderDownloadOptions {
   dir?: string;
@@ -119,17 +144,17 @@ export async function downloadFolder(client: FerryClient, folder: string, option
 
 /**
  * Runs `transfer` over `items`, up to `window` at once, started in order. A transfer that throws
- * counts as a failure; one that lost the connection (or was aborted) also stops new ones from
+ * counts as one failure (one that resolves with a number counts that many); one that lost the connection (or was aborted) also stops new ones from
  * starting and is rethrown once those running have ended. Resolves with the failure count.
  */
-async function inLanes<T>(items: T[], window: number, transfer: (item: T) => Promise<void>): Promise<number> {
+async function inLanes<T>(items: T[], window: number, transfer: (item: T) => Promise<number | void>): Promise<number> {
   let next = 0;
   let failures = 0;
   let fatal: unknown;
   const lane = async (): Promise<void> => {
     while (next < items.length && fatal === undefined) {
       try {
-        await transfer(items[next++]!);
+        failures += (await transfer(items[next++]!)) ?? 0; // a batch reports its own failed files
       } catch (error) {
         failures++;
         if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") fatal ??= error;

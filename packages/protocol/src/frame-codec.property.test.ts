@@ -18,6 +18,22 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant("put_end" as const), id: u32, sha256: sha }),
   fc.record({ type: fc.constant("cancel" as const), id: u32 }),
   fc.record({ type: fc.constant("stored" as const), id: u32, name: text, size, sha256: sha }),
+  fc.record({
+    type: fc.constant("put_batch" as const),
+    id: u32,
+    files: fc.array(fc.record({ name: text, size: fc.integer({ min: 0, max: 65536 }), sha256: sha }), { minLength: 1, maxLength: 4 }),
+  }),
+  fc.record({
+    type: fc.constant("batch_stored" as const),
+    id: u32,
+    results: fc.array(
+      fc.oneof(
+        fc.record({ name: text, outcome: fc.constantFrom("created" as const, "renamed" as const, "overwritten" as const, "skipped" as const) }),
+        fc.record({ code: fc.constantFrom(...Object.values(WIRE_ERROR_CODES)), message: fc.string({ maxLength: 40 }) }),
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
+  }),
   fc.record(
     {
       type: fc.constant("error" as const),

@@ -52,6 +52,19 @@ const controlVectors: ControlVector[] = [
     bytes: frame(0x01, `{"type":"stored","id":1,"name":"a (1).txt","size":0,"sha256":"${SHA}"}`),
   },
   {
+    name: "put_batch",
+    message: { type: "put_batch", id: 9, files: [{ name: "a.txt", size: 0, sha256: SHA }, { name: "d/b.bin", size: 65536, sha256: SHA }] },
+    bytes: frame(
+      0x01,
+      `{"type":"put_batch","id":9,"files":[{"name":"a.txt","size":0,"sha256":"${SHA}"},{"name":"d/b.bin","size":65536,"sha256":"${SHA}"}]}`,
+    ),
+  },
+  {
+    name: "batch_stored with a stored and a refused file",
+    message: { type: "batch_stored", id: 9, results: [{ name: "a (1).txt", outcome: "renamed" }, { code: "BAD_NAME", message: "no" }] },
+    bytes: frame(0x01, '{"type":"batch_stored","id":9,"results":[{"name":"a (1).txt","outcome":"renamed"},{"code":"BAD_NAME","message":"no"}]}'),
+  },
+  {
     name: "error without id",
     message: { type: "error", code: "BUSY", message: "server busy" },
     bytes: frame(0x01, '{"type":"error","code":"BUSY","message":"server busy"}'),

@@ -33,6 +33,10 @@ export {
   ResumeSchema,
   PutOfferSchema,
   PutFromSchema,
+  PutBatchSchema,
+  BatchFileSchema,
+  BatchResultSchema,
+  BatchStoredSchema,
   CONFLICT_POLICIES,
   PERMISSIONS,
   PermissionSchema,
@@ -58,6 +62,10 @@ export {
   type ConflictPolicy,
   type PutOfferMessage,
   type PutFromMessage,
+  type PutBatchMessage,
+  type BatchFile,
+  type BatchResult,
+  type BatchStoredMessage,
   type ResumeInfo,
 } from "./messages.js";
 export type { Frame } from "./frame.js";

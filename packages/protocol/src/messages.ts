@@ -109,6 +109,38 @@ export const StoredSchema = z.strictObject({
   outcome: z.enum(["created", "renamed", "overwritten", "skipped"]).optional(),
 });
 
+/** One file of a PUT_BATCH: its name, size and the SHA-256 of its bytes, declared up front. */
+export const BatchFileSchema = z.strictObject({
+  name,
+  size: z.int().min(0).max(LIMITS.MAX_BATCH_FILE),
+  sha256,
+});
+
+/**
+ * Client → server: many small files in one request (capability "batch"). DATA frames carrying the
+ * files' bytes back to back, exactly the sum of their sizes, follow; no PUT_END. One answer:
+ * BATCH_STORED (or ERROR{id, CANCELLED} after a CANCEL).
+ */
+export const PutBatchSchema = z.strictObject({
+  type: z.literal("put_batch"),
+  id,
+  files: z.array(BatchFileSchema).min(1).max(LIMITS.MAX_BATCH_FILES),
+  onConflict: ConflictPolicySchema.optional(),
+});
+
+/** One file's fate in BATCH_STORED: stored (under `name`), or refused with a code. */
+export const BatchResultSchema = z.union([
+  z.strictObject({ name, outcome: z.enum(["created", "renamed", "overwritten", "skipped"]) }),
+  z.strictObject({ code: z.enum(WIRE_ERROR_CODES), message: z.string().max(128) }),
+]);
+
+/** Server → client: the answer to PUT_BATCH, one result per file, in the order of `files`. */
+export const BatchStoredSchema = z.strictObject({
+  type: z.literal("batch_stored"),
+  id,
+  results: z.array(BatchResultSchema).min(1).max(LIMITS.MAX_BATCH_FILES),
+});
+
 /** Client → server: send me the stored file `name`. Capability "download". */
 export const GetSchema = z.strictObject({
   type: z.literal("get"),
@@ -205,6 +237,8 @@ export const MessageSchema = z.discriminatedUnion("type", [
   DeletedSchema,
   PutOfferSchema,
   PutFromSchema,
+  PutBatchSchema,
+  BatchStoredSchema,
 ]);
 
 export type Message = z.infer<typeof MessageSchema>;
@@ -226,6 +260,10 @@ export type DeletedMessage = z.infer<typeof DeletedSchema>;
 export type PutOfferMessage = z.infer<typeof PutOfferSchema>;
 export type PutFromMessage = z.infer<typeof PutFromSchema>;
 export type ResumeInfo = z.infer<typeof ResumeSchema>;
+export type PutBatchMessage = z.infer<typeof PutBatchSchema>;
+export type BatchFile = z.infer<typeof BatchFileSchema>;
+export type BatchResult = z.infer<typeof BatchResultSchema>;
+export type BatchStoredMessage = z.infer<typeof BatchStoredSchema>;
 
 /** For exhaustive switches: the compiler proves this is unreachable. */
 export function assertNever(value: never): never {

@@ -43,6 +43,10 @@ export const LIMITS = {
   MIN_RESUME_CHUNK: 1024 * 1024,
   MAX_RESUME_CHUNK: 1024 * 1024 * 1024,
   MAX_RESUME_CHUNKS: 512,
+  /** PUT_BATCH: at most 128 files, each at most 64 KiB; the whole message at most 8 KiB of JSON. */
+  MAX_BATCH_FILES: 128,
+  MAX_BATCH_FILE: 64 * 1024,
+  MAX_BATCH_PAYLOAD: 8 * 1024,
 } as const;
 
 /** Capabilities a server may announce in WELCOME; a client uses a feature only when announced. */
@@ -61,4 +65,6 @@ export const CAPABILITIES = {
   RESUME: "resume",
   /** Names may be relative paths ("photos/2024/a.jpg"); LIST is recursive and takes a path. */
   FOLDERS: "folders",
+  /** PUT_BATCH → BATCH_STORED: many small files in one request, one answer. */
+  BATCH: "batch",
 } as const;

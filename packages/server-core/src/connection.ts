@@ -226,6 +226,8 @@ export class Connection {
         return uploads.cancel(message.id);
       case "put_from":
         return uploads.resumeFrom(message.id, message.offset);
+      case "put_batch":
+        return uploads.startBatch(message);
       case "get":
       case "list":
       case "delete":
@@ -239,6 +241,7 @@ export class Connection {
       case "listing":
       case "deleted":
       case "put_offer":
+      case "batch_stored":
         throw unexpected(`${message.type.toUpperCase()} is a server message`);
       default:
         return assertNever(message);

@@ -48,6 +48,16 @@ describe("folders", () => {
     }
   });
 
+  it("uploads a folder file by file when batches are turned off (or the server has none)", async () => {
+    const src = path.join(local.dir, "plain");
+    await mkdir(src);
+    await writeFile(path.join(src, "a.txt"), "a\n");
+    await writeFile(path.join(src, "b.txt"), "b\n");
+    const { files } = await walkLocalFolder(src);
+    expect(await uploadFiles(client, files, { batch: false })).toBe(0);
+    expect(server.events["upload-stored"].map((e) => e.name).sort()).toEqual(["plain/a.txt", "plain/b.txt"]);
+  });
+
   it("round-trips a tree with nested folders and empty files, paths preserved", async () => {
     const src = path.join(local.dir, "project");
     await mkdir(path.join(src, "docs", "deep", "deeper"), { recursive: true });

@@ -35,7 +35,7 @@ describe("handshake", () => {
       type: "welcome",
       version: 1,
       limits: { maxDataPayload: server.server.config.maxDataPayload, maxFileSize: server.server.config.maxFileSize },
-      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders"],
+      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders", "batch"],
     });
     peer.socket.end();
   });

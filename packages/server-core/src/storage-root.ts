@@ -146,9 +146,18 @@ export class StorageRoot {
    * Small known sizes are buffered and written in one go at the end; the rest are streamed.
    */
   async createIncoming(size: number | null): Promise<IncomingFile> {
-    const tempPath = path.join(this.dir, `${TEMP_PREFIX}${this.#tempPrefix}-${(this.#tempCounter++).toString(36)}`);
-    if (size !== null && size <= SMALL_FILE_BYTES) return new BufferedFile(tempPath, this.#fsyncBatch);
-    return StreamedFile.create(tempPath);
+    if (size !== null && size <= SMALL_FILE_BYTES) return this.createBuffered(size);
+    return StreamedFile.create(this.#tempPath());
+  }
+
+  /** A small upload (≤ 64 KiB) held in memory until finish() writes it in one go (see BufferedFile). */
+  createBuffered(size: number): BufferedFile {
+    if (size > SMALL_FILE_BYTES) throw new ServerError(`${size} bytes is too large to buffer`, { code: "BAD_STATE" });
+    return new BufferedFile(this.#tempPath(), this.#fsyncBatch);
+  }
+
+  #tempPath(): string {
+    return path.join(this.dir, `${TEMP_PREFIX}${this.#tempPrefix}-${(this.#tempCounter++).toString(36)}`);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Message, PutMessage, ResumeInfo, ServerConfig, WireErrorCode } from "@ferry/protocol";
+import type { BatchResult, Message, PutBatchMessage, PutMessage, ResumeInfo, ServerConfig, WireErrorCode } from "@ferry/protocol";
 import type { AnswerQueue } from "./answer-queue.js";
 import type { Identity } from "./auth.js";
 import { ServerError, type ServerErrorCode } from "./errors.js";
@@ -44,8 +44,27 @@ type UploadState =
   | { kind: "offering"; upload: Upload & { file: ResumableFile } }
   /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
   | { kind: "discarding"; id: number }
+  /** A PUT_BATCH whose bytes are arriving: each DATA byte belongs to the file at `at`. */
+  | { kind: "batch"; batch: Batch }
   /** The connection is over; nothing more is accepted. */
   | { kind: "closed" };
+
+/** One file of a PUT_BATCH: an upload without its own PUT_END, or a refusal whose bytes are skipped. */
+interface BatchSlot {
+  upload: Upload;
+  /** Set when the file was refused (its bytes are still read and dropped). */
+  refused?: Message;
+  /** The SHA-256 the client declared for it. */
+  sha256: string;
+  received: number;
+}
+
+interface Batch {
+  id: number;
+  slots: BatchSlot[];
+  /** The slot the next DATA byte belongs to. */
+  at: number;
+}
 
 const NO_QUOTA: Upload["settle"] = () => undefined;
 
@@ -77,7 +96,7 @@ export class UploadSession {
 
   /** Bytes are expected from the peer (judged by the minimum data rate). */
   get expectingData(): boolean {
-    return this.#state.kind === "receiving" || this.#state.kind === "discarding";
+    return this.#state.kind === "receiving" || this.#state.kind === "discarding" || this.#state.kind === "batch";
   }
 
   /** A PUT: refused at once (the upload's DATA is then dropped), offered a resume, or receiving. */
@@ -89,20 +108,8 @@ export class UploadSession {
       // Without DATA to skip (size 0 still needs PUT_END), wait for the PUT_END of this id.
       this.#state = { kind: "discarding", id: put.id };
     };
-    try {
-      // The name rules of protocol.md §6, and the OS path limit once under this storage root.
-      space.storage.checkName(put.name);
-    } catch (error) {
-      return refuse("BAD_NAME", `${JSON.stringify(put.name)}: ${describe(error).message}`);
-    }
-    const refusal = forbidden(this.#ctx.identity, put);
-    if (refusal) return refuse("FORBIDDEN", refusal);
-    if (++this.#puts > config.maxFilesPerConnection) {
-      return refuse("TOO_MANY_FILES", `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more`);
-    }
-    if (put.size > config.maxFileSize) {
-      return refuse("FILE_TOO_LARGE", `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}`);
-    }
+    const refusal = this.#refusal(put);
+    if (refusal) return refuse(refusal.code, refusal.text);
     let settle: Upload["settle"] = NO_QUOTA;
     try {
       if (space.quota) settle = space.quota.reserve(put.size);
@@ -119,10 +126,120 @@ export class UploadSession {
     }
   }
 
+  /**
+   * PUT_BATCH (protocol.md §4.5): many small files, one request, one answer. Each file is checked
+   * as a PUT would be; a refused one keeps its place (its bytes are read and dropped) and its
+   * refusal is its result. The batch ends when the sum of the sizes has arrived.
+   */
+  async startBatch(message: PutBatchMessage): Promise<void> {
+    if (this.#state.kind !== "none") throw unexpected(`PUT_BATCH while ${this.#state.kind}`);
+    const { config, space } = this.#ctx;
+    let noRoom: string | undefined;
+    try {
+      await space.storage.ensureRoom(message.files.reduce((sum, f) => sum + f.size, 0), config.minFreeBytes);
+    } catch (error) {
+      noRoom = describe(error).message;
+    }
+    const slots: BatchSlot[] = [];
+    const startedAt = performance.now();
+    for (const file of message.files) {
+      // Every file is published under the batch's policy, "rename" when it names none.
+      const put: PutMessage = { type: "put", id: message.id, name: file.name, size: file.size, onConflict: message.onConflict ?? "rename" };
+      const slot: BatchSlot = { upload: { put, file: space.storage.createBuffered(put.size), startedAt, settle: NO_QUOTA }, sha256: file.sha256, received: 0 };
+      const refusal = this.#refusal(put) ?? (noRoom === undefined ? undefined : { code: "NO_SPACE" as const, text: noRoom });
+      if (refusal) {
+        slot.refused = this.#failure(put, refusal.code, refusal.text);
+      } else {
+        try {
+          if (space.quota) slot.upload.settle = space.quota.reserve(put.size);
+          this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
+        } catch (error) {
+          const { code, message: text } = describe(error);
+          slot.refused = this.#failure(put, toWireCode(code), text);
+        }
+      }
+      slots.push(slot);
+    }
+    const batch: Batch = { id: message.id, slots, at: 0 };
+    this.#state = { kind: "batch", batch };
+    return this.#advanceBatch(batch); // a batch of empty files is already complete
+  }
+
+  /** BAD_NAME, FORBIDDEN, TOO_MANY_FILES or FILE_TOO_LARGE for a PUT (or a batch's file); counts it. */
+  #refusal(put: PutMessage): { code: WireErrorCode; text: string } | undefined {
+    const { config, space } = this.#ctx;
+    try {
+      // The name rules of protocol.md §6, and the OS path limit once under this storage root.
+      space.storage.checkName(put.name);
+    } catch (error) {
+      return { code: "BAD_NAME", text: `${JSON.stringify(put.name)}: ${describe(error).message}` };
+    }
+    const refusal = forbidden(this.#ctx.identity, put);
+    if (refusal) return { code: "FORBIDDEN", text: refusal };
+    if (++this.#puts > config.maxFilesPerConnection) {
+      return { code: "TOO_MANY_FILES", text: `this connection has started ${config.maxFilesPerConnection} uploads; reconnect to send more` };
+    }
+    if (put.size > config.maxFileSize) {
+      return { code: "FILE_TOO_LARGE", text: `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}` };
+    }
+    return undefined;
+  }
+
+  /** Hands a batch's DATA to its files in order; a byte past the declared total is fatal. */
+  #batchData(batch: Batch, payload: Buffer): Promise<void> | undefined {
+    for (let at = 0; at < payload.length; ) {
+      const slot = batch.slots[batch.at];
+      if (!slot) throw unexpected(`DATA beyond the bytes PUT_BATCH ${batch.id} declared`);
+      const take = Math.min(slot.upload.put.size - slot.received, payload.length - at);
+      if (!slot.refused) slot.upload.file.write(payload.subarray(at, at + take));
+      slot.received += take;
+      at += take;
+      if (slot.received === slot.upload.put.size) batch.at++;
+    }
+    return this.#advanceBatch(batch);
+  }
+
+  /** Skips past files with nothing left to receive; once every file is in, commits the batch. */
+  #advanceBatch(batch: Batch): Promise<void> | undefined {
+    while (batch.at < batch.slots.length && batch.slots[batch.at]!.upload.put.size === 0) batch.at++;
+    if (batch.at < batch.slots.length) return undefined;
+    this.#state = { kind: "none" };
+    this.#ctx.answers.push(this.#commitBatch(batch));
+    return this.#ctx.answers.room(MAX_COMMITS_IN_FLIGHT);
+  }
+
+  /**
+   * Verifies every file against its declared SHA-256 and commits the good ones together: their
+   * fsyncs leave as one batch and their answers as one BATCH_STORED. Never rejects.
+   */
+  async #commitBatch(batch: Batch): Promise<Message> {
+    const results = await Promise.all(
+      batch.slots.map(async (slot): Promise<BatchResult> => {
+        let answer = slot.refused;
+        if (!answer) {
+          const { upload } = slot;
+          const sha256 = upload.file.digest();
+          if (sha256 === slot.sha256) {
+            answer = await this.#commit(upload, sha256);
+          } else {
+            upload.settle(false);
+            await upload.file.discard();
+            answer = this.#failure(upload.put, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
+          }
+        }
+        if (answer.type === "stored") return { name: answer.name, outcome: answer.outcome ?? "created" };
+        if (answer.type === "error") return { code: answer.code, message: answer.message.slice(0, 128) };
+        throw new Error(`unexpected ${answer.type} for a batch file`); // #commit and #failure give only these two
+      }),
+    );
+    return { type: "batch_stored", id: batch.id, results };
+  }
+
   /** DATA: appended to the upload being received, dropped while discarding. */
   data(payload: Buffer): Promise<void> | undefined {
     const state = this.#state;
     if (state.kind === "discarding") return undefined;
+    if (state.kind === "batch") return this.#batchData(state.batch, payload);
     if (state.kind !== "receiving") throw unexpected("DATA outside an upload");
     const { upload } = state;
     if (upload.file.bytes + payload.length > upload.put.size) {
@@ -175,6 +292,7 @@ export class UploadSession {
       this.#state = { kind: "none" };
       return undefined;
     }
+    if (state.kind === "batch" && state.batch.id === id) return this.#dropBatch(state.batch, "CANCELLED", "cancelled by the client", true);
     throw unexpected(`CANCEL for upload ${id} while ${state.kind}`);
   }
 
@@ -202,6 +320,7 @@ export class UploadSession {
   async abort(code: ServerErrorCode, message: string): Promise<void> {
     const state = this.#state;
     this.#state = { kind: "closed" };
+    if (state.kind === "batch") return this.#dropBatch(state.batch, code, message, false);
     if (state.kind !== "receiving" && state.kind !== "offering") return;
     const { upload } = state;
     this.failed++;
@@ -209,6 +328,18 @@ export class UploadSession {
     await upload.file.suspend();
     const kept = upload.put.resume ? ` (${upload.file.bytes} bytes kept for resume)` : "";
     this.#ctx.emit("upload-failed", { ...this.#ctx.peer, name: upload.put.name, code, message: `${message}${kept}`, raw: false });
+  }
+
+  /** Ends a batch before its last byte: every file not already refused fails; `answer`: ERROR{id}. */
+  async #dropBatch(batch: Batch, code: ServerErrorCode, message: string, answer: boolean): Promise<void> {
+    if (this.#state.kind === "batch") this.#state = { kind: "none" };
+    for (const slot of batch.slots) {
+      if (slot.refused) continue;
+      slot.upload.settle(false);
+      await slot.upload.file.discard();
+      this.#failure(slot.upload.put, toWireCode(code), message);
+    }
+    if (answer) this.#ctx.answers.push(Promise.resolve({ type: "error", id: batch.id, code: toWireCode(code), message }));
   }
 
   /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */

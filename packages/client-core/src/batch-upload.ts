@@ -1,0 +1,160 @@
+import { createHash } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import {
+  CAPABILITIES,
+  LIMITS,
+  encodeData,
+  pathProblem,
+  type BatchFile,
+  type BatchStoredMessage,
+  type ConflictPolicy,
+  type PutBatchMessage,
+} from "@ferry/protocol";
+import { raceAbort, throwIfAborted } from "./abort.js";
+import { ClientError } from "./errors.js";
+import type { UploadResult } from "./upload.js";
+import type { Wire } from "./wire.js";
+
+/** A local file for a batch, and the name it gets on the server. */
+export interface BatchEntry {
+  localPath: string;
+  name: string;
+}
+
+export interface BatchOptions {
+  onConflict?: ConflictPolicy;
+  signal?: AbortSignal;
+}
+
+/** Bytes of JSON a PUT_BATCH may take: the smallest control limit a server may be configured with. */
+const BATCH_JSON_BUDGET = LIMITS.MAX_BATCH_PAYLOAD;
+
+/**
+ * Splits small files into PUT_BATCH-sized groups: at most MAX_BATCH_FILES each, and few enough
+ * that the message stays within 8 KiB of JSON (names are what make it grow).
+ */
+export function groupForBatches<T extends { name: string }>(files: T[]): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = 64; // {"type":"put_batch","id":…,"files":[…],"onConflict":…}
+  for (const file of files) {
+    // One entry: {"name":…,"size":65536,"sha256":"<64 hex>"}, names JSON-escaped (×6 at worst).
+    const entry = 100 + Buffer.byteLength(JSON.stringify(file.name));
+    if (group.length > 0 && (group.length === LIMITS.MAX_BATCH_FILES || bytes + entry > BATCH_JSON_BUDGET)) {
+      groups.push(group);
+      group = [];
+      bytes = 64;
+    }
+    group.push(file);
+    bytes += entry;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/**
+ * Uploads small files (each at most 64 KiB) in one PUT_BATCH: the files are read and hashed
+ * first, then the request and their bytes leave together, and one BATCH_STORED answers for all.
+ * A folder of 4 KiB files pays one request, one answer and one round of fsyncs per batch instead
+ * of per file. Resolves with one result per file, in order: what was stored, or why not. A file
+ * that cannot be read locally fails alone; a lost connection rejects the whole batch.
+ */
+export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: BatchOptions = {}): Promise<(UploadResult | ClientError)[]> {
+  wire.require(CAPABILITIES.BATCH, "batches of small files");
+  const { signal, onConflict } = options;
+  if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `--on-conflict ${onConflict}`);
+  const results: (UploadResult | ClientError | undefined)[] = entries.map(() => undefined);
+  const sent: { index: number; file: BatchFile; bytes: Buffer }[] = [];
+  entries.forEach((entry, index) => {
+    const refusal = localRefusal(wire, entry);
+    if (refusal) results[index] = refusal;
+    else {
+      const read = readSmallFile(entry.localPath);
+      if (read instanceof ClientError) results[index] = read;
+      else sent.push({ index, file: { name: entry.name, size: read.length, sha256: createHash("sha256").update(read).digest("hex") }, bytes: read });
+    }
+  });
+  if (sent.length === 0) return results as (UploadResult | ClientError)[];
+  const release = await wire.lock.acquire();
+  const startedAt = performance.now();
+  const id = wire.nextId();
+  let released = false;
+  try {
+    throwIfAborted(signal);
+    wire.assertOpen();
+    const answer = new Promise<BatchStoredMessage>((resolve, reject) => {
+      wire.register(id, {
+        onMessage(message) {
+          if (message.type !== "batch_stored") throw new ClientError(`unexpected ${message.type} for a batch`, { code: "PROTOCOL_ERROR" });
+          if (message.results.length !== sent.length) {
+            throw new ClientError(`server answered ${message.results.length} of ${sent.length} files`, { code: "PROTOCOL_ERROR" });
+          }
+          resolve(message);
+          return true;
+        },
+        onError: reject,
+      });
+    });
+    answer.catch(() => undefined); // observed below
+    const request: PutBatchMessage = {
+      type: "put_batch",
+      id,
+      files: sent.map((s) => s.file),
+      ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
+    };
+    wire.send(request);
+    // The files' bytes back to back, in as few DATA frames as the server's limit allows.
+    const all = Buffer.concat(sent.map((s) => s.bytes));
+    const maxFrame = wire.frameSize();
+    for (let at = 0; at < all.length; at += maxFrame) {
+      wire.writeFrame(encodeData(all.subarray(at, Math.min(all.length, at + maxFrame))));
+      if (wire.needsDrain) await wire.drained(signal);
+    }
+    released = true;
+    release();
+    const stored = await raceAbort(answer, signal);
+    const durationMs = performance.now() - startedAt;
+    stored.results.forEach((result, i) => {
+      const { index, file } = sent[i]!;
+      results[index] =
+        "code" in result
+          ? new ClientError(result.message, { code: result.code })
+          : { name: result.name, requestedName: file.name, size: file.size, sha256: file.sha256, durationMs, outcome: result.outcome, resumedFrom: 0 };
+    });
+    return results as (UploadResult | ClientError)[];
+  } catch (error) {
+    wire.unregister(id);
+    if (!released) release();
+    throw error;
+  }
+}
+
+/** Reasons a file is refused before it leaves: a name the protocol cannot carry, or a folder path the server cannot take. */
+function localRefusal(wire: Wire, entry: BatchEntry): ClientError | undefined {
+  const problem = pathProblem(entry.name);
+  if (problem) return new ClientError(`${JSON.stringify(entry.name)}: ${problem}`, { code: "BAD_NAME" });
+  if (entry.name.includes("/") && !wire.supports(CAPABILITIES.FOLDERS)) {
+    return new ClientError("the server does not support folders", { code: "NOT_SUPPORTED" });
+  }
+  return undefined;
+}
+
+/** The whole of a small file, read synchronously (a few µs of page-cache work), or why not. */
+function readSmallFile(localPath: string): Buffer | ClientError {
+  let fd: number | undefined;
+  try {
+    fd = openSync(localPath, "r");
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error("not a regular file");
+    if (stat.size > LIMITS.MAX_BATCH_FILE) {
+      return new ClientError(`${localPath} grew to ${stat.size} bytes, too large for a batch`, { code: "SOURCE_CHANGED" });
+    }
+    const bytes = Buffer.allocUnsafe(stat.size);
+    const read = stat.size === 0 ? 0 : readSync(fd, bytes, 0, stat.size, 0);
+    return bytes.subarray(0, read);
+  } catch (cause) {
+    return new ClientError(`cannot read ${localPath}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

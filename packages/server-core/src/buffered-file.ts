@@ -64,6 +64,9 @@ export class BufferedFile implements IncomingFile {
           const rest = Buffer.concat(this.#chunks).subarray(written);
           for (let at = 0; at < rest.length; ) at += writeSync(fd, rest, at);
         }
+        // The bytes are in the page cache now: let them go before waiting for the disk, so a
+        // connection's commits in flight (up to 32, each a batch of up to 8 MiB) hold no memory.
+        this.#chunks = [];
         if (fsync) await this.#fsync.sync(fd);
       } finally {
         closeSync(fd);

@@ -1,6 +1,7 @@
 // Ferry client side of a workload, as its own process: uploads `files` over `connections`
 // connections with client-core's uploadFiles, keeping up to WINDOW uploads queued per connection (pipelining),
 // and prints bytes, file count and peak RSS as JSON.
+import { statSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { FerryClient, uploadFiles } from "@ferry/client-core";
@@ -22,8 +23,10 @@ async function uploadShare(share: string[]): Promise<number> {
   const client = await FerryClient.connect({ port, agent: "ferry-bench" });
   let bytes = 0;
   // As `ferry send` does: uploadFiles pipelines, and sends files of ≤ 64 KiB in PUT_BATCH requests.
-  const files = await Promise.all(share.map(async (localPath) => ({ localPath, name: path.basename(localPath), size: (await stat(localPath)).size })));
-  const failures = await uploadFiles(client, files, { window: WINDOW, onStored: (_, stored) => void (bytes += stored.size) });
+  const files = share.map((localPath) => ({ localPath, name: path.basename(localPath), size: statSync(localPath).size }));
+  // FERRY_BENCH_BATCH=0 sends every file on its own, for comparing with and without PUT_BATCH.
+  const batch = process.env.FERRY_BENCH_BATCH !== "0";
+  const failures = await uploadFiles(client, files, { window: WINDOW, batch, onStored: (_, stored) => void (bytes += stored.size) });
   if (failures > 0) throw new Error(`${failures} uploads failed`);
   await client.close();
   return bytes;

@@ -112,7 +112,7 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
 }
 
 /** PUT_BATCH requests queued on the connection at once (each up to 128 files of ≤ 64 KiB). */
-const BATCHES_IN_FLIGHT = 16;
+const BATCHES_IN_FLIGHT = 4;
 
 export interface FolderDownloadOptions {
   dir?: string;

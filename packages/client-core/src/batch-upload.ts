@@ -79,6 +79,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
   const startedAt = performance.now();
   const id = wire.nextId();
   let released = false;
+  let started = false; // PUT_BATCH is on the wire
   try {
     throwIfAborted(signal);
     wire.assertOpen();
@@ -103,6 +104,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
       ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
     };
     wire.send(request);
+    started = true;
     // The files' bytes back to back, in as few DATA frames as the server's limit allows.
     const all = Buffer.concat(sent.map((s) => s.bytes));
     const maxFrame = wire.frameSize();
@@ -123,8 +125,19 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     });
     return results as (UploadResult | ClientError)[];
   } catch (error) {
+    if (!released) {
+      // Stopped part-way through the bytes (an abort while waiting for the socket): the server
+      // would wait for the rest, so tell it to drop the batch. Its answer is no longer awaited.
+      if (started && !wire.fatal) {
+        try {
+          wire.send({ type: "cancel", id });
+        } catch {
+          // the connection is gone; nothing to cancel
+        }
+      }
+      release();
+    }
     wire.unregister(id);
-    if (!released) release();
     throw error;
   }
 }

@@ -82,7 +82,14 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
   const small = batches ? files.filter((f) => f.size <= LIMITS.MAX_BATCH_FILE) : [];
   const rest = batches ? files.filter((f) => f.size > LIMITS.MAX_BATCH_FILE) : files;
   let failures = await inLanes(groupForBatches(small), BATCHES_IN_FLIGHT, async (group) => {
-    const results = await client.uploadBatch(group, { onConflict: options.onConflict, signal: options.signal });
+    let results: (UploadResult | ClientError)[];
+    try {
+      results = await client.uploadBatch(group, { onConflict: options.onConflict, signal: options.signal });
+    } catch (error) {
+      if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") throw error;
+      // The whole batch refused (an ERROR with its id): each of its files failed with that.
+      results = group.map(() => error as ClientError);
+    }
     let failed = 0;
     results.forEach((result, i) => {
       if (result instanceof ClientError) {

@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FerryClient } from "@ferry/client-core";
 import type { Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
+import { clientFailure } from "./testing/client-helpers.js";
+import { listDir, sha256, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
 import { WirePeer } from "./testing/wire-peer.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -124,6 +126,31 @@ describe("PUT_BATCH", () => {
       peer.socket.destroy();
     } finally {
       await capped.cleanup();
+    }
+  });
+
+  it("a client aborted part-way through a batch's bytes cancels it, and the connection goes on", async () => {
+    const local = await tempDir("ferry-batch-");
+    const client = await FerryClient.connect({ port: server.port });
+    try {
+      // ~6 MiB of bytes: the socket fills, so the abort lands while the batch is being sent.
+      const entries = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const localPath = path.join(local.dir, `f${i}.bin`);
+          await writeRandomFile(localPath, 64 * 1024);
+          return { localPath, name: `f${i}.bin` };
+        }),
+      );
+      const controller = new AbortController();
+      const batch = client.uploadBatch(entries, { signal: controller.signal });
+      setImmediate(() => controller.abort());
+      expect((await clientFailure(batch)).code).toBe("ABORTED");
+      await writeFile(path.join(local.dir, "after.txt"), "after\n");
+      expect(await client.upload(path.join(local.dir, "after.txt"))).toMatchObject({ name: "after.txt" });
+      expect(await listDir(server.dir)).toEqual(["after.txt"]);
+    } finally {
+      await client.close();
+      await local.cleanup();
     }
   });
 });

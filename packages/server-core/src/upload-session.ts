@@ -1,5 +1,15 @@
 import { createHash } from "node:crypto";
-import type { BatchResult, Message, PutBatchMessage, PutMessage, ResumeInfo, ServerConfig, WireErrorCode } from "@ferry/protocol";
+import type {
+  BatchResult,
+  BatchStoredMessage,
+  ErrorMessage,
+  PutBatchMessage,
+  PutMessage,
+  ResumeInfo,
+  ServerConfig,
+  StoredMessage,
+  WireErrorCode,
+} from "@ferry/protocol";
 import type { AnswerQueue } from "./answer-queue.js";
 import type { Identity } from "./auth.js";
 import { ServerError, type ServerErrorCode } from "./errors.js";
@@ -49,15 +59,14 @@ type UploadState =
   /** The connection is over; nothing more is accepted. */
   | { kind: "closed" };
 
-/** One file of a PUT_BATCH: an upload without its own PUT_END, or a refusal whose bytes are skipped. */
-interface BatchSlot {
-  upload: Upload;
-  /** Set when the file was refused (its bytes are still read and dropped). */
-  refused?: Message;
-  /** The SHA-256 the client declared for it. */
-  sha256: string;
-  received: number;
-}
+/**
+ * One file of a PUT_BATCH: an accepted one is an upload without its own PUT_END; a refused one has
+ * only its refusal, and its bytes are read and dropped.
+ */
+type BatchSlot = { put: PutMessage; received: number } & (
+  | { upload: Upload; sha256: string; refused?: undefined }
+  | { upload?: undefined; refused: ErrorMessage }
+);
 
 interface Batch {
   id: number;
@@ -145,20 +154,19 @@ export class UploadSession {
     for (const file of message.files) {
       // Every file is published under the batch's policy, "rename" when it names none.
       const put: PutMessage = { type: "put", id: message.id, name: file.name, size: file.size, onConflict: message.onConflict ?? "rename" };
-      const slot: BatchSlot = { upload: { put, file: space.storage.createBuffered(put.size), startedAt, settle: NO_QUOTA }, sha256: file.sha256, received: 0 };
       const refusal = this.#refusal(put) ?? (noRoom === undefined ? undefined : { code: "NO_SPACE" as const, text: noRoom });
-      if (refusal) {
-        slot.refused = this.#failure(put, refusal.code, refusal.text);
-      } else {
-        try {
-          if (space.quota) slot.upload.settle = space.quota.reserve(put.size);
-          this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
-        } catch (error) {
-          const { code, message: text } = describe(error);
-          slot.refused = this.#failure(put, toWireCode(code), text);
-        }
+      let settle: Upload["settle"] = NO_QUOTA;
+      try {
+        if (refusal) throw new ServerError(refusal.text, { code: refusal.code });
+        if (space.quota) settle = space.quota.reserve(put.size);
+      } catch (error) {
+        const { code, message: text } = describe(error);
+        slots.push({ put, received: 0, refused: this.#failure(put, toWireCode(code), text) });
+        continue;
       }
-      slots.push(slot);
+      const upload = { put, file: space.storage.createBuffered(put.size), startedAt, settle };
+      slots.push({ put, received: 0, upload, sha256: file.sha256 });
+      this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
     }
     const batch: Batch = { id: message.id, slots, at: 0 };
     this.#state = { kind: "batch", batch };
@@ -188,21 +196,25 @@ export class UploadSession {
   /** Hands a batch's DATA to its files in order; a byte past the declared total is fatal. */
   #batchData(batch: Batch, payload: Buffer): Promise<void> | undefined {
     for (let at = 0; at < payload.length; ) {
-      const slot = batch.slots[batch.at];
+      const slot = this.#nextUnfilled(batch);
       if (!slot) throw unexpected(`DATA beyond the bytes PUT_BATCH ${batch.id} declared`);
-      const take = Math.min(slot.upload.put.size - slot.received, payload.length - at);
-      if (!slot.refused) slot.upload.file.write(payload.subarray(at, at + take));
+      const take = Math.min(slot.put.size - slot.received, payload.length - at);
+      slot.upload?.file.write(payload.subarray(at, at + take));
       slot.received += take;
       at += take;
-      if (slot.received === slot.upload.put.size) batch.at++;
     }
     return this.#advanceBatch(batch);
   }
 
-  /** Skips past files with nothing left to receive; once every file is in, commits the batch. */
+  /** The first file of the batch still missing bytes (empty files never are), if any. */
+  #nextUnfilled(batch: Batch): BatchSlot | undefined {
+    while (batch.at < batch.slots.length && batch.slots[batch.at]!.received === batch.slots[batch.at]!.put.size) batch.at++;
+    return batch.slots[batch.at];
+  }
+
+  /** Once every file of the batch is in (at once, if all are empty), commits it. */
   #advanceBatch(batch: Batch): Promise<void> | undefined {
-    while (batch.at < batch.slots.length && batch.slots[batch.at]!.upload.put.size === 0) batch.at++;
-    if (batch.at < batch.slots.length) return undefined;
+    if (this.#nextUnfilled(batch)) return undefined;
     this.#state = { kind: "none" };
     this.#ctx.answers.push(this.#commitBatch(batch));
     return this.#ctx.answers.room(MAX_COMMITS_IN_FLIGHT);
@@ -212,24 +224,19 @@ export class UploadSession {
    * Verifies every file against its declared SHA-256 and commits the good ones together: their
    * fsyncs leave as one batch and their answers as one BATCH_STORED. Never rejects.
    */
-  async #commitBatch(batch: Batch): Promise<Message> {
+  async #commitBatch(batch: Batch): Promise<BatchStoredMessage> {
     const results = await Promise.all(
       batch.slots.map(async (slot): Promise<BatchResult> => {
-        let answer = slot.refused;
-        if (!answer) {
-          const { upload } = slot;
-          const sha256 = upload.file.digest();
-          if (sha256 === slot.sha256) {
-            answer = await this.#commit(upload, sha256);
-          } else {
-            upload.settle(false);
-            await upload.file.discard();
-            answer = this.#failure(upload.put, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
-          }
+        let answer: StoredMessage | ErrorMessage;
+        if (!slot.upload) answer = slot.refused;
+        else {
+          const sha256 = slot.upload.file.digest();
+          answer =
+            sha256 === slot.sha256
+              ? await this.#commit(slot.upload, sha256)
+              : await this.#dropUpload(slot.upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
         }
-        if (answer.type === "stored") return { name: answer.name, outcome: answer.outcome ?? "created" };
-        if (answer.type === "error") return { code: answer.code, message: answer.message.slice(0, 128) };
-        throw new Error(`unexpected ${answer.type} for a batch file`); // #commit and #failure give only these two
+        return answer.type === "stored" ? { name: answer.name, outcome: answer.outcome ?? "created" } : { code: answer.code, message: answer.message.slice(0, 128) };
       }),
     );
     return { type: "batch_stored", id: batch.id, results };
@@ -333,12 +340,7 @@ export class UploadSession {
   /** Ends a batch before its last byte: every file not already refused fails; `answer`: ERROR{id}. */
   async #dropBatch(batch: Batch, code: ServerErrorCode, message: string, answer: boolean): Promise<void> {
     if (this.#state.kind === "batch") this.#state = { kind: "none" };
-    for (const slot of batch.slots) {
-      if (slot.refused) continue;
-      slot.upload.settle(false);
-      await slot.upload.file.discard();
-      this.#failure(slot.upload.put, toWireCode(code), message);
-    }
+    for (const slot of batch.slots) if (slot.upload) await this.#dropUpload(slot.upload, toWireCode(code), message);
     if (answer) this.#ctx.answers.push(Promise.resolve({ type: "error", id: batch.id, code: toWireCode(code), message }));
   }
 
@@ -364,7 +366,7 @@ export class UploadSession {
   }
 
   /** fsync + publish; resolves with the answer to send (never rejects). */
-  async #commit(upload: Upload, sha256: string): Promise<Message> {
+  async #commit(upload: Upload, sha256: string): Promise<StoredMessage | ErrorMessage> {
     const { put, file } = upload;
     try {
       await file.finish(this.#ctx.config.fsync);
@@ -385,26 +387,31 @@ export class UploadSession {
       // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
       return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
     } catch (error) {
-      upload.settle(false);
-      await file.discard();
       const { code, message } = describe(error);
-      return this.#failure(put, toWireCode(code), message);
+      return this.#dropUpload(upload, toWireCode(code), message);
     }
   }
 
   /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */
   async #failUpload(upload: Upload, code: ServerErrorCode, message: string, moreData: boolean): Promise<void> {
     this.#state = moreData ? { kind: "discarding", id: upload.put.id } : { kind: "none" };
+    const answer = this.#dropUpload(upload, toWireCode(code), message);
+    this.#ctx.answers.push(answer);
+    await answer;
+  }
+
+  /** An upload that will not be stored: its quota reservation ends, its temp file goes, its answer is ERROR. */
+  async #dropUpload(upload: Upload, code: WireErrorCode, message: string): Promise<ErrorMessage> {
     upload.settle(false);
     await upload.file.discard();
-    this.#reject(upload.put, toWireCode(code), message);
+    return this.#failure(upload.put, code, message);
   }
 
   #reject(put: PutMessage, code: WireErrorCode, message: string): void {
     this.#ctx.answers.push(Promise.resolve(this.#failure(put, code, message)));
   }
 
-  #failure(put: PutMessage, code: WireErrorCode, message: string): Message {
+  #failure(put: PutMessage, code: WireErrorCode, message: string): ErrorMessage {
     this.failed++;
     this.#ctx.emit("upload-failed", { ...this.#ctx.peer, name: put.name, code, message, raw: false });
     return { type: "error", id: put.id, code, message: message.slice(0, 1024) };

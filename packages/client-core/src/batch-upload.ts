@@ -4,7 +4,6 @@ import {
   CAPABILITIES,
   LIMITS,
   encodeData,
-  pathProblem,
   type BatchFile,
   type BatchStoredMessage,
   type ConflictPolicy,
@@ -66,13 +65,15 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
   const results: (UploadResult | ClientError | undefined)[] = entries.map(() => undefined);
   const sent: { index: number; file: BatchFile; bytes: Buffer }[] = [];
   entries.forEach((entry, index) => {
-    const refusal = localRefusal(wire, entry);
-    if (refusal) results[index] = refusal;
-    else {
-      const read = readSmallFile(entry.localPath);
-      if (read instanceof ClientError) results[index] = read;
-      else sent.push({ index, file: { name: entry.name, size: read.length, sha256: createHash("sha256").update(read).digest("hex") }, bytes: read });
+    try {
+      wire.checkName(entry.name); // BAD_NAME, or a folder path the server cannot take: this file alone fails
+    } catch (error) {
+      results[index] = error as ClientError;
+      return;
     }
+    const read = readSmallFile(entry.localPath);
+    if (read instanceof ClientError) results[index] = read;
+    else sent.push({ index, file: { name: entry.name, size: read.length, sha256: createHash("sha256").update(read).digest("hex") }, bytes: read });
   });
   if (sent.length === 0) return results as (UploadResult | ClientError)[];
   const release = await wire.lock.acquire();
@@ -140,16 +141,6 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     wire.unregister(id);
     throw error;
   }
-}
-
-/** Reasons a file is refused before it leaves: a name the protocol cannot carry, or a folder path the server cannot take. */
-function localRefusal(wire: Wire, entry: BatchEntry): ClientError | undefined {
-  const problem = pathProblem(entry.name);
-  if (problem) return new ClientError(`${JSON.stringify(entry.name)}: ${problem}`, { code: "BAD_NAME" });
-  if (entry.name.includes("/") && !wire.supports(CAPABILITIES.FOLDERS)) {
-    return new ClientError("the server does not support folders", { code: "NOT_SUPPORTED" });
-  }
-  return undefined;
 }
 
 /** The whole of a small file, read synchronously (a few µs of page-cache work), or why not. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { CAPABILITIES, pathProblem, type ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, type ConflictPolicy } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { LocalPartial } from "./local-partial.js";
@@ -41,9 +41,7 @@ export interface DownloadResult {
  */
 export async function download(wire: Wire, name: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   wire.require(CAPABILITIES.DOWNLOAD, "downloads");
-  const problem = pathProblem(name);
-  if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
-  if (name.includes("/")) wire.require(CAPABILITIES.FOLDERS, "folders");
+  wire.checkName(name);
   const { signal, onProgress } = options;
   const base = path.resolve(options.dir ?? ".");
   // "photos/2024/a.jpg" lands in base/photos/2024/a.jpg; the path was checked component by component.

@@ -77,7 +77,7 @@ export interface FolderUploadOptions {
  */
 export async function uploadFiles(client: FerryClient, files: LocalFile[], options: FolderUploadOptions = {}): Promise<number> {
   // Files of at most 64 KiB go in PUT_BATCH requests where the server takes them: one request,
-  // one answer and one round of fsyncs per ~100 files instead of per file (protocol.md §4.5).
+  // one answer and one round of fsyncs per ~70 files instead of per file (protocol.md §4.5).
   const batches = client.server.capabilities.includes(CAPABILITIES.BATCH) && options.batch !== false;
   const small = batches ? files.filter((f) => f.size <= LIMITS.MAX_BATCH_FILE) : [];
   const rest = batches ? files.filter((f) => f.size > LIMITS.MAX_BATCH_FILE) : files;
@@ -86,7 +86,7 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
     try {
       results = await client.uploadBatch(group, { onConflict: options.onConflict, signal: options.signal });
     } catch (error) {
-      if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") throw error;
+      if (endsTheRun(error)) throw error;
       // The whole batch refused (an ERROR with its id): each of its files failed with that.
       results = group.map(() => error as ClientError);
     }
@@ -164,11 +164,16 @@ async function inLanes<T>(items: T[], window: number, transfer: (item: T) => Pro
         failures += (await transfer(items[next++]!)) ?? 0; // a batch reports its own failed files
       } catch (error) {
         failures++;
-        if (isConnectionLevel(error) || (error as ClientError).code === "ABORTED") fatal ??= error;
+        if (endsTheRun(error)) fatal ??= error;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(window, items.length)) }, lane));
   if (fatal !== undefined) throw fatal;
   return failures;
+}
+
+/** A lost connection or an abort: no later transfer of the run can succeed. */
+function endsTheRun(error: unknown): boolean {
+  return isConnectionLevel(error) || (error as ClientError).code === "ABORTED";
 }

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
-import { CAPABILITIES, LIMITS, encodeData, pathProblem, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { FileChunks, readAt } from "./file-chunks.js";
@@ -123,9 +123,7 @@ type Body =
 
 async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): Promise<UploadResult> {
   const { name, size, signal, onProgress, onConflict } = options;
-  const problem = pathProblem(name);
-  if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
-  if (name.includes("/")) wire.require(CAPABILITIES.FOLDERS, "folders");
+  wire.checkName(name);
   if (size > wire.server.limits.maxFileSize) {
     throw new ClientError(`${size} bytes exceeds the server's limit of ${wire.server.limits.maxFileSize}`, { code: "FILE_TOO_LARGE" });
   }

@@ -1,6 +1,8 @@
 import net, { type Socket } from "node:net";
 import tls from "node:tls";
 import {
+  CAPABILITIES,
+  pathProblem,
   formatFingerprint,
   parseFingerprint,
   FrameDecoder,
@@ -177,6 +179,13 @@ export class Wire {
     if (!this.supports(capability)) {
       throw new ClientError(`the server does not support ${what} (no "${capability}" capability)`, { code: "NOT_SUPPORTED" });
     }
+  }
+
+  /** Throws BAD_NAME for a name the protocol cannot carry, NOT_SUPPORTED for a folder path the server cannot take. */
+  checkName(name: string): void {
+    const problem = pathProblem(name);
+    if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+    if (name.includes("/")) this.require(CAPABILITIES.FOLDERS, "folders");
   }
 
   nextId(): number {

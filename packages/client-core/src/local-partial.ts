@@ -19,9 +19,9 @@ function writeAt(fd: number, bytes: Buffer, position: number): Promise<number> {
 export const LOCAL_PART_PREFIX = ".ferry-part-";
 /** Downloads are journalled in chunks of 8 MiB, or larger for files over 4 GiB (at most 512 chunks). */
 export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
-const QUEUE_LIMIT = 4 * 1024 * 1024;
-const BATCH_BYTES = 1024 * 1024;
 const MiB = 1024 * 1024;
+const QUEUE_LIMIT = 4 * MiB;
+const BATCH_BYTES = MiB;
 
 interface Header {
   name: string;

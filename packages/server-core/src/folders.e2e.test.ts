@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ClientError, FerryClient, downloadFolder, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import { sha256, startTestServer, tempDir } from "./testing/fixtures.js";
 import { WirePeer } from "./testing/wire-peer.js";
@@ -48,14 +48,18 @@ describe("folders", () => {
     }
   });
 
-  it("uploads a folder file by file when batches are turned off (or the server has none)", async () => {
+  it("sends a folder's small files in batches, and file by file when batches are turned off", async () => {
     const src = path.join(local.dir, "plain");
     await mkdir(src);
     await writeFile(path.join(src, "a.txt"), "a\n");
     await writeFile(path.join(src, "b.txt"), "b\n");
     const { files } = await walkLocalFolder(src);
-    expect(await uploadFiles(client, files, { batch: false })).toBe(0);
-    expect(server.events["upload-stored"].map((e) => e.name).sort()).toEqual(["plain/a.txt", "plain/b.txt"]);
+    const batches = vi.spyOn(client, "uploadBatch");
+    expect(await uploadFiles(client, files)).toBe(0);
+    expect(batches).toHaveBeenCalledTimes(1);
+    expect(await uploadFiles(client, files, { batch: false, onConflict: "overwrite" })).toBe(0);
+    expect(batches).toHaveBeenCalledTimes(1); // not again
+    expect(server.events["upload-stored"].map((e) => e.name).sort()).toEqual(["plain/a.txt", "plain/a.txt", "plain/b.txt", "plain/b.txt"]);
   });
 
   it("round-trips a tree with nested folders and empty files, paths preserved", async () => {

@@ -25,9 +25,6 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
-/** Bytes of JSON a PUT_BATCH may take: the smallest control limit a server may be configured with. */
-const BATCH_JSON_BUDGET = LIMITS.MAX_BATCH_PAYLOAD;
-
 /**
  * Splits small files into PUT_BATCH-sized groups: at most MAX_BATCH_FILES each, and few enough
  * that the message stays within 8 KiB of JSON (names are what make it grow).
@@ -39,7 +36,7 @@ export function groupForBatches<T extends { name: string }>(files: T[]): T[][] {
   for (const file of files) {
     // One entry: {"name":…,"size":65536,"sha256":"<64 hex>"}, names JSON-escaped (×6 at worst).
     const entry = 100 + Buffer.byteLength(JSON.stringify(file.name));
-    if (group.length > 0 && (group.length === LIMITS.MAX_BATCH_FILES || bytes + entry > BATCH_JSON_BUDGET)) {
+    if (group.length > 0 && (group.length === LIMITS.MAX_BATCH_FILES || bytes + entry > LIMITS.MAX_BATCH_PAYLOAD)) {
       groups.push(group);
       group = [];
       bytes = 64;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer, hashToken, newToken } from "@ferry/server-core";
-import { TEST_CERT, TEST_KEY } from "./testing/tls-fixture.js";
+import { TEST_CERT, TEST_KEY } from "@ferry/server-core/testing";
 
 const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 // TEST_CERT's fingerprint, from `openssl x509 -noout -fingerprint -sha256`, in base64.

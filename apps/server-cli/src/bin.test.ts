@@ -39,13 +39,9 @@ async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     await exited;
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; output:\n${out}`)), 10_000);
     child.stdout.on("data", () => {
       const match = /listening on 127\.0\.0\.1:(\d+)|"event":"listening".*?"port":(\d+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1] ?? match[2]));
-      }
+      if (match) resolve(Number(match[1] ?? match[2]));
     });
     void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${out}`)));
   });
@@ -62,12 +58,9 @@ async function run(args: string[]): Promise<{ code: number | null; stderr: strin
   return { code, stderr, stdout };
 }
 
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits for a condition of the server's output; the test's hang detector is the only ceiling. */
+async function waitFor(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("ferry-server binary", () => {
@@ -84,7 +77,7 @@ describe("ferry-server binary", () => {
     raw.end("raw bytes");
     raw.resume();
     await new Promise((r) => raw.on("close", r));
-    await waitFor(() => server.output().includes("output0.txt"), "the raw upload line");
+    await waitFor(() => server.output().includes("output0.txt"));
     const out = server.output();
     expect(out).toContain("Connected with client 1");
     expect(out).toContain("Receiving file from client 1: note.txt");
@@ -112,7 +105,7 @@ describe("ferry-server binary", () => {
     expect(first).toMatchObject({ event: "listening", port: server.port });
   });
 
-  it("a server killed mid-upload (SIGKILL) and restarted lets the upload resume", { timeout: 60_000 }, async () => {
+  it("a server killed mid-upload (SIGKILL) and restarted lets the upload resume", async () => {
     const dir = await tempDir();
     const src = path.join(await tempDir(), "big.bin");
     await writeFile(src, randomBytes(64 * 1024 * 1024));
@@ -179,7 +172,7 @@ describe("ferry-server binary", () => {
 describe("ferry-server security", () => {
   it("warns loudly at start-up when no users are configured", async () => {
     const server = await startServer(["--port", "0", "--dir", await tempDir()]);
-    await waitFor(() => server.output().includes("WARNING"), "the open-server warning");
+    await waitFor(() => server.output().includes("WARNING"));
     expect(server.output()).toMatch(/WARNING: no users are configured, so this server is OPEN/);
   });
 

@@ -67,9 +67,20 @@ export async function startTestServer(config: ServerConfigInput = {}) {
     "authenticated",
     "request-failed",
   ];
+  const waiters: { name: keyof ServerEvents; count: number; resolve: () => void }[] = [];
   for (const name of names) {
     events[name] = [];
-    server.on(name, ((event: never) => (events[name] as unknown[]).push(event)) as never);
+    server.on(name, ((event: never) => {
+      (events[name] as unknown[]).push(event);
+      for (const waiter of waiters.filter((w) => w.name === name && events[name].length >= w.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }) as never);
+  }
+  function until(name: keyof ServerEvents, count = 1): Promise<void> {
+    if (events[name].length >= count) return Promise.resolve();
+    return new Promise((resolve) => waiters.push({ name, count, resolve }));
   }
   const { port } = await server.start();
   return {
@@ -77,17 +88,23 @@ export async function startTestServer(config: ServerConfigInput = {}) {
     port,
     dir: storage.dir,
     events,
-    /** Resolves once `count` connections have closed on the server side. */
-    async closedConnections(count: number, timeoutMs = 5_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (events["connection-closed"].length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${events["connection-closed"].length} of ${count} connections closed`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    /** Resolves once `count` connections have closed on the server side (no clock: see vitest.shared.ts). */
+    closedConnections(count: number): Promise<void> {
+      return until("connection-closed", count);
     },
+    /** Resolves once the server has emitted `name` at least `count` times in all. */
+    until,
     async cleanup(): Promise<void> {
       await server.stop({ graceMs: 1_000 });
       await storage.cleanup();
     },
   };
+}
+
+/**
+ * Resolves once `condition()` holds, checking every few ms. For states no event announces (a
+ * descriptor count, a socket's buffer); the test's hang detector is the only ceiling.
+ */
+export async function waitFor(condition: () => boolean | Promise<boolean>, everyMs = 10): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, everyMs));
 }

@@ -4,8 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { listDir, sha256, sha256File, startTestServer, tempDir, waitFor, WirePeer, writeRandomFile } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -53,7 +52,7 @@ describe("download", () => {
       // Not reading: the server stops at the socket's backpressure, well before the end of the file.
       peer.socket.pause();
       peer.send({ type: "get", id: 1, name: "shrinks.bin" });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => peer.socket.readableLength > 0); // the download has begun
       await truncate(path.join(server.dir, "shrinks.bin"), size - 16 * 1024 * 1024);
       peer.socket.resume();
       expect(await peer.next()).toMatchObject({ type: "get_begin", id: 1, size });

@@ -4,12 +4,9 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import type { ServerConfigInput, UserConfig } from "@ferry/protocol";
-import { FerryServer } from "./ferry-server.js";
-import { hashToken, newToken } from "./auth.js";
-import { ServerError } from "./errors.js";
+import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { listDir, startTestServer } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { listDir, startTestServer, WirePeer } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const cleanups = new Cleanups();

@@ -8,8 +8,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { encodeControl, encodePreamble, FRAME_TYPES, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { listDir, sha256, startTestServer, waitFor, WirePeer } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -101,7 +100,7 @@ describe("frames", () => {
   it("truncated then stall: cut by the minimum rate (TOO_SLOW) or the idle timeout", async () => {
     const { peer } = await WirePeer.handshake(server.port);
     peer.write(Buffer.from([FRAME_TYPES.CONTROL, 0, 0, 0, 50, 0x7b]));
-    expect(["TOO_SLOW", "TIMEOUT"]).toContain(errorCode(await peer.next(3_000)));
+    expect(["TOO_SLOW", "TIMEOUT"]).toContain(errorCode(await peer.next()));
     await peer.closed;
     await expectStillServing();
   });
@@ -131,23 +130,21 @@ describe("frames", () => {
     await expectStillServing();
   });
 
-  it("a million 1-byte DATA frames: stored correctly, in bounded time", async () => {
+  it("a million 1-byte DATA frames: stored correctly, and the server goes on serving", async () => {
     const { peer } = await WirePeer.handshake(server.port);
     const count = 1_000_000;
     peer.send({ type: "put", id: 1, name: "million.bin", size: count });
     // 6 MB of frames, written in 60 KiB batches so the test itself does not queue 2 M buffers.
     const frame = Buffer.from([FRAME_TYPES.DATA, 0, 0, 0, 1, 0x61]);
     const batch = Buffer.concat(Array.from({ length: 10_000 }, () => frame));
-    const started = performance.now();
     for (let sent = 0; sent < count; sent += 10_000) {
       if (!peer.socket.write(batch)) await new Promise((resolve) => peer.socket.once("drain", resolve));
     }
     peer.send({ type: "put_end", id: 1, sha256: sha256(Buffer.alloc(count, 0x61)) });
-    expect(await peer.next(20_000)).toMatchObject({ type: "stored", name: "million.bin", size: count });
-    expect(performance.now() - started).toBeLessThan(20_000);
+    expect(await peer.next()).toMatchObject({ type: "stored", name: "million.bin", size: count });
     peer.socket.end();
     await expectStillServing();
-  }, 30_000);
+  });
 });
 
 describe("transfers", () => {
@@ -170,7 +167,7 @@ describe("load", () => {
     let at = 0;
     const trickle = setInterval(() => at < hello.length && peer.write(hello.subarray(at, ++at)), 100);
     try {
-      expect(errorCode(await peer.next(3_000))).toBe("TIMEOUT");
+      expect(errorCode(await peer.next())).toBe("TIMEOUT");
       await peer.closed;
     } finally {
       clearInterval(trickle);
@@ -206,14 +203,14 @@ describe("load", () => {
     await client.close();
     expect(storm.filter((outcome) => outcome === "busy").length).toBeGreaterThan(0); // over maxClients (64)
     await expectStillServing();
-  }, 30_000);
+  });
 });
 
 describe("resources", () => {
   it("leaks no descriptor after every case above", async () => {
-    const deadline = Date.now() + 5_000;
-    while (server.server.activeConnections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 2_500)); // rejected sockets linger up to LINGER_MS
+    await waitFor(() => server.server.activeConnections === 0);
+    // Rejected sockets linger up to LINGER_MS; a leak never comes back down, so the hang detector catches it.
+    await waitFor(() => openDescriptors() <= descriptorsBefore + 4, 100);
     expect(openDescriptors()).toBeLessThanOrEqual(descriptorsBefore + 4);
   });
 });

@@ -4,8 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import type { Message } from "@ferry/protocol";
 import { clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;

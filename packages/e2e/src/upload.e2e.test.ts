@@ -3,7 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
-import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
+import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -198,7 +198,7 @@ describe("raw mode (the lab's wire format)", () => {
     socket.on("error", () => undefined);
     await new Promise<void>((r) => socket.once("connect", () => r()));
     socket.write(Buffer.alloc(64 * 1024, 0x61));
-    await new Promise((r) => setTimeout(r, 50));
+    await server.until("upload-started");
     socket.resetAndDestroy();
     await server.closedConnections(1);
     expect(await listDir(server.dir)).toEqual([]);
@@ -228,7 +228,7 @@ describe("raw mode (the lab's wire format)", () => {
     socket.on("error", () => undefined);
     await new Promise<void>((r) => socket.once("connect", () => r()));
     socket.write("first half, ");
-    await new Promise((r) => setTimeout(r, 50));
+    await server.until("upload-started");
     const stopped = server.server.stop({ graceMs: 2_000 });
     await new Promise((r) => setTimeout(r, 50));
     socket.end("second half");

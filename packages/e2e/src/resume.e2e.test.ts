@@ -2,7 +2,7 @@ import { open, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
-import { sha256File, startTestServer, tempDir, writeRandomFile } from "./testing/fixtures.js";
+import { sha256File, startTestServer, tempDir, writeRandomFile } from "@ferry/server-core/testing";
 
 const MiB = 1024 * 1024;
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -112,20 +112,17 @@ describe("resumable uploads", () => {
   it("refuse a second connection resuming the same upload while the first sends it", async () => {
     const first = await FerryClient.connect({ port: server.port });
     const second = await FerryClient.connect({ port: server.port });
-    let secondError: unknown;
+    let secondUpload: Promise<unknown> | undefined;
     const firstDone = first.upload(source, {
       onProgress: (p) => {
-        if (p.bytes >= 8 * MiB && secondError === undefined) {
-          secondError = null;
-          void second.upload(source).catch((e: unknown) => (secondError = e));
-        }
+        if (p.bytes >= 8 * MiB) secondUpload ??= second.upload(source).catch((e: unknown) => e);
       },
     });
     await firstDone;
-    await new Promise((r) => setTimeout(r, 100));
+    const secondError = await secondUpload;
     await first.close();
     await second.close();
-    expect((secondError as ClientError | null)?.code).toBe("IN_PROGRESS");
+    expect((secondError as ClientError | undefined)?.code).toBe("IN_PROGRESS");
   });
 });
 

@@ -1,15 +1,15 @@
 /**
- * Fuzz: random and mutated frames against a live server for a bounded time, many connections at
+ * Fuzz: random and mutated frames against a live server for a bounded number of rounds, many connections at
  * once. Whatever arrives, the server must answer or close, leave no temp file or descriptor
  * behind, and then serve a normal upload. The seed is printed on failure so a run can be replayed
- * (FERRY_FUZZ_SEED=n); FERRY_FUZZ_MS lengthens the run for soaks outside CI.
+ * (FERRY_FUZZ_SEED=n); FERRY_FUZZ_ROUNDS (16 sessions each, default 24) lengthens the run for soaks outside CI.
  */
 import { readdirSync } from "node:fs";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { encodeControl, encodeData, encodePreamble, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
+import { listDir, sha256, startTestServer, waitFor } from "@ferry/server-core/testing";
 
 /** mulberry32: a tiny seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -91,16 +91,14 @@ function play(port: number, bytes: Buffer, random: Random): Promise<void> {
 describe("fuzz", () => {
   it("survives random and mutated frames, then serves a normal upload", async () => {
     const seed = Number(process.env.FERRY_FUZZ_SEED ?? Date.now() % 2 ** 31);
-    const budgetMs = Number(process.env.FERRY_FUZZ_MS ?? 3_000);
+    // Bounded by count, not time, so a loaded machine runs the same sessions, only slower.
+    const rounds = Number(process.env.FERRY_FUZZ_ROUNDS ?? 24);
     const random = prng(seed);
     const server = await startTestServer({ raw: false, handshakeTimeoutMs: 300, idleTimeoutMs: 500, rateWindowMs: 200 });
     const descriptorsBefore = readdirSync("/proc/self/fd").length;
-    let sessions = 0;
     try {
-      const deadline = Date.now() + budgetMs;
-      while (Date.now() < deadline) {
+      for (let round = 0; round < rounds; round++) {
         await Promise.all(Array.from({ length: 16 }, () => play(server.port, session(random), random)));
-        sessions += 16;
       }
       const client = await FerryClient.connect({ port: server.port });
       const body = Buffer.from("after the storm");
@@ -108,17 +106,14 @@ describe("fuzz", () => {
       expect(stored.sha256, `seed ${seed}`).toBe(sha256(body));
       await client.close();
 
-      const deadlineIdle = Date.now() + 5_000;
-      while (server.server.activeConnections > 0 && Date.now() < deadlineIdle) await new Promise((r) => setTimeout(r, 20));
-      expect(server.server.activeConnections, `seed ${seed}`).toBe(0);
-      await new Promise((r) => setTimeout(r, 2_200)); // lingering closes
+      await waitFor(() => server.server.activeConnections === 0);
+      // Lingering closes end within LINGER_MS; a leaked descriptor never does (the hang detector says so).
+      await waitFor(() => readdirSync("/proc/self/fd").length <= descriptorsBefore + 4, 100);
       const leftovers = (await listDir(server.dir)).filter((name) => name.startsWith(".ferry-tmp"));
       expect(leftovers, `seed ${seed}`).toEqual([]);
       expect(readdirSync("/proc/self/fd").length, `seed ${seed}`).toBeLessThanOrEqual(descriptorsBefore + 4);
-      // ~480 sessions in 3 s on the 2-core development machine; a loaded CI machine gets fewer.
-      expect(sessions).toBeGreaterThanOrEqual(64);
     } finally {
       await server.cleanup();
     }
-  }, 60_000);
+  });
 });

@@ -3,13 +3,9 @@ import path from "node:path";
 import { afterAll, beforeAll, afterEach, describe, expect, it } from "vitest";
 import { FerryClient, TlsTrustError } from "@ferry/client-core";
 import type { ClientConfigInput, ServerConfigInput } from "@ferry/protocol";
-import { hashToken, newToken } from "./auth.js";
-import { FerryServer } from "./ferry-server.js";
-import { ServerError } from "./errors.js";
+import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { startTestServer, tempDir } from "./testing/fixtures.js";
-import { TEST_CERT, TEST_KEY } from "./testing/tls-fixture.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { startTestServer, tempDir, TEST_CERT, TEST_KEY, WirePeer } from "@ferry/server-core/testing";
 
 // Computed once by hand with `openssl x509 -noout -fingerprint -sha256` on TEST_CERT, then base64.
 const TEST_FINGERPRINT = "SHA256:p7XpDMwvjHBklau9JsBNNtsg02xgE1kFcsYA9CiAj8Y";

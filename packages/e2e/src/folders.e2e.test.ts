@@ -2,8 +2,7 @@ import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ClientError, FerryClient, downloadFolder, uploadFiles, walkLocalFolder } from "@ferry/client-core";
-import { sha256, startTestServer, tempDir } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { sha256, startTestServer, tempDir, WirePeer } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -122,7 +121,7 @@ describe("folders", () => {
     peer.socket.end();
   });
 
-  it("lands 10,000 small files from one folder send, pipelined on one connection", { timeout: 60_000 }, async () => {
+  it("lands 10,000 small files from one folder send, pipelined on one connection", async () => {
     const src = path.join(local.dir, "many");
     await mkdir(src);
     for (let dir = 0; dir < 10; dir++) {

@@ -2,8 +2,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { encodePreamble, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
-import { WirePeer } from "./testing/wire-peer.js";
+import { listDir, sha256, startTestServer, WirePeer } from "@ferry/server-core/testing";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -316,7 +315,7 @@ describe("lifecycle", () => {
     const { peer: busy } = await WirePeer.handshake(server.port);
     busy.send({ type: "put", id: 1, name: "late.txt", size: 4 });
     busy.data(Buffer.from("ab"));
-    await new Promise((r) => setTimeout(r, 50));
+    await server.until("upload-started");
     const stopped = server.server.stop({ graceMs: 5_000 });
     expect(errorCode(await idle.next())).toBe("SHUTTING_DOWN");
     busy.data(Buffer.from("cd"));
@@ -331,7 +330,7 @@ describe("lifecycle", () => {
     const { peer } = await WirePeer.handshake(server.port);
     peer.send({ type: "put", id: 1, name: "never.txt", size: 100 });
     peer.data(Buffer.from("ab"));
-    await new Promise((r) => setTimeout(r, 50));
+    await server.until("upload-started");
     await server.server.stop({ graceMs: 100 });
     await peer.closed;
     expect(await listDir(server.dir)).toEqual([]);

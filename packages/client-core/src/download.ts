@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { lstatSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { CAPABILITIES, type ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, type ConflictPolicy, type PublishOutcome } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { LocalPartial } from "./local-partial.js";
-import { publishLocal, type LocalOutcome } from "./local-publish.js";
+import { publishLocal } from "./local-publish.js";
 import type { UploadProgress } from "./upload.js";
 import type { Wire } from "./wire.js";
 
@@ -29,7 +29,7 @@ export interface DownloadResult {
   size: number;
   sha256: string;
   durationMs: number;
-  outcome: LocalOutcome;
+  outcome: PublishOutcome;
   /** Bytes an earlier, interrupted attempt had already written (0: downloaded in full). */
   resumedFrom: number;
 }
@@ -107,7 +107,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
           return;
         }
         // Queued behind the truncate; the disk sets the pace: stop reading while the queue is full.
-        const more = partial.write(payload, expected);
+        const more = partial.write(payload);
         if (!more) {
           wire.pauseReading();
           void partial.drained().then(() => wire.resumeReading());

@@ -3,7 +3,7 @@ export type { ServerInfo } from "./wire.js";
 export type { UploadOptions, StreamUploadOptions, UploadProgress, UploadResult } from "./upload.js";
 export type { DownloadOptions, DownloadResult } from "./download.js";
 export type { BatchEntry, BatchOptions } from "./batch-upload.js";
-export type { LocalOutcome } from "./local-publish.js";
+
 export { sendRaw, type RawSendOptions, type RawSendResult } from "./raw-send.js";
 export { ClientError, TlsTrustError, CLIENT_ERROR_CODES, isConnectionLevel, type ClientErrorCode } from "./errors.js";
 export {

@@ -14,7 +14,7 @@ async function receive(size: number, piece = 64 * 1024): Promise<{ partial: Loca
   const partial = await LocalPartial.open(dir, "a".repeat(40), "f.bin", false);
   partial.startAt(0, size);
   const bytes = Buffer.alloc(piece, 7);
-  for (let sent = 0; sent < size; sent += piece) partial.write(bytes.subarray(0, Math.min(piece, size - sent)), size);
+  for (let sent = 0; sent < size; sent += piece) partial.write(bytes.subarray(0, Math.min(piece, size - sent)));
   await partial.finish(true);
   return { partial, filesDuring: (await readdir(dir)).sort() };
 }

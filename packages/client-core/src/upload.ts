@@ -1,10 +1,11 @@
 import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
-import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type PublishOutcome, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
-import { FileChunks, readAt } from "./file-chunks.js";
+import { digestPrefix } from "@ferry/node-io";
+import { FileChunks } from "./file-chunks.js";
 import type { Wire } from "./wire.js";
 
 export interface UploadProgress {
@@ -44,7 +45,7 @@ export interface UploadResult {
   sha256: string;
   durationMs: number;
   /** What happened to the name; "skipped" means the server kept its existing file. */
-  outcome: "created" | "renamed" | "overwritten" | "skipped";
+  outcome: PublishOutcome;
   /** Bytes the server already held from an interrupted attempt (0: sent in full). */
   resumedFrom: number;
 }
@@ -175,7 +176,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     let pool: FileChunks | undefined;
     if (body.kind === "resumable") {
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
-      const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]), wire.frameSize());
+      const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]));
       ({ hash, from: sent } = verified);
       wire.send({ type: "put_from", id, offset: sent });
       source = pool = new FileChunks(body.fd, { start: sent, end: size }, wire.frameSize());
@@ -261,27 +262,10 @@ function never(): never {
  * and must match the server's digest. The first chunk that differs (the source changed since the
  * interruption) makes the upload start over from 0. The same read feeds the whole-file hash.
  */
-async function verifyOffer(
-  body: Extract<Body, { kind: "resumable" }>,
-  offer: PutOfferMessage,
-  readSize: number,
-): Promise<{ hash: Hash; from: number }> {
-  const hash = createHash("sha256");
-  if (offer.offset === 0) return { hash, from: 0 };
-  if (offer.chunks.length * body.chunkSize < offer.offset) return { hash, from: 0 };
-  const buffer = Buffer.allocUnsafe(Math.min(body.chunkSize, readSize));
-  let at = 0;
-  for (const expected of offer.chunks) {
-    const chunkHash = createHash("sha256");
-    const end = Math.min(at + body.chunkSize, offer.offset);
-    while (at < end) {
-      const bytesRead = await readAt(body.fd, buffer, Math.min(buffer.length, end - at), at);
-      if (bytesRead === 0) return { hash: createHash("sha256"), from: 0 };
-      chunkHash.update(buffer.subarray(0, bytesRead));
-      hash.update(buffer.subarray(0, bytesRead));
-      at += bytesRead;
-    }
-    if (chunkHash.digest("hex") !== expected) return { hash: createHash("sha256"), from: 0 };
+async function verifyOffer(body: Extract<Body, { kind: "resumable" }>, offer: PutOfferMessage): Promise<{ hash: Hash; from: number }> {
+  if (offer.offset > 0) {
+    const prefix = await digestPrefix(body.fd, { chunkSize: body.chunkSize, end: offer.offset, expected: offer.chunks });
+    if (prefix.bytes === offer.offset) return { hash: prefix.states.at(-1)!, from: offer.offset };
   }
-  return at === offer.offset ? { hash, from: at } : { hash: createHash("sha256"), from: 0 };
+  return { hash: createHash("sha256"), from: 0 };
 }

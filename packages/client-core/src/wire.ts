@@ -14,6 +14,7 @@ import {
   type Message,
   type WelcomeMessage,
 } from "@ferry/protocol";
+import { FrameWriter } from "@ferry/node-io";
 import { abortError, throwIfAborted } from "./abort.js";
 import { ClientError, TlsTrustError, type ClientErrorCode } from "./errors.js";
 import { SendLock } from "./send-lock.js";
@@ -50,17 +51,18 @@ export class Wire {
   /** Uploads and downloads take turns sending, so frames of two requests never interleave. */
   readonly lock = new SendLock();
   readonly #socket: Socket;
+  readonly #frames: FrameWriter;
   readonly #pending = new Map<number, Pending>();
   /** Id of the download whose DATA is arriving now (the server sends one at a time). */
   #receiving: number | undefined;
   #nextId = 1;
   #fatal: ClientError | undefined;
   #closing = false;
-  #corked = false;
 
   private constructor(config: ClientConfig, socket: Socket, server: ServerInfo) {
     this.config = config;
     this.#socket = socket;
+    this.#frames = new FrameWriter(socket);
     this.server = server;
   }
 
@@ -224,20 +226,9 @@ export class Wire {
   }
 
   /** `onWritten`: called once the payload is handed to the kernel (or the write failed), so its buffer may be reused. */
-  writeFrame([header, payload]: [Buffer, Uint8Array], onWritten?: () => void): void {
+  writeFrame(frame: [Buffer, Uint8Array], onWritten?: () => void): void {
     this.assertOpen();
-    // Frames written in the same tick leave in one writev: a small file's PUT, DATA and PUT_END
-    // cost one syscall instead of three.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(header);
-    this.#socket.write(payload, onWritten ? () => onWritten() : undefined);
+    this.#frames.write(frame, onWritten);
   }
 
   /** True when written frames exceed the socket's queue; await drained() before writing more. */

@@ -38,6 +38,8 @@ export {
   BatchResultSchema,
   BatchStoredSchema,
   CONFLICT_POLICIES,
+  PUBLISH_OUTCOMES,
+  type PublishOutcome,
   PERMISSIONS,
   PermissionSchema,
   assertNever,

@@ -50,6 +50,14 @@ export const CONFLICT_POLICIES = ["rename", "overwrite", "skip", "fail"] as cons
 export const ConflictPolicySchema = z.enum(CONFLICT_POLICIES);
 export type ConflictPolicy = z.infer<typeof ConflictPolicySchema>;
 
+/**
+ * What publishing did with a name: created it, took `name (N).ext` instead (rename), replaced the
+ * file there (overwrite), or kept the existing file and dropped the new one (skip).
+ */
+export const PUBLISH_OUTCOMES = ["created", "renamed", "overwritten", "skipped"] as const;
+export const PublishOutcomeSchema = z.enum(PUBLISH_OUTCOMES);
+export type PublishOutcome = z.infer<typeof PublishOutcomeSchema>;
+
 /** A resumable upload's identity and chunking. Capability "resume". */
 export const ResumeSchema = z.strictObject({
   /** Chosen by the client, stable across attempts at the same transfer (hex, so it is file-name safe). */
@@ -106,7 +114,7 @@ export const StoredSchema = z.strictObject({
   size,
   sha256,
   /** Only in answer to a PUT that carried `onConflict`: what happened to the name. */
-  outcome: z.enum(["created", "renamed", "overwritten", "skipped"]).optional(),
+  outcome: PublishOutcomeSchema.optional(),
 });
 
 /** One file of a PUT_BATCH: its name, size and the SHA-256 of its bytes, declared up front. */
@@ -130,7 +138,7 @@ export const PutBatchSchema = z.strictObject({
 
 /** One file's fate in BATCH_STORED: stored (under `name`), or refused with a code. */
 export const BatchResultSchema = z.union([
-  z.strictObject({ name, outcome: z.enum(["created", "renamed", "overwritten", "skipped"]) }),
+  z.strictObject({ name, outcome: PublishOutcomeSchema }),
   z.strictObject({ code: z.enum(WIRE_ERROR_CODES), message: z.string().max(128) }),
 ]);
 

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { FrameWriter } from "@ferry/node-io";
 import {
   FrameDecoder,
   PREAMBLE_BYTES,
@@ -59,13 +60,13 @@ type State =
 export class Connection {
   readonly peer: PeerInfo;
   readonly #socket: Socket;
+  readonly #frames: FrameWriter;
   readonly #ctx: ConnectionContext;
   readonly #reader: AsyncIterator<Buffer>;
   #state: State = { kind: "handshake" };
   /** Known after the first bytes; only a Ferry peer is sent ERROR frames. */
   #mode: "unknown" | "raw" | "ferry" = "unknown";
   #stopping = false;
-  #corked = false;
   /** Answers, which must leave in request order. */
   readonly #answers = new AnswerQueue((message) => this.#send(message));
   /** Set by HELLO: the uploads of this connection (null before, and for raw peers). */
@@ -83,6 +84,7 @@ export class Connection {
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
+    this.#frames = new FrameWriter(socket);
     this.peer = peer;
     this.#ctx = ctx;
     this.#reader = socket[Symbol.asyncIterator]();
@@ -183,10 +185,15 @@ export class Connection {
         const pending = this.#onFrame(frame);
         if (pending) {
           this.#handling = true;
+          // While we wait on ourselves (the disk behind an upload, a download's socket), reading
+          // stops; that silence is ours, not the peer's, so the idle timer rests. A peer that
+          // stops reading a download is the minimum data rate's to judge.
+          this.#socket.setTimeout(0);
           try {
             await pending;
           } finally {
             this.#handling = false;
+            this.#socket.setTimeout(this.#ctx.config.idleTimeoutMs);
           }
         }
         if (this.#stopping && this.#idle()) {
@@ -301,18 +308,8 @@ export class Connection {
 
   #send(message: Message): void {
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
-    const [header, payload] = encodeControl(message);
     // Answers produced in the same tick (pipelined small files) leave in one writev.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(header);
-    this.#socket.write(payload);
+    this.#frames.write(encodeControl(message));
   }
 
   /** In the middle of a transfer or a frame (judged by the minimum data rate). A connection

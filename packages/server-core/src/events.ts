@@ -1,3 +1,4 @@
+import type { PublishOutcome } from "@ferry/protocol";
 import type { ServerErrorCode } from "./errors.js";
 
 /** Who is on the other end: a per-server connection number (from 1, as the lab counted) and address. */
@@ -25,7 +26,7 @@ export interface UploadStoredEvent extends PeerInfo {
   durationMs: number;
   raw: boolean;
   /** What happened to the name (see the PUT's onConflict policy; "created" for raw uploads). */
-  outcome: "created" | "renamed" | "overwritten" | "skipped";
+  outcome: PublishOutcome;
 }
 
 export interface DownloadSentEvent extends PeerInfo {

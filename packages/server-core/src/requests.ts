@@ -1,9 +1,8 @@
-import { createHash, type Hash } from "node:crypto";
-import { closeSync, read, readSync } from "node:fs";
-import { promisify } from "node:util";
+import { createHash } from "node:crypto";
+import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
+import { BufferPool, digestPrefix, readAt } from "@ferry/node-io";
 import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type Message } from "@ferry/protocol";
-import { BufferPool } from "./buffer-pool.js";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { Quota } from "./quota.js";
@@ -26,11 +25,6 @@ const DOWNLOAD_BUFFERS = 4;
 /** Files (or remainders) up to this size are read in one synchronous call. */
 const SMALL_DOWNLOAD = 64 * 1024;
 
-const readAsync = promisify(read);
-function readAt(fd: number, into: Buffer, length: number, position: number): Promise<number> {
-  return readAsync(fd, into, 0, length, position).then((r) => r.bytesRead);
-}
-
 /**
  * GET: GET_BEGIN with the size, the bytes in DATA frames (hashed as they are read, paced by the
  * socket's backpressure), then GET_END with their SHA-256. The file is opened once, so an
@@ -42,7 +36,13 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
   try {
     let hash = createHash("sha256");
     let offset = 0;
-    if (request.resume) ({ hash, offset } = await matchPrefix(fd, size, request.resume.chunkSize, request.resume.chunks));
+    if (request.resume) {
+      // How much the client already holds: its leading chunk digests against ours, our prefix read
+      // once; the same read feeds the whole-file hash GET_END reports.
+      const prefix = await digestPrefix(fd, { chunkSize: request.resume.chunkSize, end: size, expected: request.resume.chunks });
+      hash = prefix.states.at(-1)!;
+      offset = prefix.bytes;
+    }
     ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
     const shrank = (): ServerError => new ServerError(`${request.name} shrank while it was being sent`, { code: "STORAGE_ERROR" });
     if (size - offset <= SMALL_DOWNLOAD) {
@@ -73,33 +73,6 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * How much of the file the client already holds: its leading chunk digests are compared with ours,
- * reading our prefix once; the same read feeds the whole-file hash GET_END reports.
- */
-async function matchPrefix(fd: number, size: number, chunkSize: number, chunks: string[]): Promise<{ hash: Hash; offset: number }> {
-  let hash = createHash("sha256");
-  let offset = 0;
-  const buffer = Buffer.allocUnsafe(Math.min(chunkSize, DOWNLOAD_FRAME));
-  for (const expected of chunks) {
-    const end = Math.min(offset + chunkSize, size);
-    if (end <= offset) break;
-    const chunkHash = createHash("sha256");
-    const whole = hash.copy();
-    for (let at = offset; at < end; ) {
-      const bytesRead = await readAt(fd, buffer, Math.min(buffer.length, end - at), at);
-      if (bytesRead === 0) return { hash, offset };
-      chunkHash.update(buffer.subarray(0, bytesRead));
-      whole.update(buffer.subarray(0, bytesRead));
-      at += bytesRead;
-    }
-    if (chunkHash.digest("hex") !== expected) break;
-    hash = whole;
-    offset = end;
-  }
-  return { hash, offset };
 }
 
 /** LIST: the listing in pages of at most LIMITS.MAX_LIST_PAGE entries; the last says more=false. */

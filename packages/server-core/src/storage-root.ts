@@ -1,15 +1,16 @@
-import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
-import { lstat, mkdir, readdir, realpath, rename, statfs, unlink } from "node:fs/promises";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
+import { lstat, mkdir, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { numberedPath, pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { linkFirstFree, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
+import { pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
 import { DirectorySync } from "./directory-sync.js";
 import { FsyncBatch } from "./fsync-batch.js";
-import { PART_PREFIX, ResumableFile, type PartialHeader } from "./resumable-file.js";
+import { ResumableFile, type PartialHeader } from "./resumable-file.js";
 
 /** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
 export interface Facts {
@@ -19,11 +20,9 @@ export interface Facts {
 
 export interface Published {
   name: string;
-  outcome: "created" | "renamed" | "overwritten" | "skipped";
+  outcome: PublishOutcome;
 }
 
-// Give up on finding a free "name (N)" after this many tries rather than loop for ever.
-const MAX_PUBLISH_ATTEMPTS = 10_000;
 /** Uploads up to this size are buffered in memory (see BufferedFile); at most 32 per connection wait. */
 const SMALL_FILE_BYTES = 64 * 1024;
 
@@ -129,8 +128,8 @@ export class StorageRoot {
     let swept = 0;
     const now = Date.now();
     for (const entry of await readdir(this.dir)) {
-      if (!entry.startsWith(PART_PREFIX) || entry.endsWith(".journal")) continue;
-      if (this.#activePartials.has(entry.slice(PART_PREFIX.length))) continue;
+      if (!entry.startsWith(PARTIAL_PREFIX) || entry.endsWith(".journal")) continue;
+      if (this.#activePartials.has(entry.slice(PARTIAL_PREFIX.length))) continue;
       const data = path.join(this.dir, entry);
       const info = await lstat(data).catch(() => undefined);
       if (!info || now - info.mtimeMs < ttlMs) continue;
@@ -147,7 +146,7 @@ export class StorageRoot {
    */
   async createIncoming(size: number | null): Promise<IncomingFile> {
     if (size !== null && size <= SMALL_FILE_BYTES) return this.createBuffered(size);
-    return StreamedFile.create(this.#tempPath());
+    return StreamedFile.create(this.#tempPath(), size);
   }
 
   /** A small upload (≤ 64 KiB) held in memory until finish() writes it in one go (see BufferedFile). */
@@ -170,35 +169,25 @@ export class StorageRoot {
     // A folder made for this file is durable only once its own entry is synced in its parent.
     const madeIn = this.#parents(name, { create: true });
     if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
-    let published: Published;
-    if (policy === "rename") {
-      const used = await this.#linkFirstFree(tempPath, (n) => (n === 0 ? name : numberedPath(name, n)));
-      published = { name: used, outcome: used === name ? "created" : "renamed" };
-    } else if (await this.#tryLink(tempPath, this.#resolve(name))) {
-      published = { name, outcome: "created" };
-    } else if (policy === "overwrite") {
-      await this.#fs(`cannot replace ${name}`, () => rename(tempPath, this.#resolve(name)));
-      published = { name, outcome: "overwritten" };
-    } else if (policy === "skip") {
-      await unlink(tempPath).catch(() => undefined);
-      return { name, outcome: "skipped" };
-    } else {
-      await unlink(tempPath).catch(() => undefined);
-      throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
-    }
-    unlinkQuietly(tempPath); // already gone after a rename
-    await this.#afterPublish(published.name, facts);
+    const published = this.#storageCall(`cannot publish ${name}`, () => publishWithPolicy(this.#target(tempPath), name, policy));
+    if (published === "exists") throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
+    if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
     return published;
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
   async publishRaw(tempPath: string, facts: Facts): Promise<string> {
     const start = this.#nextRawIndex;
-    const used = await this.#linkFirstFree(tempPath, (n) => `output${start + n}.txt`);
+    const used = this.#storageCall("cannot publish a raw upload", () => linkFirstFree(this.#target(tempPath), (n) => `output${start + n}.txt`));
     this.#nextRawIndex = Number(/\d+/.exec(used)![0]) + 1;
-    await unlink(tempPath).catch(() => undefined);
+    unlinkQuietly(tempPath);
     await this.#afterPublish(used, facts);
     return used;
+  }
+
+  /** Publishing's view of the root: candidate names become checked paths inside it. */
+  #target(tempPath: string): PublishTarget {
+    return { tempPath, resolve: (name) => this.#resolve(name) };
   }
 
   /**
@@ -310,25 +299,13 @@ export class StorageRoot {
     if (info) this.#index.record(name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
   }
 
-  async #linkFirstFree(tempPath: string, candidate: (attempt: number) => string): Promise<string> {
-    for (let attempt = 0; attempt < MAX_PUBLISH_ATTEMPTS; attempt++) {
-      const name = candidate(attempt);
-      if (await this.#tryLink(tempPath, this.#resolve(name))) return name;
-    }
-    throw new ServerError("no free name left", { code: "STORAGE_ERROR" });
-  }
-
-  /** link(2): true when published, false when the name is taken; never replaces anything. */
-  async #tryLink(tempPath: string, finalPath: string): Promise<boolean> {
+  /** Runs a synchronous storage call; a ServerError passes, anything else becomes STORAGE_ERROR. */
+  #storageCall<T>(what: string, action: () => T): T {
     try {
-      linkSync(tempPath, finalPath);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw new ServerError(`cannot publish ${path.basename(finalPath)}: ${(error as Error).message}`, {
-        code: "STORAGE_ERROR",
-        cause: error,
-      });
+      return action();
+    } catch (cause) {
+      if (cause instanceof ServerError) throw cause;
+      throw new ServerError(`${what}: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
   }
 

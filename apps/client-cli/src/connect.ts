@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { FerryClient, TlsTrustError } from "@ferry/client-core";
-import type { ClientConfig } from "@ferry/protocol";
+import { FerryError, type ClientConfig } from "@ferry/protocol";
 import type { KnownHosts } from "./known-hosts.js";
 
 export interface TrustOptions {
@@ -13,8 +13,11 @@ export interface TrustOptions {
   warn: (line: string) => void;
 }
 
-export class TrustRefused extends Error {
-  override name = "TrustRefused";
+/** The user (or known_hosts) refused the server's certificate; nothing was sent (exit 3). */
+export class TrustRefused extends FerryError<"TLS_TRUST_REFUSED"> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: "TLS_TRUST_REFUSED", ...options });
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { checkClientConfig, isLoopbackHost, type ClientConfig } from "@ferry/protocol";
+import { checkClientConfig, FerryError, isLoopbackHost, type ClientConfig } from "@ferry/protocol";
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -17,8 +17,11 @@ export interface GlobalFlags {
   config?: string;
 }
 
-export class UsageError extends Error {
-  override name = "UsageError";
+/** Bad flags or arguments (exit 2). */
+export class UsageError extends FerryError<"USAGE"> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: "USAGE", ...options });
+  }
 }
 
 /** What the commands need: the validated client config and how to decide TLS trust. */

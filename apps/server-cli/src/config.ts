@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { checkServerConfig, type ServerConfig } from "@ferry/protocol";
+import { checkServerConfig, FerryError, type ServerConfig } from "@ferry/protocol";
 
 /** Flags as commander hands them over (strings, or booleans for switches). */
 export interface ServerFlags {
@@ -28,8 +28,11 @@ export interface Prepared {
   autoTlsDir: string | null;
 }
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
+/** A bad flag, environment variable or config file value (exit 2). */
+export class ConfigError extends FerryError<"INVALID_CONFIG"> {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: "INVALID_CONFIG", ...options });
+  }
 }
 
 // FERRY_* variables and the config key each sets. The only place the server reads process.env.

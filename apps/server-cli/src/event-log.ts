@@ -54,6 +54,7 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
     emit("upload-failed", `Upload from client ${e.connection} failed${e.name === null ? "" : ` (${printable(e.name)})`}: ${e.code} — ${printable(e.message)}`, e);
   });
   server.on("connection-error", (e) => emit("connection-error", `Client ${e.connection} dropped: ${e.code} — ${e.message}`, e));
+  server.on("internal-error", (e) => emit("internal-error", `Internal error serving client ${e.connection} (a bug: please report it): ${e.message}\n${e.stack}`, e));
   server.on("connection-closed", (e) => {
     emit("connection-closed", `Client ${e.connection} disconnected (${e.stored} stored, ${e.failed} failed)`, e);
   });

@@ -1,4 +1,4 @@
-import { FATAL_WIRE_ERROR_CODES, WIRE_ERROR_CODES } from "@ferry/protocol";
+import { FATAL_WIRE_ERROR_CODES, FerryError, WIRE_ERROR_CODES, type UnknownWireCode } from "@ferry/protocol";
 
 /** Stable codes of every error the client core throws. Server-sent codes keep their wire name. */
 export const CLIENT_ERROR_CODES = {
@@ -26,18 +26,14 @@ export const CLIENT_ERROR_CODES = {
   /** The client was used after close(), or the like. */
   BAD_STATE: "BAD_STATE",
 } as const;
-export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES];
+/**
+ * A code from CLIENT_ERROR_CODES, or one a newer server sent that this version does not know
+ * (carried as received: a new code never breaks an older client).
+ */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ERROR_CODES] | UnknownWireCode;
 
-/** Base error of client-core; `code` is stable, the message is for people. */
-export class ClientError extends Error {
-  readonly code: ClientErrorCode;
-
-  constructor(message: string, options: { code: ClientErrorCode; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = "ClientError";
-    this.code = options.code;
-  }
-}
+/** Base error of client-core. */
+export class ClientError extends FerryError<ClientErrorCode> {}
 
 /** A TLS server we may not trust; `fingerprint` ("SHA256:…") is what the caller can show or pin. */
 export class TlsTrustError extends ClientError {
@@ -46,7 +42,6 @@ export class TlsTrustError extends ClientError {
 
   constructor(message: string, options: { code: "TLS_UNTRUSTED" | "TLS_FINGERPRINT_MISMATCH"; fingerprint: string; reason: string }) {
     super(message, { code: options.code });
-    this.name = "TlsTrustError";
     this.fingerprint = options.fingerprint;
     this.reason = options.reason;
   }

@@ -6,6 +6,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "./ferry-client.js";
 import { sendRaw } from "./raw-send.js";
+import type { UnknownWireCode } from "@ferry/protocol";
 import { startFakeServer, welcome } from "./testing/fake-server.js";
 import { codeOf } from "./testing/codes.js";
 
@@ -112,6 +113,22 @@ describe("FerryClient against scripted servers", () => {
       yield Buffer.alloc(10);
     })();
     expect(await codeOf(client.uploadStream(never, { name: "gone.bin", size: 20 }))).toBe("CONNECTION_CLOSED");
+  });
+
+  it("carries an error code it does not know (a newer server's) as that code, and the connection goes on", async () => {
+    const server = await fake(async (conn) => {
+      await conn.nextFrame();
+      conn.send(welcome({ capabilities: ["list"] }));
+      const list = await conn.nextFrame();
+      const id = list.kind === "control" && list.message.type === "list" ? list.message.id : 0;
+      conn.send({ type: "error", id, code: "FROM_THE_FUTURE" as UnknownWireCode, message: "a code added after this client" });
+      const again = await conn.nextFrame();
+      if (again.kind === "control" && again.message.type === "list") conn.send({ type: "listing", id: again.message.id, entries: [], more: false });
+    });
+    const client = await FerryClient.connect({ port: server.port });
+    expect(await codeOf(client.list())).toBe("FROM_THE_FUTURE");
+    expect(await client.list()).toEqual([]);
+    await client.close();
   });
 
   it("reports LOCAL_FILE_ERROR for a missing file without touching the connection", async () => {

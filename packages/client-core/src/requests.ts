@@ -1,11 +1,11 @@
-import { CAPABILITIES, pathProblem, type ListEntry, type Message } from "@ferry/protocol";
+import { CAPABILITIES, pathProblem, type ClientMessage, type ListEntry, type Message } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 import type { Wire } from "./wire.js";
 
 /** Sends one request under the send lock and resolves with what its handler collects. */
 async function request<T>(
   wire: Wire,
-  build: (id: number) => Message,
+  build: (id: number) => ClientMessage,
   collect: (message: Message, done: (value: T) => void) => boolean,
 ): Promise<T> {
   const id = wire.nextId();

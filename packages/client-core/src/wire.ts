@@ -11,6 +11,7 @@ import {
   encodePreamble,
   type ClientConfig,
   type Frame,
+  type ClientMessage,
   type Message,
   type WelcomeMessage,
 } from "@ferry/protocol";
@@ -221,7 +222,7 @@ export class Wire {
     }
   }
 
-  send(message: Message): void {
+  send(message: ClientMessage): void {
     this.writeFrame(encodeControl(message));
   }
 

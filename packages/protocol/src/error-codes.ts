@@ -51,8 +51,22 @@ export const WIRE_ERROR_CODES = {
   NO_SPACE: "NO_SPACE",
   /** A transfer or a frame in progress moved fewer bytes than the server's minimum data rate. */
   TOO_SLOW: "TOO_SLOW",
+  /** The server hit a bug (an exception it did not expect); it logged the details and closes. */
+  INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[keyof typeof WIRE_ERROR_CODES];
+
+/**
+ * An error code this version does not know, as a newer peer sent it (protocol.md §8: receivers
+ * treat an unknown code as a failure carrying that code, never as a malformed message).
+ */
+export type UnknownWireCode = string & { readonly __unknownWireCode: true };
+
+/** Any code an ERROR may carry: a known one, or an unknown one of the same shape. */
+export type ReceivedWireCode = WireErrorCode | UnknownWireCode;
+
+/** The shape every code has, known or not: upper-case letters, digits and "_", at most 64. */
+export const WIRE_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** Codes after which the sender closes the connection; the others only fail one upload. */
 export const FATAL_WIRE_ERROR_CODES: ReadonlySet<WireErrorCode> = new Set<WireErrorCode>([
@@ -67,4 +81,5 @@ export const FATAL_WIRE_ERROR_CODES: ReadonlySet<WireErrorCode> = new Set<WireEr
   "AUTH_REQUIRED",
   "AUTH_FAILED",
   "TOO_SLOW",
+  "INTERNAL_ERROR",
 ]);

@@ -1,3 +1,18 @@
+/**
+ * The one error base of every Ferry package: a stable string `code` (tests and callers branch on
+ * it, never on the text), the message for people, and the `cause` forwarded. Each package narrows
+ * `Code` to its own union; the CLIs map codes to sentences and exit codes in one place each.
+ */
+export class FerryError<Code extends string = string> extends Error {
+  readonly code: Code;
+
+  constructor(message: string, options: { code: Code; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+  }
+}
+
 /** Stable codes for errors raised while encoding or decoding the wire format. */
 export const PROTOCOL_ERROR_CODES = {
   /** A frame declared a payload larger than the limit for its type. */
@@ -13,13 +28,5 @@ export const PROTOCOL_ERROR_CODES = {
 } as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[keyof typeof PROTOCOL_ERROR_CODES];
 
-/** Error thrown by the codec. `code` is stable; tests and callers branch on it, never on text. */
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode;
-
-  constructor(message: string, options: { code: ProtocolErrorCode; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = "ProtocolError";
-    this.code = options.code;
-  }
-}
+/** Error thrown by the codec. */
+export class ProtocolError extends FerryError<ProtocolErrorCode> {}

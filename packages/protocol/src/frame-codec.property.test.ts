@@ -4,46 +4,92 @@ import { encodeControl, encodeData } from "./frame-encoder.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { ProtocolError } from "./errors.js";
 import type { Frame } from "./frame.js";
-import type { Message } from "./messages.js";
+import { CONFLICT_POLICIES, PERMISSIONS, PUBLISH_OUTCOMES, type Message, type MessageType } from "./messages.js";
 import { WIRE_ERROR_CODES } from "./error-codes.js";
+import { LIMITS } from "./wire-constants.js";
 
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 const size = fc.maxSafeNat();
 const sha = fc.stringMatching(/^[0-9a-f]{64}$/);
 const text = fc.string({ unit: "grapheme", maxLength: 40 });
 
-const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant("hello" as const), version: fc.integer({ min: 1, max: 0xffff }), agent: text }),
-  fc.record({ type: fc.constant("put" as const), id: u32, name: text, size }),
-  fc.record({ type: fc.constant("put_end" as const), id: u32, sha256: sha }),
-  fc.record({ type: fc.constant("cancel" as const), id: u32 }),
-  fc.record({ type: fc.constant("stored" as const), id: u32, name: text, size, sha256: sha }),
-  fc.record({
-    type: fc.constant("put_batch" as const),
-    id: u32,
-    files: fc.array(fc.record({ name: text, size: fc.integer({ min: 0, max: 65536 }), sha256: sha }), { minLength: 1, maxLength: 4 }),
-  }),
-  fc.record({
+const outcome = fc.constantFrom(...PUBLISH_OUTCOMES);
+const code = fc.constantFrom(...Object.values(WIRE_ERROR_CODES));
+const resumeChunk = fc.integer({ min: LIMITS.MIN_RESUME_CHUNK, max: LIMITS.MAX_RESUME_CHUNK });
+const shas = fc.array(sha, { maxLength: 3 });
+
+// One arbitrary per message type; the mapped type makes the compiler insist on every one.
+const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>> } = {
+  hello: fc.record(
+    { type: fc.constant("hello" as const), version: fc.integer({ min: 1, max: 0xffff }), agent: text, token: fc.string({ minLength: 1, maxLength: 40 }) },
+    { requiredKeys: ["type", "version", "agent"] },
+  ),
+  welcome: fc.record(
+    {
+      type: fc.constant("welcome" as const),
+      version: fc.integer({ min: 1, max: 0xffff }),
+      agent: text,
+      limits: fc.record({ maxDataPayload: fc.integer({ min: 1, max: 0xffff_ffff }), maxFileSize: size }),
+      capabilities: fc.array(fc.string({ maxLength: 20 }), { maxLength: 8 }),
+      user: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), permissions: fc.subarray([...PERMISSIONS]) }),
+    },
+    { requiredKeys: ["type", "version", "agent", "limits", "capabilities"] },
+  ),
+  put: fc.record(
+    {
+      type: fc.constant("put" as const),
+      id: u32,
+      name: text,
+      size,
+      onConflict: fc.constantFrom(...CONFLICT_POLICIES),
+      resume: fc.record({ key: fc.stringMatching(/^[0-9a-f]{32,64}$/), chunkSize: resumeChunk }),
+    },
+    { requiredKeys: ["type", "id", "name", "size"] },
+  ),
+  put_offer: fc.record({ type: fc.constant("put_offer" as const), id: u32, offset: size, chunks: shas }),
+  put_from: fc.record({ type: fc.constant("put_from" as const), id: u32, offset: size }),
+  put_end: fc.record({ type: fc.constant("put_end" as const), id: u32, sha256: sha }),
+  cancel: fc.record({ type: fc.constant("cancel" as const), id: u32 }),
+  stored: fc.record(
+    { type: fc.constant("stored" as const), id: u32, name: text, size, sha256: sha, outcome },
+    { requiredKeys: ["type", "id", "name", "size", "sha256"] },
+  ),
+  put_batch: fc.record(
+    {
+      type: fc.constant("put_batch" as const),
+      id: u32,
+      files: fc.array(fc.record({ name: text, size: fc.integer({ min: 0, max: 65536 }), sha256: sha }), { minLength: 1, maxLength: 4 }),
+      onConflict: fc.constantFrom(...CONFLICT_POLICIES),
+    },
+    { requiredKeys: ["type", "id", "files"] },
+  ),
+  batch_stored: fc.record({
     type: fc.constant("batch_stored" as const),
     id: u32,
-    results: fc.array(
-      fc.oneof(
-        fc.record({ name: text, outcome: fc.constantFrom("created" as const, "renamed" as const, "overwritten" as const, "skipped" as const) }),
-        fc.record({ code: fc.constantFrom(...Object.values(WIRE_ERROR_CODES)), message: fc.string({ maxLength: 40 }) }),
-      ),
-      { minLength: 1, maxLength: 4 },
-    ),
+    results: fc.array(fc.oneof(fc.record({ name: text, outcome }), fc.record({ code, message: fc.string({ maxLength: 40 }) })), {
+      minLength: 1,
+      maxLength: 4,
+    }),
   }),
-  fc.record(
-    {
-      type: fc.constant("error" as const),
-      id: u32,
-      code: fc.constantFrom(...Object.values(WIRE_ERROR_CODES)),
-      message: text,
-    },
-    { requiredKeys: ["type", "code", "message"] },
+  get: fc.record(
+    { type: fc.constant("get" as const), id: u32, name: text, resume: fc.record({ chunkSize: resumeChunk, chunks: shas }) },
+    { requiredKeys: ["type", "id", "name"] },
   ),
-);
+  get_begin: fc.record({ type: fc.constant("get_begin" as const), id: u32, name: text, size, offset: size }, { requiredKeys: ["type", "id", "name", "size"] }),
+  get_end: fc.record({ type: fc.constant("get_end" as const), id: u32, sha256: sha }),
+  list: fc.record({ type: fc.constant("list" as const), id: u32, path: text }, { requiredKeys: ["type", "id"] }),
+  listing: fc.record({
+    type: fc.constant("listing" as const),
+    id: u32,
+    entries: fc.array(fc.record({ name: text, size, mtime: fc.maxSafeNat(), sha256: fc.option(sha, { nil: null }) }), { maxLength: 4 }),
+    more: fc.boolean(),
+  }),
+  delete: fc.record({ type: fc.constant("delete" as const), id: u32, name: text }),
+  deleted: fc.record({ type: fc.constant("deleted" as const), id: u32, name: text }),
+  error: fc.record({ type: fc.constant("error" as const), id: u32, code, message: text }, { requiredKeys: ["type", "code", "message"] }),
+};
+
+const message: fc.Arbitrary<Message> = fc.oneof(...Object.values(arbitraries));
 
 const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   message.map((m): Frame => ({ kind: "control", message: m })),
@@ -67,6 +113,11 @@ function decodeAtCuts(bytes: Buffer, cuts: number[], decoder: FrameDecoder): Fra
 }
 
 describe("properties", () => {
+  it("draws every message type", () => {
+    const seen = new Set(fc.sample(message, { numRuns: 2000, seed: 42 }).map((m) => m.type));
+    expect([...seen].sort()).toEqual(Object.keys(arbitraries).sort());
+  });
+
   it("any chunking of valid frames decodes to the same frames", () => {
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { encodeControl, encodeData } from "./frame-encoder.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import type { Frame } from "./frame.js";
-import type { Message } from "./messages.js";
+import { MESSAGE_TYPES, type Message } from "./messages.js";
+import type { UnknownWireCode } from "./error-codes.js";
 import { ProtocolError } from "./errors.js";
 import { frame, splitAt } from "./testing/hand-writer.js";
 
@@ -65,6 +66,85 @@ const controlVectors: ControlVector[] = [
     bytes: frame(0x01, '{"type":"batch_stored","id":9,"results":[{"name":"a (1).txt","outcome":"renamed"},{"code":"BAD_NAME","message":"no"}]}'),
   },
   {
+    name: "welcome with an authenticated user",
+    message: {
+      type: "welcome",
+      version: 1,
+      agent: "s",
+      limits: { maxDataPayload: 65536, maxFileSize: 10 },
+      capabilities: [],
+      user: { name: "alice", permissions: ["read", "write"] },
+    },
+    bytes: frame(
+      0x01,
+      '{"type":"welcome","version":1,"agent":"s","limits":{"maxDataPayload":65536,"maxFileSize":10},"capabilities":[],"user":{"name":"alice","permissions":["read","write"]}}',
+    ),
+  },
+  {
+    name: "hello with a token",
+    message: { type: "hello", version: 1, agent: "t", token: "s3cret" },
+    bytes: frame(0x01, '{"type":"hello","version":1,"agent":"t","token":"s3cret"}'),
+  },
+  {
+    name: "resumable put with a conflict policy",
+    message: { type: "put", id: 2, name: "d/big.iso", size: 16777216, onConflict: "overwrite", resume: { key: "ab".repeat(16), chunkSize: 8388608 } },
+    bytes: frame(
+      0x01,
+      `{"type":"put","id":2,"name":"d/big.iso","size":16777216,"onConflict":"overwrite","resume":{"key":"${"ab".repeat(16)}","chunkSize":8388608}}`,
+    ),
+  },
+  {
+    name: "put_offer",
+    message: { type: "put_offer", id: 2, offset: 8388608, chunks: [SHA] },
+    bytes: frame(0x01, `{"type":"put_offer","id":2,"offset":8388608,"chunks":["${SHA}"]}`),
+  },
+  { name: "put_from", message: { type: "put_from", id: 2, offset: 0 }, bytes: frame(0x01, '{"type":"put_from","id":2,"offset":0}') },
+  {
+    name: "stored with an outcome",
+    message: { type: "stored", id: 2, name: "d/big.iso", size: 16777216, sha256: SHA, outcome: "overwritten" },
+    bytes: frame(0x01, `{"type":"stored","id":2,"name":"d/big.iso","size":16777216,"sha256":"${SHA}","outcome":"overwritten"}`),
+  },
+  { name: "get", message: { type: "get", id: 3, name: "a.txt" }, bytes: frame(0x01, '{"type":"get","id":3,"name":"a.txt"}') },
+  {
+    name: "get with resume",
+    message: { type: "get", id: 3, name: "a.txt", resume: { chunkSize: 8388608, chunks: [SHA, SHA] } },
+    bytes: frame(0x01, `{"type":"get","id":3,"name":"a.txt","resume":{"chunkSize":8388608,"chunks":["${SHA}","${SHA}"]}}`),
+  },
+  {
+    name: "get_begin resumed",
+    message: { type: "get_begin", id: 3, name: "a.txt", size: 20000000, offset: 16777216 },
+    bytes: frame(0x01, '{"type":"get_begin","id":3,"name":"a.txt","size":20000000,"offset":16777216}'),
+  },
+  {
+    name: "get_end",
+    message: { type: "get_end", id: 3, sha256: SHA },
+    bytes: frame(0x01, `{"type":"get_end","id":3,"sha256":"${SHA}"}`),
+  },
+  { name: "list of a folder", message: { type: "list", id: 4, path: "photos" }, bytes: frame(0x01, '{"type":"list","id":4,"path":"photos"}') },
+  {
+    name: "listing page",
+    message: {
+      type: "listing",
+      id: 4,
+      entries: [
+        { name: "photos/a.jpg", size: 5, mtime: 1700000000000, sha256: SHA },
+        { name: "photos/b.jpg", size: 0, mtime: 0, sha256: null },
+      ],
+      more: true,
+    },
+    bytes: frame(
+      0x01,
+      `{"type":"listing","id":4,"entries":[{"name":"photos/a.jpg","size":5,"mtime":1700000000000,"sha256":"${SHA}"},{"name":"photos/b.jpg","size":0,"mtime":0,"sha256":null}],"more":true}`,
+    ),
+  },
+  { name: "delete", message: { type: "delete", id: 5, name: "old.log" }, bytes: frame(0x01, '{"type":"delete","id":5,"name":"old.log"}') },
+  { name: "deleted", message: { type: "deleted", id: 5, name: "old.log" }, bytes: frame(0x01, '{"type":"deleted","id":5,"name":"old.log"}') },
+  {
+    name: "error with a code this version does not know (carried, §8)",
+    message: { type: "error", id: 6, code: "FROM_THE_FUTURE" as UnknownWireCode, message: "new" },
+    bytes: frame(0x01, '{"type":"error","id":6,"code":"FROM_THE_FUTURE","message":"new"}'),
+  },
+  {
     name: "error without id",
     message: { type: "error", code: "BUSY", message: "server busy" },
     bytes: frame(0x01, '{"type":"error","code":"BUSY","message":"server busy"}'),
@@ -112,6 +192,10 @@ describe("control frame vectors", () => {
     expect(Buffer.concat(encodeControl(message))).toEqual(bytes);
     expectDecodesEverywhere(bytes, [{ kind: "control", message }]);
   });
+});
+
+it("has a vector for every message type", () => {
+  expect(new Set(controlVectors.map((v) => v.message.type))).toEqual(new Set(MESSAGE_TYPES));
 });
 
 describe("data frame vectors", () => {
@@ -200,7 +284,8 @@ const errorVectors: ErrorVector[] = [
   },
   { name: "id beyond u32", bytes: frame(0x01, '{"type":"cancel","id":4294967296}'), code: "BAD_MESSAGE" },
   { name: "uppercase sha256", bytes: frame(0x01, `{"type":"put_end","id":1,"sha256":"${SHA.toUpperCase()}"}`), code: "BAD_MESSAGE" },
-  { name: "unknown error code", bytes: frame(0x01, '{"type":"error","code":"NOPE","message":""}'), code: "BAD_MESSAGE" },
+  // An unknown code of the right shape is carried (§8); one of another shape is a malformed message.
+  { name: "error code not of the code shape", bytes: frame(0x01, '{"type":"error","code":"nope","message":""}'), code: "BAD_MESSAGE" },
   { name: "JSON array", bytes: frame(0x01, "[]"), code: "BAD_MESSAGE" },
   { name: "JSON null", bytes: frame(0x01, "null"), code: "BAD_MESSAGE" },
 ];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { WIRE_ERROR_CODES } from "./error-codes.js";
+import { WIRE_CODE_PATTERN, WIRE_ERROR_CODES, type ReceivedWireCode, type UnknownWireCode } from "./error-codes.js";
 import { LIMITS } from "./wire-constants.js";
 
 // Building blocks. z.int() only admits safe integers, so sizes beyond 2^53 fail validation.
@@ -11,6 +11,8 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "lowercase hex SHA-256");
 // rather than kill the connection.
 const name = z.string().max(4096);
 const agent = z.string().max(128);
+// An ERROR's code: one of WIRE_ERROR_CODES, or an unknown one of the same shape (from a newer peer).
+const wireCode = z.union([z.enum(WIRE_ERROR_CODES), z.string().regex(WIRE_CODE_PATTERN).transform((code) => code as UnknownWireCode)]) as z.ZodType<ReceivedWireCode, string>;
 
 /** What an authenticated user may do. read: GET and LIST; write: PUT; delete: DELETE and PUT with overwrite. */
 export const PERMISSIONS = ["read", "write", "delete"] as const;
@@ -139,7 +141,7 @@ export const PutBatchSchema = z.strictObject({
 /** One file's fate in BATCH_STORED: stored (under `name`), or refused with a code. */
 export const BatchResultSchema = z.union([
   z.strictObject({ name, outcome: PublishOutcomeSchema }),
-  z.strictObject({ code: z.enum(WIRE_ERROR_CODES), message: z.string().max(128) }),
+  z.strictObject({ code: wireCode, message: z.string().max(128) }),
 ]);
 
 /** Server → client: the answer to PUT_BATCH, one result per file, in the order of `files`. */
@@ -223,34 +225,47 @@ export const DeletedSchema = z.strictObject({
 export const ErrorMessageSchema = z.strictObject({
   type: z.literal("error"),
   id: id.optional(),
-  code: z.enum(WIRE_ERROR_CODES),
+  code: wireCode,
   message: z.string().max(1024),
 });
 
-/** Every control message of protocol v1, discriminated on `type`. */
-export const MessageSchema = z.discriminatedUnion("type", [
+/** Messages a client sends (§4). A server decodes every message and refuses these others as UNEXPECTED_MESSAGE. */
+export const CLIENT_MESSAGE_SCHEMAS = [
   HelloSchema,
-  WelcomeSchema,
   PutSchema,
+  PutFromSchema,
   PutEndSchema,
+  PutBatchSchema,
   CancelSchema,
-  StoredSchema,
-  ErrorMessageSchema,
   GetSchema,
+  ListSchema,
+  DeleteSchema,
+] as const;
+
+/** Messages a server sends (§4); ERROR may also come from a client (§8). */
+export const SERVER_MESSAGE_SCHEMAS = [
+  WelcomeSchema,
+  PutOfferSchema,
+  StoredSchema,
+  BatchStoredSchema,
   GetBeginSchema,
   GetEndSchema,
-  ListSchema,
   ListingSchema,
-  DeleteSchema,
   DeletedSchema,
-  PutOfferSchema,
-  PutFromSchema,
-  PutBatchSchema,
-  BatchStoredSchema,
-]);
+  ErrorMessageSchema,
+] as const;
+
+/** Every control message of protocol v1, discriminated on `type`: what a decoder accepts. */
+export const MessageSchema = z.discriminatedUnion("type", [...CLIENT_MESSAGE_SCHEMAS, ...SERVER_MESSAGE_SCHEMAS]);
+export const ClientMessageSchema = z.discriminatedUnion("type", [...CLIENT_MESSAGE_SCHEMAS]);
+export const ServerMessageSchema = z.discriminatedUnion("type", [...SERVER_MESSAGE_SCHEMAS]);
 
 export type Message = z.infer<typeof MessageSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type MessageType = Message["type"];
+/** Every message type, for tests and tables that must cover them all. */
+export const MESSAGE_TYPES = MessageSchema.options.map((schema) => schema.shape.type.value) as MessageType[];
 export type HelloMessage = z.infer<typeof HelloSchema>;
 export type WelcomeMessage = z.infer<typeof WelcomeSchema>;
 export type PutMessage = z.infer<typeof PutSchema>;

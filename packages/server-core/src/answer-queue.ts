@@ -1,21 +1,21 @@
-import type { Message } from "@ferry/protocol";
+import type { ServerMessage } from "@ferry/protocol";
 
 /**
  * Answers that must leave in request order while the work behind them (fsync, publish) runs in
  * parallel: each answer is sent once it is ready and every earlier one has been sent.
  */
 export class AnswerQueue {
-  readonly #send: (message: Message) => void;
+  readonly #send: (message: ServerMessage) => void;
   #tail: Promise<void> = Promise.resolve();
   /** One promise per answer not yet sent, oldest first. */
   readonly #unsent: Promise<void>[] = [];
 
-  constructor(send: (message: Message) => void) {
+  constructor(send: (message: ServerMessage) => void) {
     this.#send = send;
   }
 
   /** Queues `answer`; it must never reject (failures are answers too). */
-  push(answer: Promise<Message>): void {
+  push(answer: Promise<ServerMessage>): void {
     const sent = this.#tail
       .then(() => answer)
       .then((message) => this.#send(message))

@@ -12,6 +12,7 @@ import {
   type GetMessage,
   type ListMessage,
   type Message,
+  type ServerMessage,
   type ServerConfig,
 } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
@@ -61,6 +62,7 @@ export class Connection {
   readonly peer: PeerInfo;
   readonly #socket: Socket;
   readonly #frames: FrameWriter;
+  #internalReported = false;
   readonly #ctx: ConnectionContext;
   readonly #reader: AsyncIterator<Buffer>;
   #state: State = { kind: "handshake" };
@@ -114,7 +116,7 @@ export class Connection {
         // A peer that connects and hangs up without a byte (a port probe, a health check) sent
         // no file; storing an empty output<N>.txt for it would only litter the directory.
         if (this.#ctx.rawAllowed && first.head.length > 0) {
-          const outcome = await serveRawUpload(this.#ctx, this.peer, first.head, () => this.#next());
+          const outcome = await serveRawUpload(this.#ctx, this.peer, first.head, () => this.#next(), this.#onInternal);
           this.#rawOutcome = outcome === "stored" ? "stored" : "failed";
         }
         return;
@@ -155,8 +157,15 @@ export class Connection {
     this.#socket.destroy();
   }
 
+  /** The socket's next chunk (null at EOF). A reset or a socket error is CONNECTION_LOST, never INTERNAL. */
   async #next(): Promise<Buffer | null> {
-    const result = await this.#reader.next();
+    let result: IteratorResult<Buffer>;
+    try {
+      result = await this.#reader.next();
+    } catch (error) {
+      if (error instanceof ServerError) throw error; // our own hang-up's reason
+      throw new ServerError(`connection lost: ${(error as Error).message}`, { code: "CONNECTION_LOST", cause: error });
+    }
     return result.done ? null : result.value;
   }
 
@@ -270,7 +279,7 @@ export class Connection {
       ...(user ? { user: { name: user.name, permissions: user.permissions } } : {}),
     });
     if (user) this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
-    this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, answers: this.#answers, emit: this.#ctx.emit });
+    this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, answers: this.#answers, emit: this.#ctx.emit, onInternal: this.#onInternal });
     this.#state = { kind: "ready", space, identity };
   }
 
@@ -306,7 +315,7 @@ export class Connection {
     }
   }
 
-  #send(message: Message): void {
+  #send(message: ServerMessage): void {
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
     // Answers produced in the same tick (pipelined small files) leave in one writev.
     this.#frames.write(encodeControl(message));
@@ -346,11 +355,30 @@ export class Connection {
     });
   }
 
+  /**
+   * A bug surfaced while serving this connection: the operator gets it with its stack
+   * ("internal-error"), and the peer is told INTERNAL_ERROR and disconnected, since the
+   * connection's state can no longer be trusted. Called once per connection at most.
+   */
+  #reportInternal(error: unknown): void {
+    if (this.#internalReported) return;
+    this.#internalReported = true;
+    const cause = error instanceof Error ? error : new Error(String(error));
+    this.#ctx.emit("internal-error", { ...this.peer, message: cause.message, stack: cause.stack ?? String(cause) });
+  }
+
+  /** An unexpected exception inside a request (an upload's set-up or publish): report it, then hang up. */
+  readonly #onInternal = (error: unknown): void => {
+    this.#reportInternal(error);
+    this.#hangUp(new ServerError("internal server error (logged by the server)", { code: "INTERNAL" }));
+  };
+
   /** Tells the peer what went wrong (when it speaks Ferry and can still hear), then hangs up. */
   async #onFatal(error: unknown): Promise<void> {
     // A hang-up of ours surfaces wherever the code was waiting (a read, a download's drain) as a
     // lost connection; report the reason we hung up instead.
     const { code, message } = describe(this.#hangUpReason ?? error);
+    if (code === "INTERNAL") this.#reportInternal(error);
     if (code === "CONNECTION_LOST") return; // nobody left to tell
     await this.#uploads?.abort(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });

@@ -1,4 +1,4 @@
-import { WIRE_ERROR_CODES } from "@ferry/protocol";
+import { FerryError, WIRE_ERROR_CODES } from "@ferry/protocol";
 
 /** Stable codes of every error the server core raises or reports. */
 export const SERVER_ERROR_CODES = {
@@ -13,16 +13,10 @@ export const SERVER_ERROR_CODES = {
   BAD_STATE: "BAD_STATE",
   /** The peer went away or reset before the upload finished. */
   CONNECTION_LOST: "CONNECTION_LOST",
+  /** A bug: an exception the server did not expect. Emitted as "internal-error" with its stack; the peer gets INTERNAL_ERROR. */
+  INTERNAL: "INTERNAL",
 } as const;
 export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[keyof typeof SERVER_ERROR_CODES];
 
-/** Base error of server-core; `code` is stable, the message is for people. */
-export class ServerError extends Error {
-  readonly code: ServerErrorCode;
-
-  constructor(message: string, options: { code: ServerErrorCode; cause?: unknown }) {
-    super(message, { cause: options.cause });
-    this.name = "ServerError";
-    this.code = options.code;
-  }
-}
+/** Base error of server-core. */
+export class ServerError extends FerryError<ServerErrorCode> {}

@@ -91,5 +91,7 @@ export interface ServerEvents {
   "request-failed": [RequestFailedEvent];
   /** A connection ended on an error (protocol violation, timeout, shutdown) after being told why. */
   "connection-error": [PeerInfo & { code: ServerErrorCode; message: string }];
+  /** A bug: an exception the server did not expect, with its stack. The connection gets INTERNAL_ERROR and is closed. */
+  "internal-error": [PeerInfo & { message: string; stack: string }];
   closed: [];
 }

@@ -18,7 +18,11 @@ export function diskFailureCode(error: unknown): "NO_SPACE" | "STORAGE_ERROR" {
   return "STORAGE_ERROR";
 }
 
-/** Maps anything thrown while serving to a stable code and a sentence. */
+/**
+ * Maps anything thrown while serving to a stable code and a sentence. Ferry's own errors keep their
+ * code; anything else is a bug (INTERNAL), never disguised as a network failure: the socket's own
+ * errors are turned into CONNECTION_LOST where they are read (Connection's #next).
+ */
 export function describe(error: unknown): { code: ServerErrorCode; message: string } {
   if (error instanceof ServerError) {
     return { code: error.code === "STORAGE_ERROR" ? diskFailureCode(error) : error.code, message: error.message };
@@ -26,8 +30,7 @@ export function describe(error: unknown): { code: ServerErrorCode; message: stri
   if (error instanceof ProtocolError) {
     return { code: error.code === "DECODER_FAILED" ? "BAD_MESSAGE" : error.code, message: error.message };
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: "CONNECTION_LOST", message };
+  return { code: "INTERNAL", message: "internal server error (logged by the server)" };
 }
 
 /** Server-only codes never go on the wire; they are reported as the nearest wire code. */
@@ -39,6 +42,8 @@ export function toWireCode(code: ServerErrorCode): WireErrorCode {
     case "BAD_STATE":
     case "CONNECTION_LOST":
       return "STORAGE_ERROR";
+    case "INTERNAL":
+      return "INTERNAL_ERROR";
     default:
       return code;
   }

@@ -13,6 +13,7 @@ export async function serveRawUpload(
   peer: PeerInfo,
   head: Buffer,
   next: () => Promise<Buffer | null>,
+  onInternal: (error: unknown) => void,
 ): Promise<"stored" | "failed"> {
   const { storage, config } = ctx;
   ctx.emit("upload-started", { ...peer, name: null, size: null, raw: true });
@@ -44,6 +45,7 @@ export async function serveRawUpload(
     return "stored";
   } catch (error) {
     const { code, message } = describe(error);
+    if (code === "INTERNAL") onInternal(error);
     ctx.emit("upload-failed", { ...peer, name: null, code, message, raw: true });
     return "failed";
   } finally {

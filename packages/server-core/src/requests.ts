@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
 import { BufferPool, digestPrefix, readAt } from "@ferry/node-io";
-import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type Message } from "@ferry/protocol";
+import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { Quota } from "./quota.js";
@@ -14,7 +14,7 @@ export interface RequestContext {
   storage: StorageRoot;
   quota: Quota | null;
   peer: PeerInfo;
-  send(message: Message): void;
+  send(message: ServerMessage): void;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
 }
 
@@ -97,7 +97,8 @@ export async function serveDelete(ctx: RequestContext, request: DeleteMessage): 
 
 function drained(socket: Socket): Promise<void> {
   // A socket that is already gone will emit neither event again.
-  if (socket.destroyed) return Promise.reject(new Error("connection closed during a download"));
+  const lost = (): ServerError => new ServerError("connection closed during a download", { code: "CONNECTION_LOST" });
+  if (socket.destroyed) return Promise.reject(lost());
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {
       socket.off("close", onClose);
@@ -105,7 +106,7 @@ function drained(socket: Socket): Promise<void> {
     };
     const onClose = (): void => {
       socket.off("drain", onDrain);
-      reject(new Error("connection closed during a download"));
+      reject(lost());
     };
     socket.once("drain", onDrain);
     socket.once("close", onClose);

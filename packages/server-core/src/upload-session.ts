@@ -36,6 +36,8 @@ export interface UploadSessionContext {
   /** Answers to PUTs, sent in PUT order (shared with the connection's other answers). */
   answers: AnswerQueue;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
+  /** A bug surfaced in an upload (code INTERNAL): the connection reports it and hangs up. */
+  onInternal(error: unknown): void;
 }
 
 interface Upload {
@@ -130,7 +132,7 @@ export class UploadSession {
       this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
     } catch (error) {
       settle(false); // QUOTA_EXCEEDED, NO_SPACE, STORAGE_ERROR: the reservation (if any) ends here
-      const { code, message } = describe(error);
+      const { code, message } = this.#describe(error);
       refuse(toWireCode(code), message);
     }
   }
@@ -147,7 +149,7 @@ export class UploadSession {
     try {
       await space.storage.ensureRoom(message.files.reduce((sum, f) => sum + f.size, 0), config.minFreeBytes);
     } catch (error) {
-      noRoom = describe(error).message;
+      noRoom = this.#describe(error).message;
     }
     const slots: BatchSlot[] = [];
     const startedAt = performance.now();
@@ -160,7 +162,7 @@ export class UploadSession {
         if (refusal) throw new ServerError(refusal.text, { code: refusal.code });
         if (space.quota) settle = space.quota.reserve(put.size);
       } catch (error) {
-        const { code, message: text } = describe(error);
+        const { code, message: text } = this.#describe(error);
         slots.push({ put, received: 0, refused: this.#failure(put, toWireCode(code), text) });
         continue;
       }
@@ -180,7 +182,7 @@ export class UploadSession {
       // The name rules of protocol.md §6, and the OS path limit once under this storage root.
       space.storage.checkName(put.name);
     } catch (error) {
-      return { code: "BAD_NAME", text: `${JSON.stringify(put.name)}: ${describe(error).message}` };
+      return { code: "BAD_NAME", text: `${JSON.stringify(put.name)}: ${this.#describe(error).message}` };
     }
     const refusal = forbidden(this.#ctx.identity, put);
     if (refusal) return { code: "FORBIDDEN", text: refusal };
@@ -255,7 +257,7 @@ export class UploadSession {
     if (upload.file.error) return this.#failUpload(upload, diskFailureCode(upload.file.error), upload.file.error.message, true);
     if (!upload.file.write(payload)) {
       return upload.file.drained().catch((error: unknown) => {
-        const { code, message } = describe(error);
+        const { code, message } = this.#describe(error);
         return this.#failUpload(upload, code, message, true);
       });
     }
@@ -313,7 +315,7 @@ export class UploadSession {
       await this.#ctx.space.storage.ensureRoom(upload.put.size - offset, this.#ctx.config.minFreeBytes);
     } catch (error) {
       if (error instanceof ServerError && error.code === "UNEXPECTED_MESSAGE") throw error;
-      const { code, message } = describe(error);
+      const { code, message } = this.#describe(error);
       return this.#failUpload(upload, code, message, true);
     }
     this.#state = { kind: "receiving", upload };
@@ -355,7 +357,7 @@ export class UploadSession {
       opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
     } catch (error) {
       settle(false);
-      const { code, message } = describe(error);
+      const { code, message } = this.#describe(error);
       this.#reject(put, toWireCode(code), message);
       this.#state = { kind: "discarding", id: put.id };
       return;
@@ -387,9 +389,16 @@ export class UploadSession {
       // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
       return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
     } catch (error) {
-      const { code, message } = describe(error);
+      const { code, message } = this.#describe(error);
       return this.#dropUpload(upload, toWireCode(code), message);
     }
+  }
+
+  /** describe(), and a bug (INTERNAL) is also handed to the connection, which reports it and hangs up. */
+  #describe(error: unknown): ReturnType<typeof describe> {
+    const described = describe(error);
+    if (described.code === "INTERNAL") this.#ctx.onInternal(error);
+    return described;
   }
 
   /** Fails one upload without closing the connection. `moreData`: DATA may still follow. */

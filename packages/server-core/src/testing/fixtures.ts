@@ -51,6 +51,8 @@ export async function listDir(dir: string): Promise<string[]> {
 
 type Recorded = { [K in keyof ServerEvents]: ServerEvents[K][0][] };
 
+export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
 /** A started server on 127.0.0.1:0 with a temp storage dir and every event recorded. */
 export async function startTestServer(config: ServerConfigInput = {}) {
   const storage = await tempDir("ferry-store-");
@@ -66,6 +68,7 @@ export async function startTestServer(config: ServerConfigInput = {}) {
     "upload-failed",
     "authenticated",
     "request-failed",
+    "internal-error",
   ];
   const waiters: { name: keyof ServerEvents; count: number; resolve: () => void }[] = [];
   for (const name of names) {

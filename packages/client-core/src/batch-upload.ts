@@ -7,7 +7,6 @@ import {
   type BatchFile,
   type BatchStoredMessage,
   type ConflictPolicy,
-  type PutBatchMessage,
 } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
@@ -73,46 +72,35 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     else sent.push({ index, file: { name: entry.name, size: read.length, sha256: createHash("sha256").update(read).digest("hex") }, bytes: read });
   });
   if (sent.length === 0) return results as (UploadResult | ClientError)[];
-  const release = await wire.lock.acquire();
-  const startedAt = performance.now();
-  const id = wire.nextId();
-  let released = false;
-  let started = false; // PUT_BATCH is on the wire
+  const request = wire.request<BatchStoredMessage>({
+    onMessage(message) {
+      if (message.type !== "batch_stored") throw new ClientError(`unexpected ${message.type} for a batch`, { code: "PROTOCOL_ERROR" });
+      if (message.results.length !== sent.length) {
+        throw new ClientError(`server answered ${message.results.length} of ${sent.length} files`, { code: "PROTOCOL_ERROR" });
+      }
+      return { kind: "done", value: message };
+    },
+  });
   try {
+    await request.turn();
+    const startedAt = performance.now();
     throwIfAborted(signal);
     wire.assertOpen();
-    const answer = new Promise<BatchStoredMessage>((resolve, reject) => {
-      wire.register(id, {
-        onMessage(message) {
-          if (message.type !== "batch_stored") throw new ClientError(`unexpected ${message.type} for a batch`, { code: "PROTOCOL_ERROR" });
-          if (message.results.length !== sent.length) {
-            throw new ClientError(`server answered ${message.results.length} of ${sent.length} files`, { code: "PROTOCOL_ERROR" });
-          }
-          resolve(message);
-          return true;
-        },
-        onError: reject,
-      });
-    });
-    answer.catch(() => undefined); // observed below
-    const request: PutBatchMessage = {
+    request.send({
       type: "put_batch",
-      id,
+      id: request.id,
       files: sent.map((s) => s.file),
       ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
-    };
-    wire.send(request);
-    started = true;
+    });
     // The files' bytes back to back, in as few DATA frames as the server's limit allows.
     const all = Buffer.concat(sent.map((s) => s.bytes));
     const maxFrame = wire.frameSize();
     for (let at = 0; at < all.length; at += maxFrame) {
-      wire.writeFrame(encodeData(all.subarray(at, Math.min(all.length, at + maxFrame))));
+      request.sendFrame(encodeData(all.subarray(at, Math.min(all.length, at + maxFrame))));
       if (wire.needsDrain) await wire.drained(signal);
     }
-    released = true;
-    release();
-    const stored = await raceAbort(answer, signal);
+    request.doneSending();
+    const stored = await raceAbort(request.answer, signal);
     const durationMs = performance.now() - startedAt;
     stored.results.forEach((result, i) => {
       const { index, file } = sent[i]!;
@@ -123,19 +111,9 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     });
     return results as (UploadResult | ClientError)[];
   } catch (error) {
-    if (!released) {
-      // Stopped part-way through the bytes (an abort while waiting for the socket): the server
-      // would wait for the rest, so tell it to drop the batch. Its answer is no longer awaited.
-      if (started && !wire.fatal) {
-        try {
-          wire.send({ type: "cancel", id });
-        } catch {
-          // the connection is gone; nothing to cancel
-        }
-      }
-      release();
-    }
-    wire.unregister(id);
+    // Stopped part-way through the bytes (an abort while waiting for the socket): the server would
+    // wait for the rest, so it is told to drop the batch (CANCEL). Its answer is no longer awaited.
+    request.abandon();
     throw error;
   }
 }

@@ -69,64 +69,47 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   const resume = options.resume !== false && wire.supports(CAPABILITIES.RESUME);
   const key = createHash("sha256").update([wire.config.host, wire.config.port, name, dir].join("\0")).digest("hex").slice(0, 40);
   const partial = await LocalPartial.open(dir, key, name, !resume);
-  const id = wire.nextId();
   let expected = -1;
   let resumedFrom = 0;
-  let failed = false;
-  const finished = new Promise<string>((resolve, reject) => {
-    const fail = (error: ClientError): void => {
-      failed = true;
-      reject(error);
-    };
-    wire.register(id, {
-      onMessage(message) {
-        if (message.type === "get_begin") {
-          if (message.name !== name) throw new ClientError(`server answered GET ${name} with ${JSON.stringify(message.name)}`, { code: "PROTOCOL_ERROR" });
-          expected = message.size;
-          resumedFrom = message.offset ?? 0;
-          partial.startAt(resumedFrom, expected); // throws PROTOCOL_ERROR for an offset never offered
-
-          onProgress?.({ bytes: resumedFrom, total: expected });
-          return false;
-        }
-        if (message.type === "get_end" && expected >= 0) {
-          if (partial.bytes !== expected) throw new ClientError(`server sent ${partial.bytes} of ${expected} bytes`, { code: "PROTOCOL_ERROR" });
-          const sha256 = partial.digest();
-          if (sha256 !== message.sha256) fail(new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }));
-          else resolve(sha256);
-          return true;
-        }
-        throw new ClientError(`unexpected ${message.type} during a download`, { code: "PROTOCOL_ERROR" });
-      },
-      onData(payload) {
-        if (failed) return;
-        if (expected < 0 || partial.bytes + payload.length > expected) {
-          const error = new ClientError("server sent more bytes than it announced", { code: "PROTOCOL_ERROR" });
-          fail(error);
-          wire.die(error);
-          return;
-        }
-        // Queued behind the truncate; the disk sets the pace: stop reading while the queue is full.
-        const more = partial.write(payload);
-        if (!more) {
-          wire.pauseReading();
-          void partial.drained().then(() => wire.resumeReading());
-        }
-        onProgress?.({ bytes: partial.bytes, total: expected });
-      },
-      onError: fail,
-    });
+  const request = wire.request<string>({
+    onMessage(message) {
+      if (message.type === "get_begin") {
+        if (message.name !== name) throw new ClientError(`server answered GET ${name} with ${JSON.stringify(message.name)}`, { code: "PROTOCOL_ERROR" });
+        expected = message.size;
+        resumedFrom = message.offset ?? 0;
+        partial.startAt(resumedFrom, expected); // throws PROTOCOL_ERROR for an offset never offered
+        onProgress?.({ bytes: resumedFrom, total: expected });
+        return { kind: "more" };
+      }
+      if (message.type === "get_end" && expected >= 0) {
+        if (partial.bytes !== expected) throw new ClientError(`server sent ${partial.bytes} of ${expected} bytes`, { code: "PROTOCOL_ERROR" });
+        const sha256 = partial.digest();
+        if (sha256 === message.sha256) return { kind: "done", value: sha256 };
+        return {
+          kind: "failed",
+          error: new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }),
+        };
+      }
+      throw new ClientError(`unexpected ${message.type} during a download`, { code: "PROTOCOL_ERROR" });
+    },
+    onData(payload) {
+      if (expected < 0 || partial.bytes + payload.length > expected) {
+        throw new ClientError("server sent more bytes than it announced", { code: "PROTOCOL_ERROR" });
+      }
+      // Queued behind the truncate; the disk sets the pace: stop reading while the queue is full.
+      if (!partial.write(payload)) {
+        wire.pauseReading();
+        void partial.drained().then(() => wire.resumeReading());
+      }
+      onProgress?.({ bytes: partial.bytes, total: expected });
+    },
   });
-  finished.catch(() => undefined);
   try {
-    const release = await wire.lock.acquire();
-    try {
-      const offer = resume && partial.chunks.length > 0 ? { resume: { chunkSize: partial.chunkSize, chunks: partial.chunks } } : {};
-      wire.send({ type: "get", id, name, ...offer });
-    } finally {
-      release();
-    }
-    const sha256 = await raceAbort(finished, signal);
+    await request.turn();
+    const offer = resume && partial.chunks.length > 0 ? { resume: { chunkSize: partial.chunkSize, chunks: partial.chunks } } : {};
+    request.send({ type: "get", id: request.id, name, ...offer });
+    request.doneSending();
+    const sha256 = await raceAbort(request.answer, signal);
     await partial.finish(options.fsync ?? true);
     const published = publishLocal(partial.path, dir, fileName, policy);
     await partial.release(); // the journal, if any (the data file now has its real name)
@@ -140,7 +123,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
       resumedFrom,
     };
   } catch (error) {
-    wire.unregister(id);
+    request.abandon();
     wire.resumeReading();
     // Lost connection or Ctrl+C: keep what arrived for the next attempt. Bad bytes or a lying
     // server: throw it away.

@@ -1,27 +1,20 @@
-import { CAPABILITIES, pathProblem, type ClientMessage, type ListEntry, type Message } from "@ferry/protocol";
+import { CAPABILITIES, pathProblem, type ClientMessage, type ListEntry } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
+import type { RequestHandler } from "./request.js";
 import type { Wire } from "./wire.js";
 
-/** Sends one request under the send lock and resolves with what its handler collects. */
-async function request<T>(
-  wire: Wire,
-  build: (id: number) => ClientMessage,
-  collect: (message: Message, done: (value: T) => void) => boolean,
-): Promise<T> {
-  const id = wire.nextId();
-  const answer = new Promise<T>((resolve, reject) => {
-    wire.register(id, { onMessage: (message) => collect(message, resolve), onError: reject });
-  });
-  const release = await wire.lock.acquire();
+/** Sends one request's single message in its turn and resolves with the handler's value. */
+async function request<T>(wire: Wire, build: (id: number) => ClientMessage, handler: RequestHandler<T>): Promise<T> {
+  const request = wire.request(handler);
   try {
-    wire.send(build(id));
+    await request.turn();
+    request.send(build(request.id));
+    request.doneSending();
   } catch (error) {
-    wire.unregister(id);
+    request.abandon();
     throw error;
-  } finally {
-    release();
   }
-  return answer;
+  return request.answer;
 }
 
 /**
@@ -39,7 +32,8 @@ export async function list(wire: Wire, folder?: string): Promise<ListEntry[]> {
   return request<ListEntry[]>(
     wire,
     (id) => ({ type: "list", id, ...(folder !== undefined ? { path: folder } : {}) }),
-    (message, done) => {
+    {
+      onMessage(message) {
       if (message.type !== "listing") throw new ClientError(`unexpected ${message.type} for a listing`, { code: "PROTOCOL_ERROR" });
       for (const entry of message.entries) {
         const problem = pathProblem(entry.name) ?? (folder !== undefined && !entry.name.startsWith(`${folder}/`) ? `not inside ${folder}` : null);
@@ -47,8 +41,8 @@ export async function list(wire: Wire, folder?: string): Promise<ListEntry[]> {
         if (problem) throw new ClientError(`server listed an unsafe name ${JSON.stringify(entry.name)}: ${problem}`, { code: "PROTOCOL_ERROR" });
         entries.push(entry);
       }
-      if (!message.more) done(entries);
-      return !message.more;
+      return message.more ? { kind: "more" } : { kind: "done", value: entries };
+      },
     },
   );
 }
@@ -61,12 +55,13 @@ export async function remove(wire: Wire, name: string): Promise<void> {
   await request<void>(
     wire,
     (id) => ({ type: "delete", id, name }),
-    (message, done) => {
-      if (message.type !== "deleted" || message.name !== name) {
-        throw new ClientError(`unexpected ${message.type} for a delete`, { code: "PROTOCOL_ERROR" });
-      }
-      done();
-      return true;
+    {
+      onMessage(message) {
+        if (message.type !== "deleted" || message.name !== name) {
+          throw new ClientError(`unexpected ${message.type} for a delete`, { code: "PROTOCOL_ERROR" });
+        }
+        return { kind: "done", value: undefined };
+      },
     },
   );
 }

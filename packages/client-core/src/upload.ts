@@ -129,39 +129,26 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     throw new ClientError(`${size} bytes exceeds the server's limit of ${wire.server.limits.maxFileSize}`, { code: "FILE_TOO_LARGE" });
   }
   if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `--on-conflict ${onConflict}`);
-  const release = await wire.lock.acquire();
-  const startedAt = performance.now();
-  const id = wire.nextId();
-  let settled = false;
-  let refusal: ClientError | undefined;
-  let doneSending = false; // PUT_END or CANCEL is on the wire and the send lock released
   let offered: (offer: PutOfferMessage) => void = () => undefined;
   const offer = new Promise<PutOfferMessage>((resolve) => (offered = resolve));
+  const request = wire.request<StoredMessage>({
+    onMessage(message) {
+      if (message.type === "put_offer" && body.kind === "resumable") {
+        offered(message);
+        return { kind: "more" };
+      }
+      if (message.type !== "stored") throw new ClientError(`unexpected ${message.type} for an upload`, { code: "PROTOCOL_ERROR" });
+      return { kind: "done", value: message };
+    },
+  });
+  const { id } = request;
   try {
+    await request.turn();
+    const startedAt = performance.now();
     throwIfAborted(signal);
     wire.assertOpen();
-    const response = new Promise<StoredMessage>((resolve, reject) => {
-      wire.register(id, {
-        onMessage(message) {
-          if (message.type === "put_offer" && body.kind === "resumable") {
-            offered(message);
-            return false;
-          }
-          settled = true;
-          if (message.type !== "stored") throw new ClientError(`unexpected ${message.type} for an upload`, { code: "PROTOCOL_ERROR" });
-          resolve(message);
-          return true;
-        },
-        onError(error) {
-          settled = true;
-          refusal = error;
-          reject(error);
-        },
-      });
-    });
-    response.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
     const resume = body.kind === "resumable" ? { key: body.key, chunkSize: body.chunkSize } : undefined;
-    wire.send({
+    request.send({
       type: "put",
       id,
       name,
@@ -176,9 +163,9 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     let pool: FileChunks | undefined;
     if (body.kind === "resumable") {
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
-      const verified = await verifyOffer(body, await Promise.race([offer, response.then(() => never())]));
+      const verified = await verifyOffer(body, await Promise.race([offer, request.answer.then(() => never())]));
       ({ hash, from: sent } = verified);
-      wire.send({ type: "put_from", id, offset: sent });
+      request.send({ type: "put_from", id, offset: sent });
       source = pool = new FileChunks(body.fd, { start: sent, end: size }, wire.frameSize());
     } else if (body.kind === "file") {
       // Buffers no larger than the file (1 MiB for a 100 KiB file would be waste), and for files
@@ -194,7 +181,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     let localSha = "";
     const maxFrame = wire.frameSize();
     for await (const chunk of source) {
-      if (settled) break; // the server refused early (BAD_NAME, SIZE_MISMATCH…)
+      if (request.settled) break; // the server refused early (BAD_NAME, SIZE_MISMATCH…)
       throwIfAborted(signal);
       for (let at = 0; at < chunk.length; at += maxFrame) {
         const piece = chunk.subarray(at, Math.min(chunk.length, at + maxFrame));
@@ -202,21 +189,20 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
         if (sent > size) throw new ClientError(`source grew beyond the declared ${size} bytes`, { code: "SOURCE_CHANGED" });
         hash.update(piece);
         const last = at + maxFrame >= chunk.length;
-        wire.writeFrame(encodeData(piece), pool && last ? () => pool.release(chunk as Buffer) : undefined);
+        request.sendFrame(encodeData(piece), pool && last ? () => pool.release(chunk as Buffer) : undefined);
         if (wire.needsDrain) await wire.drained(signal);
       }
       onProgress?.({ bytes: sent, total: size });
     }
-    if (settled) {
-      wire.send({ type: "cancel", id });
+    if (request.settled) {
+      request.send({ type: "cancel", id }); // ends the server's discarding of this upload's DATA
     } else {
       if (sent !== size) throw new ClientError(`source yielded ${sent} of the declared ${size} bytes`, { code: "SOURCE_CHANGED" });
       localSha = hash.digest("hex");
-      wire.send({ type: "put_end", id, sha256: localSha });
+      request.send({ type: "put_end", id, sha256: localSha });
     }
-    doneSending = true;
-    release();
-    const stored = await raceAbort(response, signal);
+    request.doneSending();
+    const stored = await raceAbort(request.answer, signal);
     if (stored.size !== size || stored.sha256 !== localSha) {
       throw new ClientError("server confirmed a different file than was sent", { code: "CHECKSUM_MISMATCH" });
     }
@@ -230,24 +216,13 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       resumedFrom,
     };
   } catch (error) {
-    if (!doneSending) {
-      const aborted = error instanceof ClientError && error.code === "ABORTED";
-      if (body.kind === "resumable" && aborted) {
-        // Keep the server's partial for next time: hang up instead of cancelling.
-        wire.die(error);
-      } else if (!wire.fatal) {
-        // Tell the server to drop the partial upload; its late answer for this id is ignored.
-        try {
-          wire.send({ type: "cancel", id });
-        } catch {
-          // the connection is gone; nothing to cancel
-        }
-      }
-      wire.unregister(id);
-      release();
-    }
+    const aborted = error instanceof ClientError && error.code === "ABORTED";
+    // Aborted mid-send, a resumable upload hangs up instead of cancelling: its partial stays on the
+    // server for next time. Otherwise the server is told to drop it (its late answer is ignored).
+    request.abandon(body.kind === "resumable" && aborted ? { hangUp: error } : {});
     // Prefer the server's reason (BAD_NAME…) over a local consequence of it, unless we aborted.
-    if (refusal && !(error instanceof ClientError && error.code === "ABORTED")) throw refusal;
+    const refusal = request.refusal;
+    if (refusal && !aborted) throw refusal;
     if (error instanceof ClientError) throw error;
     throw new ClientError((error as Error).message ?? String(error), { code: "LOCAL_FILE_ERROR", cause: error });
   }

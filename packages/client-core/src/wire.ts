@@ -1,61 +1,45 @@
-import net, { type Socket } from "node:net";
-import tls from "node:tls";
+import type { Socket } from "node:net";
+import { FrameWriter } from "@ferry/node-io";
 import {
   CAPABILITIES,
-  pathProblem,
-  formatFingerprint,
-  parseFingerprint,
-  FrameDecoder,
-  PROTOCOL_VERSION,
+  STREAM_BEGINS,
   encodeControl,
-  encodePreamble,
+  pathProblem,
   type ClientConfig,
-  type Frame,
   type ClientMessage,
-  type Message,
-  type WelcomeMessage,
+  type Frame,
+  type FrameDecoder,
+  type ServerMessage,
 } from "@ferry/protocol";
-import { FrameWriter } from "@ferry/node-io";
-import { abortError, throwIfAborted } from "./abort.js";
-import { ClientError, TlsTrustError, type ClientErrorCode } from "./errors.js";
+import { abortError } from "./abort.js";
+import { ClientError } from "./errors.js";
+import { handshake, type ServerInfo } from "./handshake.js";
+import { Request, type RequestHandler, type RequestWire } from "./request.js";
 import { SendLock } from "./send-lock.js";
 
-/** What the server announced in WELCOME. */
-export type ServerInfo = Omit<WelcomeMessage, "type">;
-
-/** One request waiting for the server, keyed by its id. */
-export interface Pending {
-  /** A message for this id other than ERROR; returns true when the request is over. */
-  onMessage(message: Message): boolean;
-  /** DATA bytes, for a request that announced a download with GET_BEGIN. */
-  onData?(payload: Buffer): void;
-  /** The server refused the request, or the connection is gone. */
-  onError(error: ClientError): void;
-}
-
-/** Stands in for a request we gave up on: drops its DATA, ends with its GET_END or ERROR. */
-const SINK: Pending = { onMessage: (m) => m.type !== "get_begin", onData: () => undefined, onError: () => undefined };
-
-// 4 MiB lets several DATA frames queue before we wait for 'drain', so reading and hashing the
-// next chunk overlaps with the kernel sending the last one.
-const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
-// Bytes one read may deliver on a plain TCP connection (libuv's own default is 64 KiB).
-const READ_BUFFER = 256 * 1024;
+export type { ServerInfo } from "./handshake.js";
 
 /**
- * The connection under a FerryClient: handshake, framing, request ids, and routing of every
- * answer (and downloaded DATA) to the request that asked for it. Internal to client-core.
+ * Stands in for a request given up before its answer: the answer is recognised and dropped, and a
+ * streaming reply's bytes are drained until the message that ends it.
  */
-export class Wire {
+const SINK = { deliver: (message: ServerMessage) => !STREAM_BEGINS.has(message.type), deliverData: () => undefined, refuse: () => undefined };
+type Routed = Pick<Request<unknown>, "deliver" | "deliverData" | "refuse">;
+
+/**
+ * The connection under a FerryClient, once the handshake is done: framing, request ids, and routing
+ * of every answer (and streamed DATA) to the Request that asked for it. Internal to client-core.
+ */
+export class Wire implements RequestWire {
   readonly config: ClientConfig;
   readonly server: ServerInfo;
-  /** Uploads and downloads take turns sending, so frames of two requests never interleave. */
+  /** Requests take turns sending, so frames of two requests never interleave. */
   readonly lock = new SendLock();
   readonly #socket: Socket;
   readonly #frames: FrameWriter;
-  readonly #pending = new Map<number, Pending>();
-  /** Id of the download whose DATA is arriving now (the server sends one at a time). */
-  #receiving: number | undefined;
+  readonly #requests = new Map<number, Routed>();
+  /** The request whose streaming reply's DATA is arriving now (the server sends one at a time). */
+  #streaming: { id: number; to: Routed } | undefined;
   #nextId = 1;
   #fatal: ClientError | undefined;
   #closing = false;
@@ -67,109 +51,15 @@ export class Wire {
     this.server = server;
   }
 
-  /** Connects and handshakes; resolves once WELCOME has arrived. */
-  static open(config: ClientConfig, signal: AbortSignal | undefined): Promise<Wire> {
-    throwIfAborted(signal);
-    // (Node accepts highWaterMark here; @types/node 20 does not list it, hence the variable.)
-    const connectOptions: net.TcpNetConnectOpts & { highWaterMark: number } = {
-      host: config.host,
-      port: config.port,
-      noDelay: true,
-      highWaterMark: SOCKET_HIGH_WATER,
-    };
-    const secure = config.tls;
-    // Plain TCP reads into one reused buffer (onread) instead of a fresh 64 KiB buffer per read:
-    // for a 1 GiB download those 16,000 allocations cost 0.5 s of garbage collection and ~40 MiB
-    // of RSS waiting for it. Whatever is kept past a read is copied (decoder, download batches).
-    // TLS sockets cannot take a read buffer; they keep the 'data' events.
-    let onChunk: (chunk: Buffer) => void = () => undefined;
-    const readBuffer = secure ? undefined : Buffer.allocUnsafeSlow(READ_BUFFER);
-    const socket = secure
-      ? tls.connect({
-          ...connectOptions,
-          ca: secure.ca,
-          servername: secure.servername ?? (net.isIP(config.host) ? undefined : config.host),
-          // Trust is decided below, before a byte of ours (the token!) is sent: pinning replaces the
-          // chain check, and an untrusted server yields its fingerprint for the caller to show.
-          rejectUnauthorized: false,
-          minVersion: "TLSv1.2",
-        })
-      : net.connect({
-          ...connectOptions,
-          onread: {
-            buffer: readBuffer!,
-            callback: (bytes: number, buffer: Uint8Array) => {
-              onChunk(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
-              return true;
-            },
-          },
-        });
-    const decoder = new FrameDecoder({ streamData: true, reusesInput: !secure });
-    let wire: Wire | undefined;
-    return new Promise<Wire>((resolve, reject) => {
-      const where = `${config.host}:${config.port}`;
-      const fail = (error: ClientError): void => {
-        done();
-        socket.destroy();
-        reject(error);
-      };
-      const timer = setTimeout(
-        () => fail(new ClientError(`no answer from ${where} within ${config.connectTimeoutMs} ms`, { code: "TIMEOUT" })),
-        config.connectTimeoutMs,
-      );
-      const onAbort = (): void => fail(abortError());
-      signal?.addEventListener("abort", onAbort, { once: true });
-      function done(): void {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      }
-      socket.once(secure ? "secureConnect" : "connect", () => {
-        if (socket instanceof tls.TLSSocket) {
-          const refusal = trustProblem(socket, where, secure?.fingerprint);
-          if (refusal) return fail(refusal);
-        }
-        const token = config.token === undefined ? {} : { token: config.token };
-        const [header, payload] = encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: config.agent, ...token });
-        socket.cork();
-        socket.write(encodePreamble());
-        socket.write(header);
-        socket.write(payload);
-        socket.uncork();
-      });
-      socket.on("error", (cause: NodeJS.ErrnoException) => {
-        if (wire) return; // reported by the close handler
-        const code: ClientErrorCode = socket.connecting || cause.code === "ECONNREFUSED" ? "CONNECT_FAILED" : "CONNECTION_CLOSED";
-        fail(new ClientError(`cannot connect to ${where}: ${cause.message}`, { code, cause }));
-      });
-      socket.on("close", () => {
-        if (wire) return wire.#onClose();
-        fail(new ClientError(`${where} closed the connection during the handshake`, { code: "CONNECTION_CLOSED" }));
-      });
-      onChunk = (chunk: Buffer) => {
-        let frames: Frame[];
-        try {
-          frames = decoder.push(chunk);
-        } catch (cause) {
-          const error = new ClientError(`server broke the protocol: ${(cause as Error).message}`, { code: "PROTOCOL_ERROR", cause });
-          return wire ? wire.die(error) : fail(error);
-        }
-        for (const frame of frames) {
-          if (wire) {
-            wire.#onFrame(frame);
-          } else if (frame.kind === "control" && frame.message.type === "welcome") {
-            const { type: _type, ...info } = frame.message;
-            wire = new Wire(config, socket, info);
-            done();
-            resolve(wire);
-          } else if (frame.kind === "control" && frame.message.type === "error") {
-            fail(new ClientError(frame.message.message, { code: frame.message.code }));
-          } else {
-            fail(new ClientError("server sent something other than WELCOME first", { code: "PROTOCOL_ERROR" }));
-          }
-        }
-      };
-      if (secure) socket.on("data", onChunk);
-    });
+  /** Connects and handshakes (transport.ts, handshake.ts); resolves once WELCOME has arrived. */
+  static async open(config: ClientConfig, signal: AbortSignal | undefined): Promise<Wire> {
+    const { transport, server, decoder, early } = await handshake(config, signal);
+    const wire = new Wire(config, transport.socket, server);
+    transport.socket.on("error", () => undefined); // reported by the close that follows
+    transport.socket.on("close", () => wire.#onClose());
+    for (const frame of early) wire.#onFrame(frame);
+    transport.listen((chunk) => wire.#onBytes(decoder, chunk));
+    return wire;
   }
 
   /** True when the server announced `capability` in WELCOME. */
@@ -191,23 +81,28 @@ export class Wire {
     if (name.includes("/")) this.require(CAPABILITIES.FOLDERS, "folders");
   }
 
-  nextId(): number {
-    return this.#nextId++;
-  }
-
   /** Largest DATA payload to send. */
   frameSize(): number {
     return Math.min(this.config.chunkSize, this.server.limits.maxDataPayload);
   }
 
-  register(id: number, pending: Pending): void {
-    this.#pending.set(id, pending);
+  /** A new request with the next id, routed to `handler` from now on. Drive it with turn/send/doneSending. */
+  request<T>(handler: RequestHandler<T>): Request<T> {
+    this.assertOpen();
+    const request = new Request(this, this.#nextId++, handler);
+    this.#requests.set(request.id, request as Request<unknown>);
+    return request;
   }
 
-  /** Forgets a request; its late answers are then ignored. */
-  unregister(id: number): void {
-    if (this.#receiving === id) this.#pending.set(id, SINK); // its bytes are still coming
-    else this.#pending.delete(id);
+  /** Forgets a request; its late answers are then ignored (a streaming reply's bytes drained). */
+  forget(id: number): void {
+    if (this.#streaming?.id === id) this.#streaming.to = SINK;
+    if (this.#requests.has(id)) this.#requests.set(id, SINK);
+    // Kept as SINK until the server's answer for it arrives, so that answer is recognised and dropped.
+  }
+
+  get alive(): boolean {
+    return !this.#fatal && !this.#closing && !this.#socket.destroyed && !this.#socket.writableEnded;
   }
 
   get fatal(): ClientError | undefined {
@@ -287,69 +182,53 @@ export class Wire {
     this.#socket.destroy();
   }
 
-  #onFrame(frame: Frame): void {
-    if (frame.kind === "data") {
-      const pending = this.#receiving === undefined ? undefined : this.#pending.get(this.#receiving);
-      if (!pending?.onData) return this.die(new ClientError("server sent DATA outside a download", { code: "PROTOCOL_ERROR" }));
-      return pending.onData(frame.payload);
+  #onBytes(decoder: FrameDecoder, chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (cause) {
+      return this.die(new ClientError(`server broke the protocol: ${(cause as Error).message}`, { code: "PROTOCOL_ERROR", cause }));
     }
-    const message = frame.message;
+    for (const frame of frames) this.#onFrame(frame);
+  }
+
+  #onFrame(frame: Frame): void {
+    try {
+      if (frame.kind === "data") {
+        if (!this.#streaming) throw new ClientError("server sent DATA outside a streaming reply", { code: "PROTOCOL_ERROR" });
+        return this.#streaming.to.deliverData(frame.payload);
+      }
+      this.#onMessage(frame.message as ServerMessage);
+    } catch (error) {
+      this.die(error instanceof ClientError ? error : new ClientError(String(error), { code: "PROTOCOL_ERROR", cause: error }));
+    }
+  }
+
+  #onMessage(message: ServerMessage): void {
     if (!("id" in message) || message.id === undefined) {
       if (message.type === "error") return this.die(new ClientError(message.message, { code: message.code }));
-      return this.die(new ClientError(`unexpected ${message.type} from the server`, { code: "PROTOCOL_ERROR" }));
+      throw new ClientError(`unexpected ${message.type} from the server`, { code: "PROTOCOL_ERROR" });
     }
-    const id = message.id;
-    let pending = this.#pending.get(id);
-    if (message.type === "get_begin") {
-      if (this.#receiving !== undefined) return this.die(new ClientError("server began a download inside another", { code: "PROTOCOL_ERROR" }));
-      this.#receiving = id;
-      if (!pending) this.#pending.set(id, (pending = SINK)); // given up on: swallow its bytes
+    const { id } = message;
+    const to = this.#requests.get(id);
+    if (!to) return; // an answer to nothing we asked (or long forgotten): ignored
+    if (this.#streaming?.id === id) this.#streaming = undefined; // the stream's next message ends it
+    if (STREAM_BEGINS.has(message.type)) {
+      if (this.#streaming) throw new ClientError("server began a streaming reply inside another", { code: "PROTOCOL_ERROR" });
+      this.#streaming = { id, to };
     }
-    if (!pending) return; // a late answer to a request we gave up on
-    const finish = (): void => {
-      this.#pending.delete(id);
-      if (this.#receiving === id) this.#receiving = undefined;
-    };
-    if (message.type === "error") {
-      finish();
-      return pending.onError(new ClientError(message.message, { code: message.code }));
+    if (to.deliver(message)) {
+      this.#requests.delete(id);
+      if (this.#streaming?.id === id) this.#streaming = undefined;
     }
-    let done: boolean;
-    try {
-      done = pending.onMessage(message);
-    } catch (error) {
-      return this.die(error instanceof ClientError ? error : new ClientError(String(error), { code: "PROTOCOL_ERROR" }));
-    }
-    if (done) finish();
   }
 
   #onClose(): void {
     const error = this.#fatal ?? new ClientError("the server closed the connection", { code: "CONNECTION_CLOSED" });
     this.#fatal = error;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    this.#receiving = undefined;
-    for (const entry of pending) entry.onError(error);
+    const waiting = [...this.#requests.values()];
+    this.#requests.clear();
+    this.#streaming = undefined;
+    for (const request of waiting) request.refuse(error);
   }
-}
-
-/** Null when the TLS peer is who we expect; otherwise the error saying why not (and its fingerprint). */
-function trustProblem(socket: tls.TLSSocket, where: string, pinned: string | undefined): ClientError | null {
-  const certificate = socket.getPeerCertificate();
-  const fingerprint = certificate.fingerprint256 ? formatFingerprint(certificate.fingerprint256) : "(no certificate)";
-  if (pinned !== undefined) {
-    if (fingerprint === parseFingerprint(pinned)) return null;
-    return new TlsTrustError(
-      `the certificate of ${where} has fingerprint ${fingerprint}, not the expected ${parseFingerprint(pinned)}: ` +
-        "someone may be intercepting the connection, or the server's certificate was replaced",
-      { code: "TLS_FINGERPRINT_MISMATCH", fingerprint, reason: "fingerprint differs" },
-    );
-  }
-  if (socket.authorized) return null;
-  const reason = String(socket.authorizationError ?? "unverified");
-  return new TlsTrustError(`cannot verify the certificate of ${where} (${reason}); its fingerprint is ${fingerprint}`, {
-    code: "TLS_UNTRUSTED",
-    fingerprint,
-    reason,
-  });
 }

@@ -149,6 +149,17 @@ describe("resumable downloads", () => {
     await client.close();
   });
 
+  it("a download given up mid-stream leaves its connection usable: the rest of its bytes are drained", async () => {
+    const client = await FerryClient.connect({ port: server.port });
+    const controller = new AbortController();
+    const error = await client
+      .download("big.bin", { dir: path.join(local.dir, "given-up"), signal: controller.signal, onProgress: (p) => p.bytes >= p.total / 4 && controller.abort() })
+      .catch((e: unknown) => e);
+    expect((error as ClientError).code).toBe("ABORTED");
+    expect((await client.list()).map((entry) => entry.name)).toEqual(["big.bin"]);
+    await client.close();
+  });
+
   it("continue from the verified chunks of the local partial, byte-identical", async () => {
     const into = path.join(local.dir, "into");
     await interruptedDownload(into);

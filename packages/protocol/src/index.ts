@@ -15,6 +15,7 @@ export {
 export {
   MessageSchema,
   MESSAGE_TYPES,
+  STREAM_BEGINS,
   CONFLICT_POLICIES,
   PUBLISH_OUTCOMES,
   type PublishOutcome,

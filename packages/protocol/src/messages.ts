@@ -264,6 +264,12 @@ export type Message = z.infer<typeof MessageSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type MessageType = Message["type"];
+/**
+ * Messages that begin a streaming reply: DATA frames for the same request follow them, until that
+ * request's next control message (its end, or an ERROR). Only GET_BEGIN in protocol v1.
+ */
+export const STREAM_BEGINS: ReadonlySet<MessageType> = new Set<MessageType>(["get_begin"]);
+
 /** Every message type, for tests and tables that must cover them all. */
 export const MESSAGE_TYPES = MessageSchema.options.map((schema) => schema.shape.type.value) as MessageType[];
 export type HelloMessage = z.infer<typeof HelloSchema>;

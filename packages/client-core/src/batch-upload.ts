@@ -118,7 +118,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
   }
 }
 
-/** The whole of a small file, read synchronously (a few µs of page-cache work), or why not. */
+/** The whole of a small file, read synchronously (docs/performance.md, "Synchronous metadata calls"), or why not. */
 function readSmallFile(localPath: string): Buffer | ClientError {
   let fd: number | undefined;
   try {

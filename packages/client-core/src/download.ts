@@ -50,8 +50,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   const fileName = name.slice(slash + 1);
   const policy = options.onConflict ?? "fail";
   throwIfAborted(signal);
-  // Synchronous metadata calls (a few µs each), as on the server: a folder download asks for
-  // them once per file, and each thread-pool round trip cost far more than the call.
+  // Synchronous metadata calls, once per file of a folder (docs/performance.md, "Synchronous metadata calls").
   try {
     mkdirSync(dir, { recursive: true });
   } catch (cause) {

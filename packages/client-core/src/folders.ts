@@ -45,8 +45,7 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
       } else if (entry.isDirectory()) {
         pending.push([localPath, name]);
       } else if (entry.isFile()) {
-        // Synchronous: a few µs of page-cache work, where an awaited lstat per file made a
-        // thread-pool round trip of ~70 µs (10,000 files: ~0.7 s before the first byte was sent).
+        // Synchronous (docs/performance.md, "Synchronous metadata calls").
         files.push({ localPath, name, size: lstatSync(localPath).size });
       } else {
         skipped.push({ localPath, reason: "not a regular file" });

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, constants, fstatSync, ftruncateSync, openSync } from "node:fs";
+import { constants, fstatSync, ftruncateSync, openSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
-import { ChunkJournal, digestPrefix, fsyncFd, JournalledWriter, PARTIAL_PREFIX } from "@ferry/node-io";
+import { ChunkJournal, closeFd, digestPrefix, fsyncFd, JournalledWriter, PARTIAL_PREFIX } from "@ferry/node-io";
 import { LIMITS } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 
@@ -188,10 +188,6 @@ export class LocalPartial {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // nothing left to lose: the bytes were synced (or are being thrown away)
-    }
+    closeFd(this.#fd);
   }
 }

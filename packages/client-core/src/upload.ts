@@ -71,9 +71,8 @@ function resumeKey(wire: Wire, filePath: string, name: string, size: number): st
 export async function uploadFile(wire: Wire, filePath: string, options: UploadOptions): Promise<UploadResult> {
   // macOS file systems hand out NFD names; the wire carries NFC (docs/protocol.md §6).
   const name = options.name ?? path.basename(filePath).normalize("NFC");
-  // Synchronous open, fstat, read and close: for a small file that is a few µs of page-cache work,
-  // while each asynchronous round trip cost 35–65 µs of the main thread (W2: folders of 4 KiB
-  // files; a FileHandle cost more still). Larger files are read asynchronously, in a buffer pool.
+  // Synchronous open, fstat, read and close (docs/performance.md, "Synchronous metadata calls"). Larger files
+  // are read asynchronously, in a buffer pool.
   let fd: number | undefined;
   try {
     fd = openSync(filePath, "r");

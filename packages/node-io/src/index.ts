@@ -1,6 +1,6 @@
 export { BufferPool } from "./buffer-pool.js";
 export { FrameWriter } from "./frame-writer.js";
-export { readAt, writeAllAt, fsyncFd, fdatasyncFd } from "./positioned-io.js";
+export { readAt, writeAllAt, fsyncFd, fdatasyncFd, closeFd } from "./positioned-io.js";
 export { ChunkJournal, PARTIAL_PREFIX, JOURNAL_SUFFIX, type JournalHeader } from "./chunk-journal.js";
 export { JournalledWriter, type JournalledWriterOptions } from "./journalled-writer.js";
 export { digestPrefix, type PrefixDigest } from "./prefix-digest.js";

@@ -1,4 +1,4 @@
-import { fdatasync, fsync, read, write, writev } from "node:fs";
+import { closeSync, fdatasync, fsync, read, write, writev } from "node:fs";
 import { promisify } from "node:util";
 
 const readAsync = promisify(read);
@@ -25,5 +25,14 @@ export async function writeAllAt(fd: number, pieces: Buffer[], position: number)
   const rest = Buffer.concat(pieces).subarray(bytesWritten);
   for (let at = 0; at < rest.length; ) {
     at += (await writeAsync(fd, rest, at, rest.length - at, position + bytesWritten + at)).bytesWritten;
+  }
+}
+
+/** Closes a descriptor, ignoring errors: by then every byte was synced, or is being thrown away. */
+export function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing left to lose
   }
 }

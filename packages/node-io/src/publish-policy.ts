@@ -19,8 +19,8 @@ export type PublishResult = { name: string; outcome: PublishOutcome } | "exists"
  * Gives a verified temp file its name under `policy`, the same rules on both sides (protocol.md §6):
  * link(2) never replaces anything, so a name taken meanwhile is never clobbered; "rename" tries
  * `name (1).ext`, `name (2).ext`…; "overwrite" replaces with rename(2), atomically; "skip" keeps
- * the existing file. Synchronous: metadata calls of a few µs (docs/performance.md, "Synchronous
- * metadata calls"). Errors other than a taken name are thrown as they come, for the caller to wrap.
+ * the existing file. Synchronous (docs/performance.md, "Synchronous metadata calls"). Errors
+ * other than a taken name are thrown as they come, for the caller to wrap.
  */
 export function publishWithPolicy(target: PublishTarget, name: string, policy: ConflictPolicy): PublishResult {
   try {

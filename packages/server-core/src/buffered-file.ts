@@ -51,9 +51,8 @@ export class BufferedFile implements IncomingFile {
   }
 
   async finish(fsync: boolean): Promise<string> {
-    // open, write and close are synchronous: for a file this small they are page-cache work of a
-    // few µs, while each round trip through libuv cost the main thread 35–65 µs (W2: 10,000 files
-    // of 4 KiB). The fsync, which waits for the disk, stays asynchronous and joins the batch.
+    // open, write and close are synchronous (docs/performance.md, "Synchronous metadata calls"); the fsync,
+    // which waits for the disk, stays asynchronous and joins the batch.
     try {
       const fd = openSync(this.tempPath, "wx", 0o644);
       this.#created = true;

@@ -48,8 +48,8 @@ export class DirectorySync {
   }
 
   /**
-   * Open and close are synchronous (page-cache work of a few µs, where each libuv round trip cost
-   * the main thread tens of µs); the fsync, which waits for the disk, joins the batch.
+   * Open and close are synchronous (docs/performance.md, "Synchronous metadata calls"); the fsync, which
+   * waits for the disk, joins the batch.
    */
   async #syncDirectory(dir: string): Promise<void> {
     const fd = openSync(dir, "r");

@@ -46,8 +46,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
     ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
     const shrank = (): ServerError => new ServerError(`${request.name} shrank while it was being sent`, { code: "STORAGE_ERROR" });
     if (size - offset <= SMALL_DOWNLOAD) {
-      // One synchronous read for a small file: page-cache work of a few µs, where each thread-pool
-      // round trip cost more than the whole file (folder downloads of 4 KiB files).
+      // One synchronous read for a small file (docs/performance.md, "Synchronous metadata calls").
       const bytes = Buffer.allocUnsafe(size - offset);
       if (bytes.length > 0 && readSync(fd, bytes, 0, bytes.length, offset) < bytes.length) throw shrank();
       hash.update(bytes);

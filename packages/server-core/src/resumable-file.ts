@@ -1,10 +1,10 @@
 import type { Hash } from "node:crypto";
-import { closeSync, constants, ftruncateSync, openSync } from "node:fs";
+import { constants, ftruncateSync, openSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
-import { ChunkJournal, digestPrefix, fsyncFd, JournalledWriter, PARTIAL_PREFIX, type PrefixDigest } from "@ferry/node-io";
+import { ChunkJournal, closeFd, digestPrefix, JournalledWriter, PARTIAL_PREFIX, type PrefixDigest } from "@ferry/node-io";
+import { DiskFile } from "./disk-file.js";
 import { ServerError } from "./errors.js";
-import type { IncomingFile } from "./incoming-file.js";
 
 /** What a partial belongs to; a PUT that differs in any field starts it over. */
 export interface PartialHeader {
@@ -22,25 +22,19 @@ export interface PartialHeader {
  * per-chunk SHA-256s PUT_OFFER carries are computed only when an upload is resumed, from the bytes
  * on disk, in the same pass that rebuilds the whole-file hash (docs/performance.md, "Hashing once").
  */
-export class ResumableFile implements IncomingFile {
-  readonly tempPath: string;
+export class ResumableFile extends DiskFile<PartialHeader> {
   readonly #journal: ChunkJournal<PartialHeader>;
   readonly #header: PartialHeader;
-  readonly #fd: number;
   readonly #onClose: () => void;
   /** What the file verifiably held at open: offered in PUT_OFFER. */
   readonly #offered: PrefixDigest;
-  #writer: JournalledWriter<PartialHeader>;
-  #closed = false;
 
   private constructor(dataPath: string, header: PartialHeader, fd: number, offered: PrefixDigest, onClose: () => void) {
-    this.tempPath = dataPath;
+    super(dataPath, fd, writerAt(fd, header, new ChunkJournal(dataPath), offered.bytes, offered.states.at(-1)!));
     this.#journal = new ChunkJournal(dataPath);
     this.#header = header;
-    this.#fd = fd;
     this.#offered = offered;
     this.#onClose = onClose;
-    this.#writer = this.#writerAt(offered.bytes, offered.states.at(-1)!);
   }
 
   /**
@@ -65,7 +59,7 @@ export class ResumableFile implements IncomingFile {
       const file = new ResumableFile(dataPath, header, fd, offered, onClose);
       return { file, offset: offered.bytes };
     } catch (cause) {
-      closeSync(fd);
+      closeFd(fd);
       onClose();
       throw new ServerError(`cannot read the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
@@ -82,57 +76,24 @@ export class ResumableFile implements IncomingFile {
       throw new ServerError(`resume offset ${offset} is neither 0 nor the offered ${this.#offered.bytes}`, { code: "UNEXPECTED_MESSAGE" });
     }
     const chunks = offset === 0 ? 0 : this.#offered.digests.length;
-    this.#writer = this.#writerAt(offset, this.#offered.states[chunks]!.copy());
+    this.writer = writerAt(this.fd, this.#header, this.#journal, offset, this.#offered.states[chunks]!.copy());
     try {
-      ftruncateSync(this.#fd, offset);
+      ftruncateSync(this.fd, offset);
       await this.#journal.rewrite(this.#header, chunks);
     } catch (cause) {
       throw new ServerError(`cannot prepare the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
   }
 
-  get bytes(): number {
-    return this.#writer.bytes;
-  }
-
-  get error(): Error | undefined {
-    return this.#writer.error;
-  }
-
-  write(chunk: Buffer): boolean {
-    return this.#writer.write(chunk);
-  }
-
-  async drained(): Promise<void> {
-    await this.#writer.drained();
-    if (this.#writer.error) throw this.#storageError();
-  }
-
-  digest(): string {
-    return this.#writer.digest();
-  }
-
-  async finish(fsync: boolean): Promise<string> {
-    await this.#writer.settle();
-    if (this.#writer.error) throw this.#storageError();
-    try {
-      if (fsync) await fsyncFd(this.#fd);
-    } catch (cause) {
-      throw new ServerError("cannot flush the file to disk", { code: "STORAGE_ERROR", cause });
-    }
-    this.#close();
-    return this.digest();
-  }
-
   /** Keeps the partial for a later resume: flushes what was queued, closes, keeps both files. */
   async suspend(): Promise<void> {
-    await this.#writer.settle();
-    this.#close();
+    await this.writer.settle();
+    this.close();
   }
 
   async discard(): Promise<void> {
-    await this.#writer.settle();
-    this.#close();
+    await this.writer.settle();
+    this.close();
     await unlink(this.tempPath).catch(() => undefined);
     await this.#journal.remove();
   }
@@ -142,31 +103,19 @@ export class ResumableFile implements IncomingFile {
     await this.#journal.remove();
   }
 
-  /** A writer continuing at `offset` with the whole-file hash over the bytes before it. */
-  #writerAt(offset: number, hash: Hash): JournalledWriter<PartialHeader> {
-    return new JournalledWriter({
-      fd: this.#fd,
-      size: this.#header.size,
-      offset,
-      hash,
-      journal: { chunkSize: this.#header.chunkSize, file: this.#journal },
-      copy: false, // the connection hands over buffers it does not reuse
-    });
-  }
-
-  #close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected override onClose(): void {
     this.#onClose();
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // nothing left to lose: the bytes were synced (or are being thrown away)
-    }
   }
+}
 
-  #storageError(): ServerError {
-    const error = this.#writer.error;
-    return new ServerError(`cannot write the file: ${error?.message ?? "unknown error"}`, { code: "STORAGE_ERROR", cause: error });
-  }
+/** A writer continuing at `offset` with the whole-file hash over the bytes before it. */
+function writerAt(fd: number, header: PartialHeader, journal: ChunkJournal<PartialHeader>, offset: number, hash: Hash): JournalledWriter<PartialHeader> {
+  return new JournalledWriter({
+    fd,
+    size: header.size,
+    offset,
+    hash,
+    journal: { chunkSize: header.chunkSize, file: journal },
+    copy: false, // the connection hands over buffers it does not reuse
+  });
 }

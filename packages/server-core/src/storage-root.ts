@@ -35,10 +35,7 @@ const FREE_SPACE_TTL_MS = 250;
 // Linux PATH_MAX, including the terminating NUL.
 const OS_PATH_MAX = 4096;
 
-// Publishing's link, unlink and lstat are synchronous calls. They touch only directory entries and
-// inodes (no data, no fsync: syncs stay asynchronous), which a local file system serves from
-// memory in a few µs, while the same call through libuv's promise machinery cost 35–65 µs of the
-// main thread each (W2 profile: 10,000 small files, ~1 s of the server's time in these three).
+// Publishing's link, unlink and lstat are synchronous (docs/performance.md, "Synchronous metadata calls").
 function unlinkQuietly(file: string): void {
   try {
     unlinkSync(file);
@@ -192,8 +189,8 @@ export class StorageRoot {
 
   /**
    * Opens a stored file for reading; NOT_FOUND unless it is a regular file (links not followed).
-   * The caller closes `fd`. Open and fstat are synchronous metadata calls (a few µs), like the
-   * rest of the small-file path: a folder download asks for one per file. O_NONBLOCK: a FIFO
+   * The caller closes `fd`. Open and fstat are synchronous (docs/performance.md, "Synchronous metadata calls"): a folder
+   * download asks for one per file. O_NONBLOCK: a FIFO
    * planted in the storage dir opens at once (and is refused) instead of waiting for a writer.
    */
   openForRead(name: string): { fd: number; size: number } {
@@ -234,8 +231,8 @@ export class StorageRoot {
         const full = path.join(folder, entry.name);
         if (entry.isDirectory()) folders.push(full);
         if (!entry.isFile()) continue; // symlinks, sockets, devices: never listed, never followed
-        // Synchronous lstat (a few µs), in slices of 1,000 so other connections are served
-        // between them: awaited one by one, a folder of 10,000 files took ~0.7 s to list.
+        // Synchronous lstat (docs/performance.md, "Synchronous metadata calls"), in slices of 1,000 so
+        // other connections are served between them.
         if (++sinceYield % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
         const info = lstatSync(full, { throwIfNoEntry: false });
         if (!info?.isFile()) continue;
@@ -349,9 +346,8 @@ export class StorageRoot {
    * never a symlink, so a link planted in the storage dir cannot carry a write or read outside it.
    * Returns the folders whose new entries this made, so the caller can make them durable.
    *
-   * Synchronous lstat and mkdir, like the rest of the small-file path (metadata calls on page-cache
-   * state, a few µs each; docs/performance.md). On its own this measured within the noise for a
-   * folder of 10,000 files; it keeps a folder upload's per-file work free of thread-pool round trips.
+   * Synchronous lstat and mkdir (docs/performance.md, "Synchronous metadata calls"); on its own this measured
+   * within the noise for a folder of 10,000 files.
    */
   #parents(name: string, options: { create: boolean }): string[] {
     const created: string[] = [];

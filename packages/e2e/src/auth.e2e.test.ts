@@ -6,9 +6,8 @@ import { FerryClient } from "@ferry/client-core";
 import type { ServerConfigInput, UserConfig } from "@ferry/protocol";
 import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { listDir, startTestServer, WirePeer } from "@ferry/server-core/testing";
+import { listDir, startTestServer, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 

@@ -4,9 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import type { Message } from "@ferry/protocol";
 import { clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 
 beforeEach(async () => {

@@ -2,9 +2,8 @@ import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ClientError, FerryClient, downloadFolder, uploadFiles, walkLocalFolder } from "@ferry/client-core";
-import { sha256, startTestServer, tempDir, WirePeer } from "@ferry/server-core/testing";
+import { sha256, startTestServer, tempDir, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 let local: Awaited<ReturnType<typeof tempDir>>;
 let client: FerryClient;

@@ -8,9 +8,8 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { encodeControl, encodePreamble, FRAME_TYPES, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer, waitFor, WirePeer } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, waitFor, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 let descriptorsBefore: number;
 const openDescriptors = () => readdirSync("/proc/self/fd").length;

@@ -5,9 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { FRAME_TYPES, type ServerConfigInput } from "@ferry/protocol";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 

@@ -2,9 +2,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { encodePreamble, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer, WirePeer } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 
 beforeEach(async () => {

@@ -2,10 +2,9 @@ import { open, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
-import { sha256File, startTestServer, tempDir, writeRandomFile } from "@ferry/server-core/testing";
+import { sha256File, startTestServer, tempDir, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
 const MiB = 1024 * 1024;
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 let local: Awaited<ReturnType<typeof tempDir>>;
 let source: string;

@@ -4,9 +4,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, sha256File, startTestServer, tempDir, waitFor, WirePeer, writeRandomFile } from "@ferry/server-core/testing";
+import { listDir, sha256, sha256File, startTestServer, tempDir, waitFor, WirePeer, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
 let local: Awaited<ReturnType<typeof tempDir>>;
 let client: FerryClient;

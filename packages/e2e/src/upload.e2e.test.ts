@@ -3,9 +3,8 @@ import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
-import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile } from "@ferry/server-core/testing";
+import { listDir, sha256, sha256File, startTestServer, tempDir, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 let server: TestServer;
 let src: Awaited<ReturnType<typeof tempDir>>;

@@ -1,16 +1,11 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { listDir, sha256, startTestServer } from "./testing/fixtures.js";
+import { listDir, sha256, startTestServer, type TestServer } from "./testing/fixtures.js";
 import { WirePeer } from "./testing/wire-peer.js";
 
-type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+// With fsync on, so commits (and their answers) run behind the frames that follow them.
 let server: TestServer;
-
-beforeEach(async () => {
-  server = await startTestServer({ fsync: true });
-});
-afterEach(async () => {
-  await server.cleanup();
-});
+beforeEach(async () => void (server = await startTestServer({ fsync: true })));
+afterEach(() => server.cleanup());
 
 it("answers 50 pipelined uploads in PUT order, failures included, while commits run behind", async () => {
   const { peer } = await WirePeer.handshake(server.port);

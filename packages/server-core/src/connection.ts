@@ -292,6 +292,7 @@ export class Connection {
     await this.#answers.idle();
     const ctx: RequestContext = {
       socket: this.#socket,
+      frames: this.#frames,
       storage: space.storage,
       quota: space.quota,
       peer: this.peer,

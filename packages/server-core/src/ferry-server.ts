@@ -1,3 +1,4 @@
+import { FrameWriter } from "@ferry/node-io";
 import { X509Certificate } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
@@ -239,15 +240,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     socket.on("error", () => undefined);
     this.#rejected.add(socket);
     socket.once("close", () => this.#rejected.delete(socket));
-    const [header, payload] = encodeControl({
-      type: "error",
-      code: "BUSY",
-      message: `server busy: ${why}, try again later`,
-    });
-    socket.cork();
-    socket.write(header);
-    socket.write(payload);
-    socket.uncork();
+    new FrameWriter(socket).write(encodeControl({ type: "error", code: "BUSY", message: `server busy: ${why}, try again later` }));
     this.emit("connection-rejected", { remote, code: "BUSY" });
     void lingerThenClose(socket, socket[Symbol.asyncIterator]());
   }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
-import { BufferPool, digestPrefix, readAt } from "@ferry/node-io";
+import { BufferPool, digestPrefix, readAt, type FrameWriter } from "@ferry/node-io";
 import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
@@ -11,6 +11,8 @@ import type { StorageRoot } from "./storage-root.js";
 /** What the request handlers need from their connection. */
 export interface RequestContext {
   socket: Socket;
+  /** The connection's frame writer (corked per tick), shared with its answers. */
+  frames: FrameWriter;
   storage: StorageRoot;
   quota: Quota | null;
   peer: PeerInfo;
@@ -50,7 +52,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
       const bytes = Buffer.allocUnsafe(size - offset);
       if (bytes.length > 0 && readSync(fd, bytes, 0, bytes.length, offset) < bytes.length) throw shrank();
       hash.update(bytes);
-      if (bytes.length > 0) for (const part of encodeData(bytes)) ctx.socket.write(part);
+      if (bytes.length > 0) ctx.frames.write(encodeData(bytes));
     } else {
       const pool = new BufferPool(DOWNLOAD_BUFFERS, Math.min(DOWNLOAD_FRAME, size - offset));
       for (let position = offset; position < size; ) {
@@ -60,10 +62,8 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
         position += bytesRead;
         const chunk = buffer.subarray(0, bytesRead);
         hash.update(chunk);
-        const [header, payload] = encodeData(chunk);
-        ctx.socket.write(header);
         // The buffer goes back to the pool once the kernel has its bytes (the write's callback).
-        if (!ctx.socket.write(payload, () => pool.release(buffer))) await drained(ctx.socket);
+        if (!ctx.frames.write(encodeData(chunk), () => pool.release(buffer))) await drained(ctx.socket);
       }
     }
     const sha256 = hash.digest("hex");

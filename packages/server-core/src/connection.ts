@@ -89,7 +89,9 @@ export class Connection {
     this.#frames = new FrameWriter(socket);
     this.peer = peer;
     this.#ctx = ctx;
-    this.#reader = socket[Symbol.asyncIterator]();
+    // destroyOnReturn false: reaching the peer's FIN must not destroy the socket, whose writable
+    // side still carries the answers owed (#endGracefully ends it).
+    this.#reader = socket.iterator({ destroyOnReturn: false });
     socket.on("error", () => undefined); // errors surface through the reader
   }
 
@@ -135,6 +137,7 @@ export class Connection {
       await this.#uploads?.abort("CONNECTION_LOST", "connection closed during the upload");
       await this.#answers.idle(); // uploads already verified are still published (and answered if possible)
       this.#state = { kind: "closed" };
+      await this.#endGracefully();
       this.#socket.destroy();
       const stored = (this.#uploads?.stored ?? 0) + (this.#rawOutcome === "stored" ? 1 : 0);
       const failed = (this.#uploads?.failed ?? 0) + (this.#rawOutcome === "failed" ? 1 : 0);
@@ -155,6 +158,22 @@ export class Connection {
   /** Hard stop, for when the grace period is over. */
   destroy(): void {
     this.#socket.destroy();
+  }
+
+  /**
+   * Ends our side after every answer is written: a peer that half-closed after its requests still
+   * reads their answers. Bounded by LINGER_MS for a peer that stopped reading.
+   */
+  #endGracefully(): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, LINGER_MS);
+      socket.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** The socket's next chunk (null at EOF). A reset or a socket error is CONNECTION_LOST, never INTERNAL. */

@@ -107,7 +107,9 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     this.#sweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
     // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
-    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER }, (socket) => this.#accept(socket));
+    // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
+    // connection ends its side itself, protocol.md §5).
+    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER, allowHalfOpen: true }, (socket) => this.#accept(socket));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (cause: Error): void => {

@@ -47,3 +47,34 @@ it("sends a resumable PUT's PUT_OFFER after the answers to the PUTs before it", 
   ]);
   peer.socket.destroy();
 });
+
+it("answers every request of a peer that half-closes (FIN) right after sending them, then closes", async () => {
+  const { peer } = await WirePeer.handshake(server.port);
+  const bodies = [1, 2, 3].map((n) => Buffer.from(`half-closed ${n}\n`));
+  bodies.forEach((body, i) => {
+    peer.send({ type: "put", id: i + 1, name: `h${i + 1}.txt`, size: body.length });
+    peer.data(body);
+    peer.send({ type: "put_end", id: i + 1, sha256: sha256(body) });
+  });
+  peer.send({ type: "list", id: 4 });
+  peer.socket.end(); // FIN before reading a single answer
+  const answers = [];
+  for (let i = 0; i < 4; i++) answers.push(await peer.next());
+  expect(answers.map((a) => `${a.type}:${"id" in a ? a.id : "-"}`)).toEqual(["stored:1", "stored:2", "stored:3", "listing:4"]);
+  await peer.closed;
+  expect(await listDir(server.dir)).toEqual(["h1.txt", "h2.txt", "h3.txt"]);
+});
+
+it("streams a whole download to a peer that half-closed right after its GET", async () => {
+  const body = Buffer.alloc(300 * 1024, 7); // several DATA frames
+  const { peer } = await WirePeer.handshake(server.port);
+  peer.send({ type: "put", id: 1, name: "dl.bin", size: body.length });
+  peer.data(body);
+  peer.send({ type: "put_end", id: 1, sha256: sha256(body) });
+  expect(await peer.next()).toMatchObject({ type: "stored" });
+  peer.send({ type: "get", id: 2, name: "dl.bin" });
+  peer.socket.end();
+  expect(await peer.next()).toMatchObject({ type: "get_begin", id: 2, size: body.length });
+  expect(await peer.next()).toMatchObject({ type: "get_end", id: 2, sha256: sha256(body) });
+  await peer.closed;
+});

@@ -17,5 +17,8 @@ export function publishLocal(tempPath: string, dir: string, name: string, policy
   if (published === "exists") {
     throw new ClientError(`${path.join(dir, name)} already exists (use --on-conflict to choose)`, { code: "ALREADY_EXISTS" });
   }
+  if (published === "not-a-file") {
+    throw new ClientError(`${path.join(dir, name)} is a symbolic link, a folder or another non-file; it is not replaced`, { code: "LOCAL_FILE_ERROR" });
+  }
   return published;
 }

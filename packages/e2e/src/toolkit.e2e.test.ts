@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, readdir, symlink, truncate, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, readdir, symlink, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
@@ -74,6 +74,17 @@ describe("download", () => {
     await writeFile(path.join(local.dir, "secret.txt"), "outside the root");
     await symlink(path.join(local.dir, "secret.txt"), path.join(server.dir, "link.txt"));
     expect(await codeOf(client.download("link.txt", { dir: path.join(local.dir, "in") }))).toBe("NOT_FOUND");
+  });
+
+  it("never replaces a symlink planted in the storage dir, even with onConflict overwrite", async () => {
+    await writeFile(path.join(local.dir, "secret.txt"), "outside the root");
+    await symlink(path.join(local.dir, "secret.txt"), path.join(server.dir, "planted-link"));
+    const body = Buffer.from("replacement");
+    const refused = client.uploadStream([body], { name: "planted-link", size: body.length, onConflict: "overwrite" });
+    expect(await codeOf(refused)).toBe("BAD_NAME");
+    expect((await lstat(path.join(server.dir, "planted-link"))).isSymbolicLink()).toBe(true);
+    expect(await readFile(path.join(local.dir, "secret.txt"), "utf8")).toBe("outside the root");
+    expect((await listDir(server.dir)).filter((name) => name.startsWith(".ferry-tmp"))).toEqual([]);
   });
 
   // Opening a FIFO for reading waits for a writer; the server opens with O_NONBLOCK, so a FIFO

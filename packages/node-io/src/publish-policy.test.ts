@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { linkFirstFree, publishWithPolicy } from "./publish-policy.js";
@@ -46,6 +46,19 @@ describe("publishWithPolicy", () => {
   it("throws errors other than a taken name as they come", () => {
     const target = { tempPath: path.join(dir.path, "missing"), resolve: (name: string) => path.join(dir.path, name) };
     expect(() => publishWithPolicy(target, "x.txt", "rename")).toThrow(/ENOENT/);
+  });
+
+  it("overwrite never replaces a symlink (nor its target) or a folder", () => {
+    writeFileSync(path.join(dir.path, "secret.txt"), "secret");
+    symlinkSync(path.join(dir.path, "secret.txt"), path.join(dir.path, "planted-link"));
+    mkdirSync(path.join(dir.path, "folder"));
+    for (const name of ["planted-link", "folder"]) {
+      const target = setUp([]);
+      expect(publishWithPolicy(target, name, "overwrite")).toBe("not-a-file");
+      expect(existsSync(target.tempPath)).toBe(false);
+    }
+    expect(lstatSync(path.join(dir.path, "planted-link")).isSymbolicLink()).toBe(true);
+    expect(read("secret.txt")).toBe("secret");
   });
 });
 

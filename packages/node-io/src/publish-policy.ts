@@ -1,4 +1,4 @@
-import { linkSync, renameSync, unlinkSync } from "node:fs";
+import { linkSync, lstatSync, renameSync, unlinkSync } from "node:fs";
 import { assertNever, numberedPath, type ConflictPolicy, type PublishOutcome } from "@ferry/protocol";
 
 // Give up on finding a free "name (N)" after this many tries rather than loop for ever.
@@ -12,13 +12,18 @@ export interface PublishTarget {
   resolve(name: string): string;
 }
 
-/** What publishing did, or "exists": policy "fail" and the name was taken (the caller says so in its own error). */
-export type PublishResult = { name: string; outcome: PublishOutcome } | "exists";
+/**
+ * What publishing did; or "exists": policy "fail" and the name was taken; or "not-a-file": policy
+ * "overwrite" found a symlink, folder or other non-file there, which is never replaced. The caller
+ * says so in its own error.
+ */
+export type PublishResult = { name: string; outcome: PublishOutcome } | "exists" | "not-a-file";
 
 /**
  * Gives a verified temp file its name under `policy`, the same rules on both sides (protocol.md §6):
  * link(2) never replaces anything, so a name taken meanwhile is never clobbered; "rename" tries
- * `name (1).ext`, `name (2).ext`…; "overwrite" replaces with rename(2), atomically; "skip" keeps
+ * `name (1).ext`, `name (2).ext`…; "overwrite" replaces a regular file with rename(2), atomically
+ * (never a symlink or anything else); "skip" keeps
  * the existing file. Synchronous (docs/performance.md, "Synchronous metadata calls"). Errors
  * other than a taken name are thrown as they come, for the caller to wrap.
  */
@@ -28,9 +33,15 @@ export function publishWithPolicy(target: PublishTarget, name: string, policy: C
     switch (policy) {
       case "rename":
         return { name: linkFirstFree(target, (n) => numberedPath(name, n + 1)), outcome: "renamed" };
-      case "overwrite":
+      case "overwrite": {
+        // rename(2) would replace a planted symlink (not its target) or fail on a folder: only a
+        // regular file is ever overwritten.
+        const existing = lstatSync(target.resolve(name), { throwIfNoEntry: false });
+        if (!existing) return tryLink(target, name) ? { name, outcome: "created" } : "not-a-file"; // gone meanwhile
+        if (!existing.isFile()) return "not-a-file";
         renameSync(target.tempPath, target.resolve(name));
         return { name, outcome: "overwritten" };
+      }
       case "skip":
         return { name, outcome: "skipped" };
       case "fail":

@@ -168,6 +168,9 @@ export class StorageRoot {
     if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
     const published = this.#storageCall(`cannot publish ${name}`, () => publishWithPolicy(this.#target(tempPath), name, policy));
     if (published === "exists") throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
+    if (published === "not-a-file") {
+      throw new ServerError(`${name} is a symbolic link, a folder or another non-file here; it is never replaced`, { code: "BAD_NAME" });
+    }
     if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
     return published;
   }

@@ -58,7 +58,9 @@ function greet(transport: Transport, config: ClientConfig, signal: AbortSignal |
     };
     const fail = (error: ClientError): void => settle(() => reject(error));
     const onAbort = (): void => fail(abortError());
-    const onClose = (): void => fail(new ClientError(`${where} closed the connection during the handshake`, { code: "CONNECTION_CLOSED" }));
+    // A TLS server hangs up at once on a plain preamble: say so, since nothing else will.
+    const hint = transport.secure ? "" : " (if it serves TLS, connect with --tls)";
+    const onClose = (): void => fail(new ClientError(`${where} closed the connection during the handshake${hint}`, { code: "CONNECTION_CLOSED" }));
     signal?.addEventListener("abort", onAbort, { once: true });
     socket.on("close", onClose);
     socket.on("error", () => undefined); // reported as the close that follows

@@ -19,6 +19,8 @@ export interface Transport {
 // 4 MiB lets several DATA frames queue before we wait for 'drain', so reading and hashing the
 // next chunk overlaps with the kernel sending the last one.
 const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+// What OpenSSL says when the answer to a ClientHello is not TLS at all.
+const PLAINTEXT_ANSWER = /WRONG_VERSION_NUMBER|wrong version number|packet length too long|unknown protocol|http request/i;
 // Bytes one read may deliver on a plain TCP connection (libuv's own default is 64 KiB).
 const READ_BUFFER = 256 * 1024;
 
@@ -79,6 +81,10 @@ export function connectTransport(config: ClientConfig, signal: AbortSignal | und
     };
     const onAbort = (): void => fail(abortError());
     const onError = (cause: NodeJS.ErrnoException): void => {
+      if (secure && PLAINTEXT_ANSWER.test(`${cause.code ?? ""} ${cause.message}`)) {
+        // A plain-TCP server (Ferry's says so in plaintext) answered our TLS handshake.
+        return fail(new ClientError(`${where} does not speak TLS (it answered in plaintext): connect without --tls`, { code: "CONNECT_FAILED", cause }));
+      }
       const code: ClientErrorCode = socket.connecting || cause.code === "ECONNREFUSED" ? "CONNECT_FAILED" : "CONNECTION_CLOSED";
       fail(new ClientError(`cannot connect to ${where}: ${cause.message}`, { code, cause }));
     };

@@ -1,11 +1,12 @@
 import { writeFile } from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, afterEach, describe, expect, it } from "vitest";
 import { FerryClient, TlsTrustError } from "@ferry/client-core";
 import type { ClientConfigInput, ServerConfigInput } from "@ferry/protocol";
 import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { startTestServer, tempDir, TEST_CERT, TEST_KEY, WirePeer } from "@ferry/server-core/testing";
+import { listDir, startTestServer, tempDir, TEST_CERT, TEST_KEY, WirePeer } from "@ferry/server-core/testing";
 
 // Computed once by hand with `openssl x509 -noout -fingerprint -sha256` on TEST_CERT, then base64.
 const TEST_FINGERPRINT = "SHA256:p7XpDMwvjHBklau9JsBNNtsg02xgE1kFcsYA9CiAj8Y";
@@ -36,6 +37,38 @@ async function connect(port: number, config: Omit<ClientConfigInput, "port">): P
 }
 
 const failure = clientFailure;
+
+describe("TLS and plain TCP mixed up", () => {
+  it("a TLS client on a plain server: told in plaintext, fails fast naming --tls, and nothing is stored", async () => {
+    const plain = await startTestServer(); // open, raw uploads on
+    cleanups.add(() => plain.cleanup());
+    const error = await failure(FerryClient.connect({ port: plain.port, tls: { fingerprint: TEST_FINGERPRINT } }));
+    expect(error.code).toBe("CONNECT_FAILED");
+    expect(error.message).toContain("without --tls");
+    await plain.closedConnections(1);
+    expect(await listDir(plain.dir)).toEqual([]); // the ClientHello was not stored as output0.txt
+    expect(plain.events["connection-error"].map((e) => e.code)).toEqual(["TLS_ON_PLAIN_PORT"]);
+  });
+
+  it("a raw TLS record on a plain server gets the plaintext hint and is never a raw upload", async () => {
+    const plain = await startTestServer();
+    cleanups.add(() => plain.cleanup());
+    const socket = net.connect({ host: "127.0.0.1", port: plain.port });
+    let heard = "";
+    socket.on("data", (chunk: Buffer) => (heard += chunk.toString("latin1")));
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
+    await new Promise((resolve) => socket.on("close", resolve));
+    expect(heard).toContain("not TLS");
+    expect(await listDir(plain.dir)).toEqual([]);
+  });
+
+  it("a plain client on a TLS server fails fast, naming --tls", async () => {
+    const server = await serve();
+    const error = await failure(FerryClient.connect({ port: server.port }));
+    expect(error.code).toBe("CONNECTION_CLOSED");
+    expect(error.message).toContain("--tls");
+  });
+});
 
 describe("TLS", () => {
   it("announces the certificate's fingerprint and moves a file verified against a CA file", async () => {

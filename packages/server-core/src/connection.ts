@@ -110,6 +110,13 @@ export class Connection {
     );
     try {
       const first = await this.#sniff();
+      if (first.kind === "tls") {
+        // A TLS client on a plain port: never stored as a raw upload. It cannot read plaintext,
+        // but a person reading the bytes (or a client that checks for it) sees why.
+        this.#socket.write(TLS_ON_PLAIN_PORT_HINT);
+        this.#ctx.emit("connection-error", { ...this.peer, code: "TLS_ON_PLAIN_PORT", message: "a TLS client on a plain-TCP port" });
+        return;
+      }
       this.#mode = first.kind;
       if (first.kind === "raw") {
         // The first raw byte meets the handshake deadline; from here only the idle timeout applies.
@@ -189,12 +196,15 @@ export class Connection {
   }
 
   /** Reads until the first bytes say raw or Ferry. A peer that closes early is raw. */
-  async #sniff(): Promise<{ kind: "raw"; head: Buffer } | { kind: "ferry"; version: number; rest: Buffer }> {
+  async #sniff(): Promise<{ kind: "raw"; head: Buffer } | { kind: "ferry"; version: number; rest: Buffer } | { kind: "tls" }> {
     let head: Buffer = Buffer.alloc(0);
     for (;;) {
       const chunk = await this.#next();
       if (chunk === null) return { kind: "raw", head };
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const tls = tlsRecordStart(head);
+      if (tls === "yes") return { kind: "tls" };
+      if (tls === "maybe") continue;
       const match = matchPreamble(head);
       if (match.status === "not-ferry") return { kind: "raw", head };
       if (match.status === "ferry") return { kind: "ferry", version: match.version, rest: head.subarray(PREAMBLE_BYTES) };
@@ -407,4 +417,19 @@ export class Connection {
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);
   }
+}
+
+/** What a TLS client on a plain-TCP port is told, in plaintext (protocol.md §2). */
+export const TLS_ON_PLAIN_PORT_HINT = "ferry-server: this port speaks plain TCP, not TLS (connect without --tls)\n";
+
+/**
+ * Whether the first bytes are a TLS handshake record (0x16, then version 0x03 0x00–0x04): such a
+ * connection is never a raw upload. "maybe": too few bytes yet to tell.
+ */
+function tlsRecordStart(head: Buffer): "yes" | "no" | "maybe" {
+  if (head[0] !== 0x16) return "no";
+  if (head.length < 2) return "maybe";
+  if (head[1] !== 0x03) return "no";
+  if (head.length < 3) return "maybe";
+  return head[2]! <= 0x04 ? "yes" : "no";
 }

@@ -13,6 +13,8 @@ export const SERVER_ERROR_CODES = {
   BAD_STATE: "BAD_STATE",
   /** The peer went away or reset before the upload finished. */
   CONNECTION_LOST: "CONNECTION_LOST",
+  /** A TLS client reached a plain-TCP port; it was told so in plaintext and closed (never on the wire as an ERROR). */
+  TLS_ON_PLAIN_PORT: "TLS_ON_PLAIN_PORT",
   /** A bug: an exception the server did not expect. Emitted as "internal-error" with its stack; the peer gets INTERNAL_ERROR. */
   INTERNAL: "INTERNAL",
 } as const;

@@ -42,6 +42,8 @@ export function toWireCode(code: ServerErrorCode): WireErrorCode {
     case "BAD_STATE":
     case "CONNECTION_LOST":
       return "STORAGE_ERROR";
+    case "TLS_ON_PLAIN_PORT":
+      return "UNEXPECTED_MESSAGE";
     case "INTERNAL":
       return "INTERNAL_ERROR";
     default:

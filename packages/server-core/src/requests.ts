@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
 import { BufferPool, digestPrefix, readAt, type FrameWriter } from "@ferry/node-io";
-import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListMessage, type ServerMessage } from "@ferry/protocol";
+import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { Quota } from "./quota.js";
@@ -79,11 +79,33 @@ export async function serveList(ctx: RequestContext, request: ListMessage): Prom
   const entries = await ctx.storage.list(request.path);
   let at = 0;
   do {
-    const page = entries.slice(at, at + LIMITS.MAX_LIST_PAGE);
+    const page = nextPage(entries, at);
     at += page.length;
     ctx.send({ type: "listing", id: request.id, entries: page, more: at < entries.length });
     if (ctx.socket.writableNeedDrain) await drained(ctx.socket);
   } while (at < entries.length);
+}
+
+// A listing page's JSON stays this far under the CONTROL limit every client accepts, leaving room
+// for the envelope ({"type":"listing","id":…,"entries":[…],"more":false}).
+const LIST_PAGE_BYTES = LIMITS.MAX_CONTROL_PAYLOAD - 1024;
+
+/**
+ * The entries of the page starting at `at`: at most MAX_LIST_PAGE, and few enough that the page
+ * fits the CONTROL limit whatever the names (a name is ≤ 4,096 bytes, ≤ ~8 KiB escaped, so a page
+ * always holds at least one entry). Cut by count only, 256 entries with 3,771-byte paths overflowed
+ * the limit and the listing failed for everyone.
+ */
+function nextPage(entries: ListEntry[], at: number): ListEntry[] {
+  let bytes = 0;
+  let end = at;
+  while (end < entries.length && end - at < LIMITS.MAX_LIST_PAGE) {
+    const entryBytes = Buffer.byteLength(JSON.stringify(entries[end])) + 1; // and its comma
+    if (end > at && bytes + entryBytes > LIST_PAGE_BYTES) break;
+    bytes += entryBytes;
+    end++;
+  }
+  return entries.slice(at, end);
 }
 
 /** DELETE: removes the file and its index entry, then DELETED. */

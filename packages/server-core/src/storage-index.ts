@@ -14,24 +14,34 @@ export const INDEX_FILE = ".ferry-index.jsonl";
 
 type Line = { name: string } & (IndexEntry | { deleted: true });
 
+// The log is rewritten (compacted) while the server runs once it holds this many lines and more
+// than twice as many as there are live entries: put/delete churn on one path grew it by ~4 KB per
+// cycle, and only a restart compacted it.
+const COMPACT_MIN_LINES = 1_000;
+
 /**
  * SHA-256 and size of every published file, kept in memory and in an append-only JSON-lines log
- * that is compacted at start-up. It is a cache: an entry is trusted only while the file's size and
+ * that is compacted at start-up and whenever it grows past twice the live entries. It is a cache: an entry is trusted only while the file's size and
  * mtime still match, so a file changed behind the server's back lists with sha256 null rather
  * than a stale hash, and a lost log only costs hashes, never files.
  */
 export class StorageIndex {
   readonly #entries = new Map<string, IndexEntry>();
+  readonly #file: string;
   #log: FileHandle | undefined;
+  /** Lines in the log file (written or queued) since it was last compacted. */
+  #logLines = 0;
   #tail: Promise<unknown> = Promise.resolve();
   /** Lines waiting for the queued write. */
   #pending: string[] = [];
 
-  private constructor() {}
+  private constructor(file: string) {
+    this.#file = file;
+  }
 
   static async load(dir: string): Promise<StorageIndex> {
-    const index = new StorageIndex();
     const file = path.join(dir, INDEX_FILE);
+    const index = new StorageIndex(file);
     const text = await readFile(file, "utf8").catch(() => "");
     for (const raw of text.split("\n")) {
       if (!raw) continue;
@@ -43,11 +53,25 @@ export class StorageIndex {
         // a torn last line after a crash: skip it
       }
     }
-    // Compact: one line per live entry, written aside and renamed over the old log.
-    const compacted = [...index.#entries].map(([name, e]) => `${JSON.stringify({ name, ...e })}\n`).join("");
-    await writeAtomically(file, compacted);
-    index.#log = await open(file, "a", 0o644);
+    await index.#compact();
     return index;
+  }
+
+  /** Lines in the log since the last compaction (for tests and the compaction rule). */
+  get logLines(): number {
+    return this.#logLines;
+  }
+
+  /** Rewrites the log as one line per live entry (written aside, renamed over it) and reopens it. */
+  async #compact(): Promise<void> {
+    const compacted = [...this.#entries].map(([name, e]) => `${JSON.stringify({ name, ...e })}\n`).join("");
+    // Renamed over the log while its old handle is open (the handle keeps the old inode): if the
+    // rewrite fails, appends go on to the old log.
+    await writeAtomically(this.#file, compacted);
+    await this.#log?.close();
+    this.#log = await open(this.#file, "a", 0o644);
+    // Lines still queued will be appended after the snapshot: they count toward the next compaction.
+    this.#logLines = this.#entries.size + this.#pending.length;
   }
 
   /** The recorded SHA-256, if the file still has the size and mtime it was published with. */
@@ -72,18 +96,20 @@ export class StorageIndex {
   }
 
   #append(line: Line): void {
-    const log = this.#log;
-    if (!log) return;
+    if (!this.#log) return;
     this.#pending.push(`${JSON.stringify(line)}\n`);
+    this.#logLines++;
     if (this.#pending.length > 1) return; // a write is already queued; it takes this line too
     // Serialised so lines never interleave; lines recorded while a write runs go out together
     // in the next one (one append per burst of small files, not one per file). Failures only
     // lose cache lines.
     this.#tail = this.#tail
-      .then(() => {
+      .then(async () => {
         const text = this.#pending.join("");
         this.#pending = [];
-        return log.appendFile(text);
+        await this.#log?.appendFile(text);
+        // Lines queued meanwhile describe changes the snapshot already holds: replaying them is harmless.
+        if (this.#logLines >= COMPACT_MIN_LINES && this.#logLines > 2 * this.#entries.size) await this.#compact();
       })
       .catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChunkJournal } from "./chunk-journal.js";
@@ -54,6 +54,23 @@ describe("JournalledWriter", () => {
     expect(result.data.equals(part)).toBe(true);
     expect(result.digest).toBe(sha(part));
     expect(result.journal?.trim().split("\n")).toHaveLength(1 + 4);
+  });
+
+  it("writes what arrives without waiting for settle(): bytes wait in memory only while a write is in flight", async () => {
+    const file = path.join(dir.path, "eager");
+    const fd = openSync(file, "w+");
+    const writer = new JournalledWriter({ fd, size: 3 * 1024 * 1024, offset: 0, hash: createHash("sha256"), journal: null, copy: false });
+    for (let sent = 0; sent < 2 * 1024 * 1024 + 1000; ) {
+      const piece = body.subarray(sent, Math.min(sent + 65_536, 2 * 1024 * 1024 + 1000));
+      writer.write(piece);
+      sent += piece.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // No settle(): the tail (1,000 bytes, staged) must still reach the file once the disk is free.
+    while (fstatSync(fd).size < 2 * 1024 * 1024 + 1000) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(readFileSync(file).equals(body.subarray(0, 2 * 1024 * 1024 + 1000))).toBe(true);
+    await writer.settle();
+    closeSync(fd);
   });
 
   it("keeps no journal when told so, and still writes everything", async () => {

@@ -180,7 +180,11 @@ export class JournalledWriter<H extends JournalHeader> {
       }
     })();
     this.#inflight.add(write);
-    void write.finally(() => this.#inflight.delete(write));
+    void write.finally(() => {
+      this.#inflight.delete(write);
+      // What gathered meanwhile goes next, so bytes wait in memory only while the disk is busy.
+      if (this.#inflight.size === 0 && (this.#batchBytes > 0 || this.#staging)) this.#flushBatch();
+    });
   }
 
   #closeChunk(): void {

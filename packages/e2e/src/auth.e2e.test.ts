@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { FerryClient } from "@ferry/client-core";
 import type { ServerConfigInput, UserConfig } from "@ferry/protocol";
 import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { listDir, startTestServer, WirePeer, type TestServer } from "@ferry/server-core/testing";
+import { listDir, startTestServer, waitFor, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
@@ -220,6 +220,44 @@ describe("quotas", () => {
     // Two uploads started together may not share the room left.
     const both = await Promise.allSettled([put(alice, "a.txt", "z".repeat(300)), put(alice, "b.txt", "z".repeat(300))]);
     expect(both.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+  });
+
+  it("counts interrupted uploads from their first byte: resetting connections cannot get past the quota", async () => {
+    // The hardening report's case: quota 2,500,000; resumable uploads of 2,400,000 bytes in 1 MiB
+    // chunks, each cut after 2 MiB + 1,000 bytes by a reset.
+    const quota = { dir: "alice", quotaBytes: 2_500_000 };
+    const server = await serve({ users: [user("alice", ["write"], quota)] });
+    const size = 2_400_000;
+    const cutAfter = 2 * 1024 * 1024 + 1_000;
+    async function interrupted(key: string): Promise<void> {
+      const { peer } = await WirePeer.handshake(server.port, { token: tokens.alice });
+      peer.send({ type: "put", id: 1, name: `${key}.bin`, size, resume: { key: key.repeat(32), chunkSize: 1024 * 1024 } });
+      expect(await peer.next()).toMatchObject({ type: "put_offer", offset: 0 });
+      peer.send({ type: "put_from", id: 1, offset: 0 });
+      for (let sent = 0; sent < cutAfter; sent += 1024 * 1024) peer.data(Buffer.alloc(Math.min(1024 * 1024, cutAfter - sent), 1));
+      // Reset only once the server holds every byte sent (its partial file has them).
+      const partialSize = async (): Promise<number> => {
+        const names = (await readdir(path.join(server.dir, "alice"))).filter((n) => n.startsWith(".ferry-part-") && !n.endsWith(".journal"));
+        const sizes = await Promise.all(names.map(async (n) => (await stat(path.join(server.dir, "alice", n))).size));
+        return Math.max(0, ...sizes);
+      };
+      await waitFor(async () => (await partialSize()) >= cutAfter);
+      peer.socket.resetAndDestroy();
+      await server.closedConnections(server.events["connection-closed"].length + 1);
+    }
+    await interrupted("a");
+    // Its partial holds up to 2 MiB + 1,000 bytes: a second interrupted upload, or a plain put, no longer fits.
+    const second = (await WirePeer.handshake(server.port, { token: tokens.alice })).peer;
+    second.send({ type: "put", id: 1, name: "b.bin", size, resume: { key: "b".repeat(32), chunkSize: 1024 * 1024 } });
+    expect(await second.next()).toMatchObject({ type: "error", id: 1, code: "QUOTA_EXCEEDED" });
+    second.socket.destroy();
+    const alice = await connect(server, tokens.alice);
+    expect((await failure(put(alice, "plain.bin", "p".repeat(1_000_000)))).code).toBe("QUOTA_EXCEEDED");
+    // Resuming the interrupted upload itself is not counted twice.
+    const resumed = (await WirePeer.handshake(server.port, { token: tokens.alice })).peer;
+    resumed.send({ type: "put", id: 1, name: "a.bin", size, resume: { key: "a".repeat(32), chunkSize: 1024 * 1024 } });
+    expect(await resumed.next()).toMatchObject({ type: "put_offer", id: 1 });
+    resumed.socket.destroy();
   });
 
   it("counts what is already stored at start", async () => {

@@ -6,6 +6,12 @@ import { ChunkJournal, closeFd, digestPrefix, JournalledWriter, PARTIAL_PREFIX, 
 import { DiskFile } from "./disk-file.js";
 import { ServerError } from "./errors.js";
 
+/** What the storage root hears from a partial: it closed; it was suspended holding `bytes` on disk. */
+export interface PartialHooks {
+  onClose(): void;
+  onSuspend(bytes: number): void;
+}
+
 /** What a partial belongs to; a PUT that differs in any field starts it over. */
 export interface PartialHeader {
   name: string;
@@ -25,16 +31,16 @@ export interface PartialHeader {
 export class ResumableFile extends DiskFile<PartialHeader> {
   readonly #journal: ChunkJournal<PartialHeader>;
   readonly #header: PartialHeader;
-  readonly #onClose: () => void;
+  readonly #hooks: PartialHooks;
   /** What the file verifiably held at open: offered in PUT_OFFER. */
   readonly #offered: PrefixDigest;
 
-  private constructor(dataPath: string, header: PartialHeader, fd: number, offered: PrefixDigest, onClose: () => void) {
+  private constructor(dataPath: string, header: PartialHeader, fd: number, offered: PrefixDigest, hooks: PartialHooks) {
     super(dataPath, fd, writerAt(fd, header, new ChunkJournal(dataPath), offered.bytes, offered.states.at(-1)!));
     this.#journal = new ChunkJournal(dataPath);
     this.#header = header;
     this.#offered = offered;
-    this.#onClose = onClose;
+    this.#hooks = hooks;
   }
 
   /**
@@ -43,7 +49,7 @@ export class ResumableFile extends DiskFile<PartialHeader> {
    * not wholly hold. Reading the prefix also rebuilds the whole-file hash, so no second pass is
    * needed at the end.
    */
-  static async open(dir: string, key: string, header: PartialHeader, onClose: () => void): Promise<{ file: ResumableFile; offset: number }> {
+  static async open(dir: string, key: string, header: PartialHeader, hooks: PartialHooks): Promise<{ file: ResumableFile; offset: number }> {
     const dataPath = path.join(dir, `${PARTIAL_PREFIX}${key}`);
     const found = new ChunkJournal<PartialHeader>(dataPath).read();
     const old = found?.header;
@@ -56,11 +62,11 @@ export class ResumableFile extends DiskFile<PartialHeader> {
     }
     try {
       const offered = await digestPrefix(fd, { chunkSize: header.chunkSize, end: header.size, maxChunks: same ? found!.chunks : 0 });
-      const file = new ResumableFile(dataPath, header, fd, offered, onClose);
+      const file = new ResumableFile(dataPath, header, fd, offered, hooks);
       return { file, offset: offered.bytes };
     } catch (cause) {
       closeFd(fd);
-      onClose();
+      hooks.onClose();
       throw new ServerError(`cannot read the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
   }
@@ -89,6 +95,7 @@ export class ResumableFile extends DiskFile<PartialHeader> {
   async suspend(): Promise<void> {
     await this.writer.settle();
     this.close();
+    this.#hooks.onSuspend(this.bytes);
   }
 
   async discard(): Promise<void> {
@@ -104,7 +111,7 @@ export class ResumableFile extends DiskFile<PartialHeader> {
   }
 
   protected override onClose(): void {
-    this.#onClose();
+    this.#hooks.onClose();
   }
 }
 

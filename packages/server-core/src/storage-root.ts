@@ -66,6 +66,8 @@ export class StorageRoot {
   readonly #tempPrefix = randomBytes(6).toString("hex");
   #tempCounter = 0;
   readonly #activePartials = new Set<string>();
+  /** Bytes of partial uploads on disk waiting to be resumed (not being received now), by key: they count against quotas. */
+  readonly #waitingPartials = new Map<string, number>();
 
   readonly #index: StorageIndex;
 
@@ -112,24 +114,44 @@ export class StorageRoot {
       throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
     }
     this.#activePartials.add(key);
+    // While it is received, the upload's quota reservation covers its bytes; suspended, they count again.
+    const waiting = this.#waitingPartials.get(key);
+    this.#waitingPartials.delete(key);
     try {
-      return await ResumableFile.open(this.dir, key, header, () => this.#activePartials.delete(key));
+      return await ResumableFile.open(this.dir, key, header, {
+        onClose: () => this.#activePartials.delete(key),
+        onSuspend: (bytes) => void this.#waitingPartials.set(key, bytes),
+      });
     } catch (error) {
       this.#activePartials.delete(key);
+      if (waiting !== undefined) this.#waitingPartials.set(key, waiting);
       throw error;
     }
   }
 
-  /** Deletes partial uploads untouched for `ttlMs` (and not being received now). */
+  /** Bytes held by partial uploads waiting to be resumed, but for the one with key `except`. */
+  waitingPartialBytes(except?: string): number {
+    let bytes = 0;
+    for (const [key, size] of this.#waitingPartials) if (key !== except) bytes += size;
+    return bytes;
+  }
+
+  /** Deletes partial uploads untouched for `ttlMs` (and not being received now); counts the others. */
   async sweepPartials(ttlMs: number): Promise<number> {
     let swept = 0;
     const now = Date.now();
     for (const entry of await readdir(this.dir)) {
       if (!entry.startsWith(PARTIAL_PREFIX) || entry.endsWith(".journal")) continue;
-      if (this.#activePartials.has(entry.slice(PARTIAL_PREFIX.length))) continue;
+      const key = entry.slice(PARTIAL_PREFIX.length);
+      if (this.#activePartials.has(key)) continue;
       const data = path.join(this.dir, entry);
       const info = await lstat(data).catch(() => undefined);
-      if (!info || now - info.mtimeMs < ttlMs) continue;
+      if (info && now - info.mtimeMs < ttlMs) {
+        this.#waitingPartials.set(key, info.size); // kept: counted (this also fills the map at start-up)
+        continue;
+      }
+      this.#waitingPartials.delete(key);
+      if (!info) continue;
       await unlink(data).catch(() => undefined);
       await unlink(`${data}.journal`).catch(() => undefined);
       swept++;

@@ -123,9 +123,10 @@ export class UploadSession {
     if (refusal) return refuse(refusal.code, refusal.text);
     let settle: Upload["settle"] = NO_QUOTA;
     try {
-      if (space.quota) settle = space.quota.reserve(put.size);
+      const key = put.resume ? this.#partialKey(put.resume) : undefined;
+      if (space.quota) settle = space.quota.reserve(put.size, key);
       // A resumed upload needs room only for what it has yet to send; resumeFrom() checks that.
-      if (put.resume) return await this.#offerResume(put, put.resume, settle);
+      if (put.resume && key) return await this.#offerResume(put, put.resume, key, settle);
       await space.storage.ensureRoom(put.size, config.minFreeBytes);
       const file = await space.storage.createIncoming(put.size);
       this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
@@ -347,12 +348,17 @@ export class UploadSession {
   }
 
   /** Resumable PUT: open the partial, tell the client what it verifiably holds, wait for PUT_FROM. */
-  async #offerResume(put: PutMessage, resume: ResumeInfo, settle: Upload["settle"]): Promise<void> {
-    let opened: { file: ResumableFile; offset: number };
-    // Keys are chosen by clients; scoping them by user means nobody can resume (or probe) another
-    // user's partial upload by guessing its key.
+  /**
+   * The partial's name on disk. Keys are chosen by clients; scoping them by user means nobody can
+   * resume (or probe) another user's partial upload by guessing its key.
+   */
+  #partialKey(resume: ResumeInfo): string {
     const user = this.#ctx.identity.user;
-    const key = user ? createHash("sha256").update(`${user.name}\0${resume.key}`).digest("hex") : resume.key;
+    return user ? createHash("sha256").update(`${user.name}\0${resume.key}`).digest("hex") : resume.key;
+  }
+
+  async #offerResume(put: PutMessage, resume: ResumeInfo, key: string, settle: Upload["settle"]): Promise<void> {
+    let opened: { file: ResumableFile; offset: number };
     try {
       opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
     } catch (error) {

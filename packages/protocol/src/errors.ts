@@ -1,3 +1,5 @@
+import { WIRE_ERROR_CODES } from "./error-codes.js";
+
 /**
  * The one error base of every Ferry package: a stable string `code` (tests and callers branch on
  * it, never on the text), the message for people, and the `cause` forwarded. Each package narrows
@@ -13,19 +15,19 @@ export class FerryError<Code extends string = string> extends Error {
   }
 }
 
-/** Stable codes for errors raised while encoding or decoding the wire format. */
+/**
+ * Stable codes for errors raised while encoding or decoding the wire format: four wire codes,
+ * defined (and documented) once in WIRE_ERROR_CODES, and DECODER_FAILED, which a peer never sees.
+ */
 export const PROTOCOL_ERROR_CODES = {
-  /** A frame declared a payload larger than the limit for its type. */
-  FRAME_TOO_LARGE: "FRAME_TOO_LARGE",
-  /** A frame's type byte is not in FRAME_TYPES. */
-  UNKNOWN_FRAME_TYPE: "UNKNOWN_FRAME_TYPE",
-  /** A CONTROL payload is not UTF-8 JSON matching the message union. */
-  BAD_MESSAGE: "BAD_MESSAGE",
-  /** The decoder already failed; it does not resynchronise. */
+  ...pick(WIRE_ERROR_CODES, ["FRAME_TOO_LARGE", "UNKNOWN_FRAME_TYPE", "BAD_MESSAGE", "UNSUPPORTED_VERSION"]),
+  /** The decoder already failed; it does not resynchronise (reported to a peer as BAD_MESSAGE). */
   DECODER_FAILED: "DECODER_FAILED",
-  /** The first bytes were Ferry's magic with a version this peer does not speak. */
-  UNSUPPORTED_VERSION: "UNSUPPORTED_VERSION",
 } as const;
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((key) => [key, from[key]])) as Pick<T, K>;
+}
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[keyof typeof PROTOCOL_ERROR_CODES];
 
 /** Error thrown by the codec. */

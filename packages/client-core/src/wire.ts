@@ -105,10 +105,6 @@ export class Wire implements RequestWire {
     return !this.#fatal && !this.#closing && !this.#socket.destroyed && !this.#socket.writableEnded;
   }
 
-  get fatal(): ClientError | undefined {
-    return this.#fatal;
-  }
-
   assertOpen(): void {
     if (this.#fatal) throw this.#fatal;
     if (this.#closing) throw new ClientError("client was closed", { code: "BAD_STATE" });

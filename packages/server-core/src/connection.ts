@@ -420,7 +420,7 @@ export class Connection {
 }
 
 /** What a TLS client on a plain-TCP port is told, in plaintext (protocol.md §2). */
-export const TLS_ON_PLAIN_PORT_HINT = "ferry-server: this port speaks plain TCP, not TLS (connect without --tls)\n";
+const TLS_ON_PLAIN_PORT_HINT = "ferry-server: this port speaks plain TCP, not TLS (connect without --tls)\n";
 
 /**
  * Whether the first bytes are a TLS handshake record (0x16, then version 0x03 0x00–0x04): such a

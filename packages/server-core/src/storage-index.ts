@@ -57,11 +57,6 @@ export class StorageIndex {
     return index;
   }
 
-  /** Lines in the log since the last compaction (for tests and the compaction rule). */
-  get logLines(): number {
-    return this.#logLines;
-  }
-
   /** Rewrites the log as one line per live entry (written aside, renamed over it) and reopens it. */
   async #compact(): Promise<void> {
     const compacted = [...this.#entries].map(([name, e]) => `${JSON.stringify({ name, ...e })}\n`).join("");

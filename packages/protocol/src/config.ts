@@ -45,8 +45,11 @@ export const ServerConfigSchema = z.strictObject({
   port: port.default(8080),
   /** Storage directory; created if missing. Nothing is ever written outside it. */
   dir: z.string().min(1).default("ferry-data"),
-  /** Connections served at once; one more gets a BUSY error and is closed. */
-  maxClients: z.int().min(1).max(100_000).default(64),
+  /**
+   * Connections served at once. One more takes the slot of a connection only holding one (see
+   * slotGraceMs), or gets BUSY. An idle connection costs the server ~20 KiB (docs/security.md).
+   */
+  maxClients: z.int().min(1).max(100_000).default(4096),
   /** Connections served at once from one IP address; one more gets BUSY. */
   maxClientsPerIp: z.int().min(1).max(100_000).default(32),
   /** Uploads one connection may start; later PUTs get TOO_MANY_FILES (reconnect to go on). */
@@ -79,17 +82,23 @@ export const ServerConfigSchema = z.strictObject({
   maxFileSize: z.int().min(0).max(LIMITS.MAX_FILE_SIZE).default(LIMITS.MAX_FILE_SIZE),
   /** Largest DATA frame payload accepted, in bytes; announced in WELCOME. */
   maxDataPayload: z.int().min(1024).max(16 * 1024 * 1024).default(LIMITS.MAX_DATA_PAYLOAD),
-  /**
-   * Largest CONTROL payload accepted from clients, in bytes. A client's largest message (a PUT with
-   * a 4,096-byte path) is under 5 KiB, so a server may go as low as 8 KiB; never above the v1 64 KiB.
-   */
-  maxControlPayload: z.int().min(8 * 1024).max(LIMITS.MAX_CONTROL_PAYLOAD).default(LIMITS.MAX_CONTROL_PAYLOAD),
   /** Time allowed between connect and a complete HELLO (or the first raw bytes), in ms. */
   handshakeTimeoutMs: z.int().min(1).default(10_000),
   /** Time a connection may stay silent, in ms. */
   idleTimeoutMs: z.int().min(1).default(60_000),
   /** Resumable uploads nobody resumed are deleted after this long (ms). Default one day. */
   partialTtlMs: z.int().min(1).default(24 * 60 * 60 * 1000),
+  /**
+   * Interrupted resumable uploads kept per storage folder (a user's folder, or the root); starting
+   * one more deletes the one interrupted longest ago.
+   */
+  maxPartials: z.int().min(1).max(1_000_000).default(100),
+  /**
+   * When the server is full, a new connection takes the slot of one that has sat this long (ms)
+   * without authenticating (or, open server, without a request), else of the connection idle the
+   * longest, if idle this long (protocol.md §7).
+   */
+  slotGraceMs: z.int().min(0).default(2_000),
   /** fsync each file (and its directory) before it is published. Turn off only for throwaway data. */
   fsync: z.boolean().default(true),
 });

@@ -51,6 +51,8 @@ export const WIRE_ERROR_CODES = {
   NO_SPACE: "NO_SPACE",
   /** A transfer or a frame in progress moved fewer bytes than the server's minimum data rate. */
   TOO_SLOW: "TOO_SLOW",
+  /** A resumable PUT's size and chunkSize make more chunks than a PUT_OFFER can carry (512). */
+  TOO_MANY_CHUNKS: "TOO_MANY_CHUNKS",
   /** The server hit a bug (an exception it did not expect); it logged the details and closes. */
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;

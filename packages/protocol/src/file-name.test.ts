@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fileNameProblem, numberedName, numberedPath, pathProblem } from "./file-name.js";
+import { compareNames, fileNameProblem, numberedName, numberedPath, pathProblem } from "./file-name.js";
 
 describe("fileNameProblem", () => {
   it.each([
@@ -94,5 +94,42 @@ describe("numberedName and numberedPath", () => {
   it("numbers only the last component of a path", () => {
     expect(numberedPath("dir.v2/sub/a.txt", 1)).toBe("dir.v2/sub/a (1).txt");
     expect(numberedPath("a.txt", 2)).toBe("a (2).txt");
+  });
+});
+
+describe("visually identical names and the reserved prefix (protocol.md §6)", () => {
+  it.each([
+    ["zero-width space", "report\u200b.pdf"],
+    ["soft hyphen", "re\u00adport.pdf"],
+    ["zero-width no-break space", "\ufeffreport.pdf"],
+    ["word joiner", "report\u2060.pdf"],
+    ["Hangul filler", "\u3164.txt"],
+    ["tag character", "flag\u{e0067}.txt"],
+    ["line separator", "a\u2028b"],
+    ["paragraph separator", "a\u2029b"],
+    ["reserved prefix, capitalised", ".Ferry-index.jsonl"],
+    ["reserved prefix, upper case", ".FERRY-TMP-1"],
+  ])("refuses %s", (_why, name) => {
+    expect(fileNameProblem(name)).not.toBeNull();
+  });
+
+  it.each([
+    ["a ZWJ emoji sequence", "\u{1F468}\u200D\u{1F469}\u200D\u{1F467}.txt"],
+    ["a variation selector", "\u2764\uFE0F.txt"],
+    ["a ZWNJ (Persian)", "می\u200Cخواهم.txt"],
+    ["a name that only contains ferry", "ferry-notes.txt"],
+    ["the prefix without its dot", "Ferry-index.jsonl"],
+  ])("accepts %s", (_why, name) => {
+    expect(fileNameProblem(name)).toBeNull();
+  });
+});
+
+describe("compareNames (listing order, protocol.md §4.3)", () => {
+  it("orders by code point, which is UTF-8 byte order", () => {
+    const names = ["\u{1F600}.txt", "z.txt", "\uE000.txt", "a.txt", "a", "\u00e9.txt"];
+    const sorted = [...names].sort(compareNames);
+    expect(sorted).toEqual(["a", "a.txt", "z.txt", "\u00e9.txt", "\uE000.txt", "\u{1F600}.txt"]);
+    const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(sorted).toEqual(byBytes);
   });
 });

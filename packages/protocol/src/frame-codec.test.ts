@@ -251,6 +251,27 @@ describe("reusesInput: the caller overwrites each chunk after push()", () => {
   });
 });
 
+describe("spellings protocol.md §3 settles", () => {
+  const decode = (json: string) => new FrameDecoder().push(frame(0x01, json))[0];
+  it("a duplicated key counts with its last value, type included", () => {
+    expect(decode('{"type":"put","type":"list","id":4}')).toEqual({ kind: "control", message: { type: "list", id: 4 } });
+  });
+  it("integers are judged by value: 3.0, 3e0 and -0", () => {
+    expect(decode('{"type":"cancel","id":3.0}')).toEqual({ kind: "control", message: { type: "cancel", id: 3 } });
+    expect(decode('{"type":"cancel","id":3e0}')).toEqual({ kind: "control", message: { type: "cancel", id: 3 } });
+    const negativeZero = decode('{"type":"cancel","id":-0}');
+    // -0 === 0, and it goes back on the wire as 0 (JSON.stringify(-0) is "0").
+    expect(negativeZero?.kind === "control" && negativeZero.message.type === "cancel" && negativeZero.message.id === 0).toBe(true);
+  });
+  it("a name of any length is a valid message (its rules are the receiver's, BAD_NAME)", () => {
+    expect(decode(`{"type":"delete","id":1,"name":"${"n".repeat(60_000)}"}`)).toMatchObject({ message: { type: "delete" } });
+  });
+  it("streamData still passes on an empty DATA frame, so the receiver can judge it", () => {
+    const frames = new FrameDecoder({ streamData: true }).push(Buffer.from([0x02, 0, 0, 0, 0]));
+    expect(frames).toEqual([{ kind: "data", payload: Buffer.alloc(0) }]);
+  });
+});
+
 interface ErrorVector {
   name: string;
   bytes: Buffer;
@@ -286,6 +307,8 @@ const errorVectors: ErrorVector[] = [
   { name: "uppercase sha256", bytes: frame(0x01, `{"type":"put_end","id":1,"sha256":"${SHA.toUpperCase()}"}`), code: "BAD_MESSAGE" },
   // An unknown code of the right shape is carried (§8); one of another shape is a malformed message.
   { name: "error code not of the code shape", bytes: frame(0x01, '{"type":"error","code":"nope","message":""}'), code: "BAD_MESSAGE" },
+  // protocol.md §3: a byte-order mark is not part of a message.
+  { name: "UTF-8 BOM before the JSON", bytes: frame(0x01, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"type":"list","id":1}')])), code: "BAD_MESSAGE" },
   { name: "JSON array", bytes: frame(0x01, "[]"), code: "BAD_MESSAGE" },
   { name: "JSON null", bytes: frame(0x01, "null"), code: "BAD_MESSAGE" },
 ];

@@ -23,7 +23,9 @@ export interface FrameDecoderOptions {
   reusesInput?: boolean;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, where JSON.parse refuses it: a payload starting with
+// a byte-order mark is not a message (protocol.md §3).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Sans-I/O frame decoder: feed it bytes in any chunking, get back the frames they complete.
@@ -133,7 +135,9 @@ export class FrameDecoder {
     if (this.#streamData && this.#type === FRAME_TYPES.DATA) {
       this.#headerFill = 0;
       this.#inBody = false;
-      return undefined; // its bytes were emitted as they arrived
+      // Its bytes were emitted as they arrived. An empty frame is still a frame: it is passed on
+      // so that the receiver's state machine judges it (DATA in IDLE is an error, protocol.md §5).
+      return this.#bodyLength === 0 ? { kind: "data", payload: Buffer.alloc(0) } : undefined;
     }
     const payload =
       this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bodyLength);

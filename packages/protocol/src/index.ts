@@ -50,6 +50,8 @@ export {
   fileNameProblem,
   pathProblem,
   numberedPath,
+  compareNames,
+  isReservedName,
   RESERVED_NAME_PREFIX,
 } from "./file-name.js";
 export {

@@ -6,10 +6,10 @@ import { LIMITS } from "./wire-constants.js";
 const id = z.int().min(0).max(LIMITS.MAX_ID);
 const size = z.int().min(0).max(LIMITS.MAX_FILE_SIZE);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "lowercase hex SHA-256");
-// Names (and folder paths) are length-checked here only loosely; the real rules live in
-// file-name.ts and are applied by the receiver, which must answer a bad name with BAD_NAME
-// rather than kill the connection.
-const name = z.string().max(4096);
+// Names (and folder paths) are any string here: the rules, length included, live in file-name.ts
+// and are applied by the receiver, which answers a bad name with BAD_NAME rather than kill the
+// connection (protocol.md §6). The CONTROL frame limit bounds them.
+const name = z.string();
 const agent = z.string().max(128);
 // An ERROR's code: one of WIRE_ERROR_CODES, or an unknown one of the same shape (from a newer peer).
 const wireCode = z.union([z.enum(WIRE_ERROR_CODES), z.string().regex(WIRE_CODE_PATTERN).transform((code) => code as UnknownWireCode)]) as z.ZodType<ReceivedWireCode, string>;

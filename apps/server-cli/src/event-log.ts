@@ -22,6 +22,9 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
   });
   server.on("connection", (e) => emit("connection", `Connected with client ${e.connection} (${e.remote})`, e));
   server.on("connection-rejected", (e) => emit("connection-rejected", `Refused ${e.remote}: server busy (${e.code})`, e));
+  server.on("connection-evicted", (e) =>
+    emit("connection-evicted", `Closed client ${e.connection} (${e.remote}) to make room: server full, it was ${e.reason === "idle" ? "idle" : "not yet authenticated"} for ${formatDuration(e.idleMs)}`, e),
+  );
   server.on("upload-started", (e) => {
     const what = e.raw ? "raw stream" : `${printable(e.name ?? "")} (${formatBytes(e.size ?? 0)})`;
     emit("upload-started", `Receiving file from client ${e.connection}: ${what}`, e);

@@ -6,7 +6,7 @@ import { FerryClient } from "@ferry/client-core";
 import type { ServerConfigInput, UserConfig } from "@ferry/protocol";
 import { FerryServer, hashToken, newToken, ServerError } from "@ferry/server-core";
 import { Cleanups, clientFailure } from "./testing/client-helpers.js";
-import { listDir, startTestServer, waitFor, WirePeer, type TestServer } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, waitFor, WirePeer, type TestServer } from "@ferry/server-core/testing";
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
@@ -258,6 +258,24 @@ describe("quotas", () => {
     resumed.send({ type: "put", id: 1, name: "a.bin", size, resume: { key: "a".repeat(32), chunkSize: 1024 * 1024 } });
     expect(await resumed.next()).toMatchObject({ type: "put_offer", id: 1 });
     resumed.socket.destroy();
+  });
+
+  it("bounds a user's interrupted uploads in number: past maxPartials the one interrupted longest ago is deleted", async () => {
+    const server = await serve({ maxPartials: 2, users: [user("alice", ["write"], { dir: "alice" })] });
+    const partials = async (): Promise<string[]> =>
+      (await readdir(path.join(server.dir, "alice"))).filter((n) => n.startsWith(".ferry-part-") && !n.endsWith(".journal")).sort();
+    // A user's resume key is stored hashed with the user's name (protocol.md §4.4: keys are scoped per user).
+    const partialOf = (letter: string) => `.ferry-part-${sha256(Buffer.from(`alice\0${letter.repeat(32)}`))}`;
+    for (const letter of ["a", "b", "c"]) {
+      const { peer } = await WirePeer.handshake(server.port, { token: tokens.alice });
+      peer.send({ type: "put", id: 1, name: `${letter}.bin`, size: 2 * 1024 * 1024, resume: { key: letter.repeat(32), chunkSize: 1024 * 1024 } });
+      expect(await peer.next()).toMatchObject({ type: "put_offer", offset: 0 });
+      peer.send({ type: "put_from", id: 1, offset: 0 });
+      peer.data(Buffer.alloc(1_000, 1));
+      peer.socket.resetAndDestroy();
+      await server.closedConnections(server.events["connection-closed"].length + 1);
+    }
+    expect(await partials()).toEqual([partialOf("b"), partialOf("c")].sort());
   });
 
   it("counts what is already stored at start", async () => {

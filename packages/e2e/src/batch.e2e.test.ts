@@ -1,10 +1,10 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import type { Message } from "@ferry/protocol";
 import { clientFailure } from "./testing/client-helpers.js";
-import { listDir, sha256, startTestServer, tempDir, WirePeer, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
+import { listDir, sha256, startTestServer, tempDir, waitFor, WirePeer, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
 let server: TestServer;
 
@@ -81,6 +81,24 @@ describe("PUT_BATCH", () => {
     const names = [answers[0]!.type === "stored" && answers[0]!.name, answers[1]!.type === "batch_stored" && "name" in answers[1]!.results[0]! && answers[1]!.results[0]!.name];
     expect(names.sort()).toEqual(["same (1).txt", "same.txt"]);
     peer.socket.destroy();
+  });
+
+  it("holds only the file still arriving: each complete file is already in its temp file (bounded memory)", async () => {
+    const { peer } = await WirePeer.handshake(server.port);
+    const files = ["a", "b", "c"].map((letter) => ({ name: `${letter}.bin`, bytes: Buffer.alloc(40_000, letter) }));
+    peer.send({ type: "put_batch", id: 1, files: files.map((f) => ({ name: f.name, size: f.bytes.length, sha256: sha256(f.bytes) })) });
+    const all = Buffer.concat(files.map((f) => f.bytes));
+    sendInPieces(peer, all.subarray(0, 100_000), 16_384); // a and b whole, half of c
+    const temps = async () => {
+      const names = (await readdir(server.dir)).filter((n) => n.startsWith(".ferry-tmp-"));
+      return Promise.all(names.map(async (n) => (await stat(path.join(server.dir, n))).size));
+    };
+    await waitFor(async () => (await temps()).length === 2);
+    expect(await temps()).toEqual([40_000, 40_000]);
+    sendInPieces(peer, all.subarray(100_000), 16_384);
+    expect(await peer.next()).toMatchObject({ type: "batch_stored", results: files.map((f) => ({ name: f.name, outcome: "created" })) });
+    expect(await temps()).toEqual([]);
+    peer.socket.end();
   });
 
   it("drops a cancelled batch whole: ERROR CANCELLED, nothing stored, the connection goes on", async () => {

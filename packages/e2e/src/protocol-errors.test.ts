@@ -1,3 +1,4 @@
+import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
@@ -99,7 +100,8 @@ describe("slow and vanishing peers", () => {
 
 describe("max clients", () => {
   it("gives the client beyond max-clients a BUSY error instead of a hang", async () => {
-    const small = await startTestServer({ maxClients: 2 });
+    // slotGraceMs: an hour, so that no slot is ever taken over, however slow this machine is.
+    const small = await startTestServer({ maxClients: 2, slotGraceMs: 3_600_000 });
     try {
       const a = await FerryClient.connect({ port: small.port });
       const b = await FerryClient.connect({ port: small.port });
@@ -116,9 +118,90 @@ describe("max clients", () => {
   });
 });
 
+describe("slots are not free to hold (protocol.md §7)", () => {
+  /** A TCP connection that never sends a byte. */
+  async function silentSocket(port: number, localAddress = "127.0.0.1"): Promise<net.Socket> {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+    socket.on("error", () => undefined);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    return socket;
+  }
+  const closed = (socket: net.Socket) => new Promise((resolve) => (socket.destroyed ? resolve(undefined) : socket.once("close", resolve)));
+
+  it("64 silent connections from 2 addresses: a new client takes the oldest one's slot and is served", async () => {
+    // slotGraceMs 0: every silent connection is already past its grace; the rule, not the clock, is tested.
+    const full = await startTestServer({ maxClients: 64, maxClientsPerIp: 32, slotGraceMs: 0 });
+    try {
+      const silent: net.Socket[] = [];
+      for (let i = 0; i < 64; i++) silent.push(await silentSocket(full.port, i < 32 ? "127.0.0.2" : "127.0.0.3"));
+      await full.until("connection", 64);
+      const client = await FerryClient.connect({ port: full.port });
+      const body = Buffer.from("served");
+      expect((await client.uploadStream([body], { name: "served.txt", size: body.length })).sha256).toBe(sha256(body));
+      await client.close();
+      expect(full.events["connection-rejected"]).toEqual([]);
+      expect(full.events["connection-evicted"]).toEqual([expect.objectContaining({ connection: 1, reason: "unproven" })]);
+      await closed(silent[0]!); // the oldest went
+      for (const socket of silent) socket.destroy();
+    } finally {
+      await full.cleanup();
+    }
+  });
+
+  it("prefers a connection that never proved itself over an idle authenticated one; the evicted peer is told TIMEOUT", async () => {
+    const full = await startTestServer({ maxClients: 2, slotGraceMs: 0, users: [{ name: "ann", tokenSha256: sha256(Buffer.from("t".repeat(32))), permissions: ["read", "write"] }] });
+    try {
+      const { peer: idle } = await WirePeer.handshake(full.port, { token: "t".repeat(32) });
+      idle.send({ type: "list", id: 1 });
+      expect(await idle.next()).toMatchObject({ type: "listing" });
+      const unauthenticated = await WirePeer.connect(full.port);
+      await full.until("connection", 2);
+      const client = await FerryClient.connect({ port: full.port, token: "t".repeat(32) });
+      await unauthenticated.closed;
+      expect(full.events["connection-evicted"]).toEqual([expect.objectContaining({ connection: 2, reason: "unproven" })]);
+      // The next newcomer takes the idle one's slot, and the idle peer hears why.
+      const second = await FerryClient.connect({ port: full.port, token: "t".repeat(32) });
+      expect(await idle.next()).toMatchObject({ type: "error", code: "TIMEOUT", message: expect.stringContaining("make room") });
+      await Promise.all([client.close(), second.close()]);
+    } finally {
+      await full.cleanup();
+    }
+  });
+
+  it("a connection in the middle of an upload keeps its slot: the newcomer gets BUSY", async () => {
+    const full = await startTestServer({ maxClients: 1, slotGraceMs: 0 });
+    try {
+      const { peer: busy } = await WirePeer.handshake(full.port);
+      busy.send({ type: "put", id: 1, name: "in-progress.bin", size: 10 });
+      busy.data(Buffer.from("12345"));
+      await full.until("upload-started", 1);
+      await expect(FerryClient.connect({ port: full.port })).rejects.toMatchObject({ code: "BUSY" });
+      busy.data(Buffer.from("67890"));
+      busy.send({ type: "put_end", id: 1, sha256: sha256(Buffer.from("1234567890")) });
+      expect(await busy.next()).toMatchObject({ type: "stored" });
+      busy.socket.end();
+    } finally {
+      await full.cleanup();
+    }
+  });
+
+  it("the per-address cap still answers BUSY, idle connections or not", async () => {
+    const capped = await startTestServer({ maxClients: 10, maxClientsPerIp: 1, slotGraceMs: 0 });
+    try {
+      const idle = await silentSocket(capped.port);
+      await capped.until("connection", 1);
+      await expect(FerryClient.connect({ port: capped.port })).rejects.toMatchObject({ code: "BUSY" });
+      expect(capped.events["connection-evicted"]).toEqual([]);
+      idle.destroy();
+    } finally {
+      await capped.cleanup();
+    }
+  });
+});
+
 describe("per-IP and per-connection limits", () => {
   it("gives the connection beyond max-clients-per-IP a BUSY error while other slots stay free", async () => {
-    const capped = await startTestServer({ maxClients: 10, maxClientsPerIp: 2 });
+    const capped = await startTestServer({ maxClients: 10, maxClientsPerIp: 2, slotGraceMs: 3_600_000 });
     try {
       const a = await FerryClient.connect({ port: capped.port });
       const b = await FerryClient.connect({ port: capped.port });

@@ -30,6 +30,11 @@ export class AnswerQueue {
     while (this.#unsent.length >= limit) await this.#unsent[0];
   }
 
+  /** Answers queued and not yet sent. */
+  get pending(): number {
+    return this.#unsent.length;
+  }
+
   /** Resolves once every answer queued so far has been sent. */
   idle(): Promise<void> {
     return this.#tail;

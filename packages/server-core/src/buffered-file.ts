@@ -6,23 +6,32 @@ import type { FsyncBatch } from "./fsync-batch.js";
 import type { IncomingFile } from "./incoming-file.js";
 
 /**
- * Small uploads of known size: bytes are held (and hashed) in memory and the temp file is created,
- * written, synced and closed in one go by finish(), which runs off the connection's critical path.
- * With a streamed file every small upload paid an open() round trip before its first byte could
- * be taken; for folders of 4 KiB files that round trip was most of the per-file cost.
+ * Small uploads of known size (≤ 64 KiB): bytes are hashed as they arrive and held only until the
+ * file's last byte is in; then the temp file is created and written in one go (synchronous calls,
+ * docs/performance.md "Synchronous metadata calls"), and finish(), off the connection's critical
+ * path, only syncs and closes it. With a streamed file every small upload paid an open() round trip
+ * before its first byte could be taken; for folders of 4 KiB files that round trip was most of the
+ * per-file cost. Writing each file as soon as it is complete, rather than at the commit, keeps a
+ * batch that is still arriving from holding its earlier files in memory (docs/security.md, "batch
+ * flood"): at most the one incomplete file is held, copied out of the socket's buffers.
  */
 export class BufferedFile implements IncomingFile {
   readonly tempPath: string;
+  readonly #size: number;
   readonly #hash = createHash("sha256");
   #chunks: Buffer[] = [];
   #bytes = 0;
   #digest: string | undefined;
   #created = false;
+  /** Open once the bytes are written, until finish() or discard() closes it. */
+  #fd: number | undefined;
+  #error: Error | undefined;
 
   readonly #fsync: FsyncBatch;
 
-  constructor(tempPath: string, fsync: FsyncBatch) {
+  constructor(tempPath: string, size: number, fsync: FsyncBatch) {
     this.tempPath = tempPath;
+    this.#size = size;
     this.#fsync = fsync;
   }
 
@@ -31,13 +40,22 @@ export class BufferedFile implements IncomingFile {
   }
 
   get error(): Error | undefined {
-    return undefined; // nothing touches the disk before finish()
+    return this.#error;
   }
 
   write(chunk: Buffer): boolean {
+    if (chunk.length === 0) return true; // an empty DATA frame: nothing to hold, nothing completed
     this.#hash.update(chunk);
-    this.#chunks.push(chunk);
     this.#bytes += chunk.length;
+    if (this.#bytes < this.#size) {
+      // Held across reads: a copy, so the socket's whole read buffer is not kept alive by a view.
+      this.#chunks.push(Buffer.from(chunk));
+      return true;
+    }
+    this.#chunks.push(chunk);
+    // Complete (or over-long: the session refuses those before writing). A failure is kept for
+    // finish(), where the upload's answer is decided.
+    if (this.#bytes === this.#size) this.#writeOut();
     return true;
   }
 
@@ -51,29 +69,14 @@ export class BufferedFile implements IncomingFile {
   }
 
   async finish(fsync: boolean): Promise<string> {
-    // open, write and close are synchronous (docs/performance.md, "Synchronous metadata calls"); the fsync,
-    // which waits for the disk, stays asynchronous and joins the batch.
+    if (this.#fd === undefined && this.#error === undefined) this.#writeOut(); // an empty file
     try {
-      const fd = openSync(this.tempPath, "wx", 0o644);
-      this.#created = true;
-      try {
-        const written = writevSync(fd, this.#chunks);
-        // writev may stop short (a signal, a full disk); finish the rest from where it stopped.
-        if (written < this.#bytes) {
-          const rest = Buffer.concat(this.#chunks).subarray(written);
-          for (let at = 0; at < rest.length; ) at += writeSync(fd, rest, at);
-        }
-        // The bytes are in the page cache now: let them go before waiting for the disk, so a
-        // connection's commits in flight (up to 32, each a batch of up to 8 MiB) hold no memory.
-        this.#chunks = [];
-        if (fsync) await this.#fsync.sync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      if (this.#error) throw this.#error;
+      if (fsync) await this.#fsync.sync(this.#fd!);
     } catch (cause) {
       throw new ServerError(`cannot write the file: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     } finally {
-      this.#chunks = [];
+      this.#close();
     }
     return this.digest();
   }
@@ -86,6 +89,37 @@ export class BufferedFile implements IncomingFile {
 
   async discard(): Promise<void> {
     this.#chunks = [];
+    this.#close();
     if (this.#created) await unlink(this.tempPath).catch(() => undefined);
+  }
+
+  /** Creates the temp file and writes every held byte; the descriptor stays open for the fsync. */
+  #writeOut(): void {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    try {
+      const fd = openSync(this.tempPath, "wx", 0o644);
+      this.#created = true;
+      this.#fd = fd;
+      const written = writevSync(fd, chunks);
+      // writev may stop short (a signal, a full disk); finish the rest from where it stopped.
+      if (written < this.#bytes) {
+        const rest = Buffer.concat(chunks).subarray(written);
+        for (let at = 0; at < rest.length; ) at += writeSync(fd, rest, at);
+      }
+    } catch (cause) {
+      this.#error = cause as Error;
+    }
+  }
+
+  #close(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // already unusable; nothing is lost by not closing it twice
+    }
   }
 }

@@ -8,6 +8,7 @@ import {
   encodeControl,
   matchPreamble,
   type DeleteMessage,
+  type ErrorMessage,
   type Frame,
   type GetMessage,
   type ListMessage,
@@ -57,6 +58,16 @@ type State =
   | { kind: "raw" }
   | { kind: "closed" };
 
+/**
+ * How readily a connection gives its slot to a new one when the server is full (protocol.md §7):
+ * "unproven" (no handshake yet, or on an open server no request yet) before "idle" (authenticated,
+ * between requests); `since`: when it became so (performance.now()).
+ */
+export interface SlotClaim {
+  kind: "unproven" | "idle";
+  since: number;
+}
+
 /** Serves one accepted socket: sniffs raw vs Ferry, then runs the matching protocol. */
 export class Connection {
   readonly peer: PeerInfo;
@@ -83,6 +94,11 @@ export class Connection {
   #rateWatch: RateWatch | undefined;
   /** Why we hung up, when we did (timeouts, minimum rate, shutdown). */
   #hangUpReason: ServerError | undefined;
+  readonly #acceptedAt = performance.now();
+  /** When a byte last arrived or the server last finished its own work for this connection. */
+  #lastActive = this.#acceptedAt;
+  /** A request (PUT, PUT_BATCH, GET, LIST, DELETE) has been received. */
+  #requested = false;
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -162,6 +178,25 @@ export class Connection {
     }
   }
 
+  /**
+   * Whether this connection may give up its slot to a new one, and since when; undefined while it
+   * is doing anything (receiving, answering, streaming a raw upload). protocol.md §7.
+   */
+  slotClaim(): SlotClaim | undefined {
+    const state = this.#state;
+    if (this.#hangUpReason || state.kind === "closed" || state.kind === "raw") return undefined;
+    if (state.kind === "handshake") return this.#handling ? undefined : { kind: "unproven", since: this.#acceptedAt };
+    const resting = this.#idle() && !this.#handling && !this.#serving && this.#answers.pending === 0 && !(this.#decoder?.midFrame ?? false);
+    if (!resting) return undefined;
+    if (!this.#requested && this.#ctx.auth.open) return { kind: "unproven", since: this.#acceptedAt };
+    return { kind: "idle", since: this.#lastActive };
+  }
+
+  /** Gives the slot up for a new connection: the peer is told TIMEOUT and why. */
+  evict(): void {
+    this.#hangUp(new ServerError("closed to make room for a new connection: the server is full and this connection was idle", { code: "TIMEOUT" }));
+  }
+
   /** Hard stop, for when the grace period is over. */
   destroy(): void {
     this.#socket.destroy();
@@ -188,6 +223,7 @@ export class Connection {
     let result: IteratorResult<Buffer>;
     try {
       result = await this.#reader.next();
+      this.#lastActive = performance.now();
     } catch (error) {
       if (error instanceof ServerError) throw error; // our own hang-up's reason
       throw new ServerError(`connection lost: ${(error as Error).message}`, { code: "CONNECTION_LOST", cause: error });
@@ -214,8 +250,7 @@ export class Connection {
   // ---- Ferry protocol ------------------------------------------------------------------------
 
   async #serveFerry(rest: Buffer): Promise<void> {
-    const { maxDataPayload, maxControlPayload } = this.#ctx.config;
-    const decoder = new FrameDecoder({ maxDataPayload, maxControlPayload, streamData: true });
+    const decoder = new FrameDecoder({ maxDataPayload: this.#ctx.config.maxDataPayload, streamData: true });
     this.#decoder = decoder;
     let chunk: Buffer | null = rest;
     while (chunk !== null) {
@@ -231,6 +266,7 @@ export class Connection {
             await pending;
           } finally {
             this.#handling = false;
+            this.#lastActive = performance.now();
             this.#socket.setTimeout(this.#ctx.config.idleTimeoutMs);
           }
         }
@@ -253,6 +289,7 @@ export class Connection {
 
   #onMessage(message: Message): Promise<void> | undefined {
     const state = this.#state;
+    if (message.type === "error") throw peerError(message);
     if (message.type === "hello") {
       if (state.kind !== "handshake") throw unexpected("HELLO after the handshake");
       if (message.version !== PROTOCOL_VERSION) {
@@ -262,6 +299,7 @@ export class Connection {
     }
     if (state.kind !== "ready" || !this.#uploads) throw unexpected(`${message.type.toUpperCase()} during the handshake`);
     const uploads = this.#uploads;
+    this.#requested = true;
     switch (message.type) {
       case "put":
         return uploads.start(message);
@@ -280,7 +318,6 @@ export class Connection {
         return this.#serveRequest(message, state);
       case "welcome":
       case "stored":
-      case "error":
       case "get_begin":
       case "get_end":
       case "listing":
@@ -410,6 +447,11 @@ export class Connection {
     const { code, message } = describe(this.#hangUpReason ?? error);
     if (code === "INTERNAL") this.#reportInternal(error);
     if (code === "CONNECTION_LOST") return; // nobody left to tell
+    if (code === "PEER_ERROR") {
+      await this.#uploads?.abort(code, message);
+      this.#ctx.emit("connection-error", { ...this.peer, code, message });
+      return; // the peer said why; it gets no ERROR back, only the answers already due
+    }
     await this.#uploads?.abort(code, message);
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
     await this.#answers.idle(); // earlier uploads' answers go out before the fatal error
@@ -417,6 +459,14 @@ export class Connection {
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);
   }
+}
+
+/**
+ * A client's ERROR reports a fatal problem of its own (a server message it could not decode); it is
+ * closing, in any state. Nothing is answered (protocol.md §8).
+ */
+function peerError(message: ErrorMessage): ServerError {
+  return new ServerError(`the client reported ${message.code}: ${message.message}`, { code: "PEER_ERROR" });
 }
 
 /** What a TLS client on a plain-TCP port is told, in plaintext (protocol.md §2). */

@@ -15,6 +15,8 @@ export const SERVER_ERROR_CODES = {
   CONNECTION_LOST: "CONNECTION_LOST",
   /** A TLS client reached a plain-TCP port; it was told so in plaintext and closed (never on the wire as an ERROR). */
   TLS_ON_PLAIN_PORT: "TLS_ON_PLAIN_PORT",
+  /** The client sent ERROR: it reports a fatal problem of its own and closes. Nothing is sent back. */
+  PEER_ERROR: "PEER_ERROR",
   /** A bug: an exception the server did not expect. Emitted as "internal-error" with its stack; the peer gets INTERNAL_ERROR. */
   INTERNAL: "INTERNAL",
 } as const;

@@ -62,6 +62,14 @@ export interface ConnectionRejectedEvent {
   code: ServerErrorCode;
 }
 
+/** A connection gave its slot to a new one because the server was full (protocol.md §7). */
+export interface ConnectionEvictedEvent extends PeerInfo {
+  /** "unproven": never authenticated (open server: never sent a request); "idle": between requests. */
+  reason: "unproven" | "idle";
+  /** How long it had been so, in ms. */
+  idleMs: number;
+}
+
 export interface ListeningEvent {
   host: string;
   port: number;
@@ -81,6 +89,7 @@ export interface ServerEvents {
   authenticated: [PeerInfo & { user: string }];
   connection: [PeerInfo];
   "connection-rejected": [ConnectionRejectedEvent];
+  "connection-evicted": [ConnectionEvictedEvent];
   "connection-closed": [ConnectionClosedEvent];
   "upload-started": [UploadStartedEvent];
   "upload-stored": [UploadStoredEvent];

@@ -43,6 +43,7 @@ export function toWireCode(code: ServerErrorCode): WireErrorCode {
     case "CONNECTION_LOST":
       return "STORAGE_ERROR";
     case "TLS_ON_PLAIN_PORT":
+    case "PEER_ERROR":
       return "UNEXPECTED_MESSAGE";
     case "INTERNAL":
       return "INTERNAL_ERROR";

@@ -49,6 +49,8 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   readonly #connections = new Set<Connection>();
   readonly #running = new Set<Promise<void>>();
   readonly #rejected = new Set<Socket>();
+  /** Connections told to make room for a new one, still closing: their slots are already given away. */
+  readonly #evicted = new Set<Connection>();
   /** Connections being served per remote IP address. */
   readonly #perIp = new Map<string, number>();
   #connectionCount = 0;
@@ -89,7 +91,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
   async start(): Promise<ListeningEvent> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
-    const storage = await StorageRoot.open(this.config.dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs });
+    const storage = await StorageRoot.open(this.config.dir, this.#rootOptions());
     this.#storage = storage;
     this.#roots.set(storage.dir, storage);
     try {
@@ -181,12 +183,16 @@ export class FerryServer extends EventEmitter<ServerEvents> {
         const dir = path.join(root.dir, user.dir);
         storage =
           this.#roots.get(dir) ??
-          (await StorageRoot.open(dir, { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs, within: root.dir }));
+          (await StorageRoot.open(dir, { ...this.#rootOptions(), within: root.dir }));
         this.#roots.set(storage.dir, storage);
       }
       const quota = user.quotaBytes === undefined ? null : await Quota.measure(storage, user.quotaBytes);
       this.#spaces.set(user.name, { storage, quota });
     }
+  }
+
+  #rootOptions(): { fsync: boolean; partialTtlMs: number; maxPartials: number } {
+    return { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs, maxPartials: this.config.maxPartials };
   }
 
   #spaceFor(identity: Identity): Space {
@@ -201,12 +207,12 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     if (socket !== plain) plain.on("error", () => undefined);
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     const ip = socket.remoteAddress ?? "?";
-    if (this.#connections.size >= this.config.maxClients) {
-      this.#rejectBusy(socket, remote, `${this.config.maxClients} clients connected`);
-      return;
-    }
     if ((this.#perIp.get(ip) ?? 0) >= this.config.maxClientsPerIp) {
       this.#rejectBusy(socket, remote, `${this.config.maxClientsPerIp} connections from ${ip}`);
+      return;
+    }
+    if (this.#connections.size - this.#evicted.size >= this.config.maxClients && !this.#evictOne()) {
+      this.#rejectBusy(socket, remote, `${this.config.maxClients} clients connected`);
       return;
     }
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
@@ -229,12 +235,37 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     this.emit("connection", peer);
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
+      this.#evicted.delete(connection);
       const left = (this.#perIp.get(ip) ?? 1) - 1;
       if (left > 0) this.#perIp.set(ip, left);
       else this.#perIp.delete(ip);
       this.#running.delete(running);
     });
     this.#running.add(running);
+  }
+
+  /**
+   * The server is full: frees a slot for a new connection if one is only being held (protocol.md
+   * §7): the oldest that has not authenticated (open server: not sent a request) for slotGraceMs,
+   * else the one idle longest, if idle for slotGraceMs. Silent peers cannot lock working ones out.
+   */
+  #evictOne(): boolean {
+    const now = performance.now();
+    let victim: { connection: Connection; unproven: boolean; since: number } | undefined;
+    for (const connection of this.#connections) {
+      if (this.#evicted.has(connection)) continue;
+      const claim = connection.slotClaim();
+      if (!claim || now - claim.since < this.config.slotGraceMs) continue;
+      const unproven = claim.kind === "unproven";
+      if (!victim || (unproven && !victim.unproven) || (unproven === victim.unproven && claim.since < victim.since)) {
+        victim = { connection, unproven, since: claim.since };
+      }
+    }
+    if (!victim) return false;
+    this.#evicted.add(victim.connection);
+    this.emit("connection-evicted", { ...victim.connection.peer, reason: victim.unproven ? "unproven" : "idle", idleMs: Math.round(now - victim.since) });
+    victim.connection.evict();
+    return true;
   }
 
   // A client beyond max-clients gets a clear BUSY error (a raw peer sees a few bytes), not a hang.

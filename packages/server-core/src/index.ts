@@ -8,6 +8,7 @@ export type {
   UploadFailedEvent,
   ConnectionClosedEvent,
   ConnectionRejectedEvent,
+  ConnectionEvictedEvent,
 } from "./events.js";
 export { hashToken, newToken } from "./auth.js";
 export type { ListeningEvent } from "./events.js";

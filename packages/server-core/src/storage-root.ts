@@ -3,7 +3,7 @@ import { lstat, mkdir, readdir, realpath, statfs, unlink } from "node:fs/promise
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { linkFirstFree, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { pathProblem, RESERVED_NAME_PREFIX, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
+import { compareNames, isReservedName, pathProblem, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { BufferedFile } from "./buffered-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -66,20 +66,28 @@ export class StorageRoot {
   readonly #tempPrefix = randomBytes(6).toString("hex");
   #tempCounter = 0;
   readonly #activePartials = new Set<string>();
-  /** Bytes of partial uploads on disk waiting to be resumed (not being received now), by key: they count against quotas. */
+  /**
+   * Bytes of partial uploads on disk waiting to be resumed (not being received now), by key: they
+   * count against quotas. In the order they were last suspended, oldest first (the first evicted).
+   */
   readonly #waitingPartials = new Map<string, number>();
+  readonly #maxPartials: number;
 
   readonly #index: StorageIndex;
 
-  private constructor(dir: string, fsync: boolean, index: StorageIndex) {
+  private constructor(dir: string, fsync: boolean, index: StorageIndex, maxPartials: number) {
     this.dir = dir;
     this.#fsync = fsync;
     this.#index = index;
+    this.#maxPartials = maxPartials;
   }
 
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
-  /** `within`: the real path of a root this one must lie inside (a user's folder under the server's root). */
-  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number; within?: string }): Promise<StorageRoot> {
+  /**
+   * `within`: the real path of a root this one must lie inside (a user's folder under the server's
+   * root). `maxPartials`: resumable uploads kept here at once (default: unbounded).
+   */
+  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number; maxPartials?: number; within?: string }): Promise<StorageRoot> {
     try {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       // A symlinked root can be re-pointed under a running server, and a world-writable one lets
@@ -92,7 +100,7 @@ export class StorageRoot {
       if (options.within !== undefined && !real.startsWith(options.within + path.sep)) {
         throw new Error(`${dir} resolves to ${real}, outside ${options.within}`);
       }
-      const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real));
+      const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real), options.maxPartials ?? Infinity);
       await root.#sweepTemps();
       if (options.partialTtlMs !== undefined) await root.sweepPartials(options.partialTtlMs);
       return root;
@@ -113,19 +121,38 @@ export class StorageRoot {
     if (this.#activePartials.has(key)) {
       throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
     }
+    const waiting = this.#waitingPartials.get(key);
+    if (waiting === undefined) await this.#makeRoomForPartial();
     this.#activePartials.add(key);
     // While it is received, the upload's quota reservation covers its bytes; suspended, they count again.
-    const waiting = this.#waitingPartials.get(key);
     this.#waitingPartials.delete(key);
     try {
       return await ResumableFile.open(this.dir, key, header, {
         onClose: () => this.#activePartials.delete(key),
-        onSuspend: (bytes) => void this.#waitingPartials.set(key, bytes),
+        onSuspend: (bytes) => {
+          this.#waitingPartials.delete(key); // re-inserted last: the most recently used
+          this.#waitingPartials.set(key, bytes);
+        },
       });
     } catch (error) {
       this.#activePartials.delete(key);
       if (waiting !== undefined) this.#waitingPartials.set(key, waiting);
       throw error;
+    }
+  }
+
+  /**
+   * A new partial is about to be made: past maxPartials, the one suspended longest ago goes (a
+   * user cannot pile up interrupted uploads, protocol.md §4.2). Partials being received are never
+   * evicted; there are at most as many of them as connections.
+   */
+  async #makeRoomForPartial(): Promise<void> {
+    while (this.#waitingPartials.size > 0 && this.#waitingPartials.size + this.#activePartials.size >= this.#maxPartials) {
+      const oldest = this.#waitingPartials.keys().next().value!;
+      this.#waitingPartials.delete(oldest);
+      const data = path.join(this.dir, `${PARTIAL_PREFIX}${oldest}`);
+      await unlink(data).catch(() => undefined);
+      await unlink(`${data}.journal`).catch(() => undefined);
     }
   }
 
@@ -140,6 +167,7 @@ export class StorageRoot {
   async sweepPartials(ttlMs: number): Promise<number> {
     let swept = 0;
     const now = Date.now();
+    const kept: { key: string; size: number; mtime: number }[] = [];
     for (const entry of await readdir(this.dir)) {
       if (!entry.startsWith(PARTIAL_PREFIX) || entry.endsWith(".journal")) continue;
       const key = entry.slice(PARTIAL_PREFIX.length);
@@ -147,7 +175,7 @@ export class StorageRoot {
       const data = path.join(this.dir, entry);
       const info = await lstat(data).catch(() => undefined);
       if (info && now - info.mtimeMs < ttlMs) {
-        this.#waitingPartials.set(key, info.size); // kept: counted (this also fills the map at start-up)
+        kept.push({ key, size: info.size, mtime: info.mtimeMs });
         continue;
       }
       this.#waitingPartials.delete(key);
@@ -155,6 +183,10 @@ export class StorageRoot {
       await unlink(data).catch(() => undefined);
       await unlink(`${data}.journal`).catch(() => undefined);
       swept++;
+    }
+    // Kept ones are counted; at start-up this fills the map, oldest first as eviction expects.
+    for (const { key, size } of kept.sort((a, b) => a.mtime - b.mtime)) {
+      if (!this.#activePartials.has(key)) this.#waitingPartials.set(key, size);
     }
     return swept;
   }
@@ -168,10 +200,10 @@ export class StorageRoot {
     return StreamedFile.create(this.#tempPath(), size);
   }
 
-  /** A small upload (≤ 64 KiB) held in memory until finish() writes it in one go (see BufferedFile). */
+  /** A small upload (≤ 64 KiB) held in memory until its last byte, then written in one go (see BufferedFile). */
   createBuffered(size: number): BufferedFile {
     if (size > SMALL_FILE_BYTES) throw new ServerError(`${size} bytes is too large to buffer`, { code: "BAD_STATE" });
-    return new BufferedFile(this.#tempPath(), this.#fsyncBatch);
+    return new BufferedFile(this.#tempPath(), size, this.#fsyncBatch);
   }
 
   #tempPath(): string {
@@ -184,15 +216,17 @@ export class StorageRoot {
    * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
   async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts): Promise<Published> {
+    // Everything up to the link is synchronous: callers that publish one call after another take
+    // their names in that order (a batch's files, protocol.md §4.5).
     this.#checked(name);
-    // A folder made for this file is durable only once its own entry is synced in its parent.
     const madeIn = this.#parents(name, { create: true });
-    if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
     const published = this.#storageCall(`cannot publish ${name}`, () => publishWithPolicy(this.#target(tempPath), name, policy));
     if (published === "exists") throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
     if (published === "not-a-file") {
       throw new ServerError(`${name} is a symbolic link, a folder or another non-file here; it is never replaced`, { code: "BAD_NAME" });
     }
+    // A folder made for this file is durable only once its own entry is synced in its parent.
+    if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
     if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
     return published;
   }
@@ -252,7 +286,7 @@ export class StorageRoot {
     let sinceYield = 0;
     for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
       for (const entry of await readdir(folder, { withFileTypes: true })) {
-        if (entry.name.startsWith(RESERVED_NAME_PREFIX)) continue;
+        if (isReservedName(entry.name)) continue;
         const full = path.join(folder, entry.name);
         if (entry.isDirectory()) folders.push(full);
         if (!entry.isFile()) continue; // symlinks, sockets, devices: never listed, never followed
@@ -266,7 +300,7 @@ export class StorageRoot {
         entries.push({ name, size: info.size, mtime, sha256: this.#index.lookup(name, info.size, mtime) });
       }
     }
-    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return entries.sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** Deletes a stored file; NOT_FOUND unless it is a regular file. */

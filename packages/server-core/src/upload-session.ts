@@ -1,14 +1,15 @@
 import { createHash } from "node:crypto";
-import type {
-  BatchResult,
-  BatchStoredMessage,
-  ErrorMessage,
-  PutBatchMessage,
-  PutMessage,
-  ResumeInfo,
-  ServerConfig,
-  StoredMessage,
-  WireErrorCode,
+import {
+  LIMITS,
+  type BatchResult,
+  type BatchStoredMessage,
+  type ErrorMessage,
+  type PutBatchMessage,
+  type PutMessage,
+  type ResumeInfo,
+  type ServerConfig,
+  type StoredMessage,
+  type WireErrorCode,
 } from "@ferry/protocol";
 import type { AnswerQueue } from "./answer-queue.js";
 import type { Identity } from "./auth.js";
@@ -193,6 +194,14 @@ export class UploadSession {
     if (put.size > config.maxFileSize) {
       return { code: "FILE_TOO_LARGE", text: `${put.size} bytes exceeds the server's limit of ${config.maxFileSize}` };
     }
+    // A PUT_OFFER names at most 512 chunks; a larger chunkSize fits the file (protocol.md §4.2).
+    if (put.resume && Math.ceil(put.size / put.resume.chunkSize) > LIMITS.MAX_RESUME_CHUNKS) {
+      const smallest = Math.ceil(put.size / LIMITS.MAX_RESUME_CHUNKS);
+      return {
+        code: "TOO_MANY_CHUNKS",
+        text: `${put.size} bytes in chunks of ${put.resume.chunkSize} is more than ${LIMITS.MAX_RESUME_CHUNKS} chunks; use a chunkSize of at least ${smallest}`,
+      };
+    }
     return undefined;
   }
 
@@ -228,19 +237,27 @@ export class UploadSession {
    * fsyncs leave as one batch and their answers as one BATCH_STORED. Never rejects.
    */
   async #commitBatch(batch: Batch): Promise<BatchStoredMessage> {
-    const results = await Promise.all(
-      batch.slots.map(async (slot): Promise<BatchResult> => {
-        let answer: StoredMessage | ErrorMessage;
-        if (!slot.upload) answer = slot.refused;
-        else {
-          const sha256 = slot.upload.file.digest();
-          answer =
-            sha256 === slot.sha256
-              ? await this.#commit(slot.upload, sha256)
-              : await this.#dropUpload(slot.upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
+    // Every file is made durable at once (their fsyncs leave together), then published in the
+    // order of `files`: a later file of the same name meets the earlier one as a later PUT would
+    // (protocol.md §4.5).
+    const finished = await Promise.all(
+      batch.slots.map(async (slot): Promise<string | ErrorMessage> => {
+        if (!slot.upload) return slot.refused;
+        const sha256 = slot.upload.file.digest();
+        if (sha256 !== slot.sha256) {
+          return this.#dropUpload(slot.upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
         }
-        return answer.type === "stored" ? { name: answer.name, outcome: answer.outcome ?? "created" } : { code: answer.code, message: answer.message.slice(0, 128) };
+        return this.#finish(slot.upload).then((failure) => failure ?? sha256);
       }),
+    );
+    const answers = await Promise.all(
+      batch.slots.map((slot, at) => {
+        const state = finished[at]!;
+        return typeof state === "string" ? this.#publish(slot.upload!, state) : state;
+      }),
+    );
+    const results = answers.map((answer): BatchResult =>
+      answer.type === "stored" ? { name: answer.name, outcome: answer.outcome ?? "created" } : { code: answer.code, message: answer.message.slice(0, 128) },
     );
     return { type: "batch_stored", id: batch.id, results };
   }
@@ -375,9 +392,28 @@ export class UploadSession {
 
   /** fsync + publish; resolves with the answer to send (never rejects). */
   async #commit(upload: Upload, sha256: string): Promise<StoredMessage | ErrorMessage> {
+    return (await this.#finish(upload)) ?? this.#publish(upload, sha256);
+  }
+
+  /** Makes the temp file complete and durable; on failure, the upload's ERROR answer (never rejects). */
+  async #finish(upload: Upload): Promise<ErrorMessage | undefined> {
+    try {
+      await upload.file.finish(this.#ctx.config.fsync);
+      return undefined;
+    } catch (error) {
+      const { code, message } = this.#describe(error);
+      return this.#dropUpload(upload, toWireCode(code), message);
+    }
+  }
+
+  /**
+   * Publishes a finished upload; resolves with its answer (never rejects). The name is taken
+   * (link(2)) before the first await, so uploads published one call after another take their names
+   * in that order.
+   */
+  async #publish(upload: Upload, sha256: string): Promise<StoredMessage | ErrorMessage> {
     const { put, file } = upload;
     try {
-      await file.finish(this.#ctx.config.fsync);
       const facts = { size: file.bytes, sha256 };
       const { name, outcome } = await this.#ctx.space.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
       upload.settle(outcome !== "skipped");

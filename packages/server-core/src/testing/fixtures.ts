@@ -61,6 +61,7 @@ export async function startTestServer(config: ServerConfigInput = {}) {
   const names: (keyof ServerEvents)[] = [
     "connection",
     "connection-rejected",
+    "connection-evicted",
     "connection-closed",
     "connection-error",
     "upload-started",

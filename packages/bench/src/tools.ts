@@ -16,7 +16,7 @@ export interface Measurement {
 export type ToolName = "ferry" | "ferry-download" | "raw-pipe" | "nc" | "rsync";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
+export const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
 const DRIVER = path.join(here, "ferry-driver.js");
 const DOWNLOAD_DRIVER = path.join(here, "ferry-download-driver.js");
 const RAW_RECEIVER = path.join(here, "raw-receiver.js");

@@ -83,7 +83,7 @@ describe("PUT_BATCH", () => {
     peer.socket.destroy();
   });
 
-  it("holds only the file still arriving: each complete file is already in its temp file (bounded memory)", async () => {
+  it("holds no file in memory: every byte of a batch still arriving is already in its temp file", async () => {
     const { peer } = await WirePeer.handshake(server.port);
     const files = ["a", "b", "c"].map((letter) => ({ name: `${letter}.bin`, bytes: Buffer.alloc(40_000, letter) }));
     peer.send({ type: "put_batch", id: 1, files: files.map((f) => ({ name: f.name, size: f.bytes.length, sha256: sha256(f.bytes) })) });
@@ -93,8 +93,9 @@ describe("PUT_BATCH", () => {
       const names = (await readdir(server.dir)).filter((n) => n.startsWith(".ferry-tmp-"));
       return Promise.all(names.map(async (n) => (await stat(path.join(server.dir, n))).size));
     };
-    await waitFor(async () => (await temps()).length === 2);
-    expect(await temps()).toEqual([40_000, 40_000]);
+    const sum = (sizes: number[]) => sizes.reduce((a, b) => a + b, 0);
+    await waitFor(async () => sum(await temps()) === 100_000);
+    expect((await temps()).sort()).toEqual([20_000, 40_000, 40_000]);
     sendInPieces(peer, all.subarray(100_000), 16_384);
     expect(await peer.next()).toMatchObject({ type: "batch_stored", results: files.map((f) => ({ name: f.name, outcome: "created" })) });
     expect(await temps()).toEqual([]);

@@ -1,15 +1,22 @@
 /**
- * Fuzz: random and mutated frames against a live server for a bounded number of rounds, many connections at
- * once. Whatever arrives, the server must answer or close, leave no temp file or descriptor
- * behind, and then serve a normal upload. The seed is printed on failure so a run can be replayed
- * (FERRY_FUZZ_SEED=n); FERRY_FUZZ_ROUNDS (16 sessions each, default 24) lengthens the run for soaks outside CI.
+ * Fuzz: the protocol's own byte vectors (@ferry/protocol/testing), mutated, and plausible messages,
+ * sent against a live server, many connections at once. Whatever arrives, the server must answer or
+ * close, write nothing outside its directory, leave no temp file or descriptor behind, and then
+ * serve a normal upload. The seed is printed on failure so a run can be replayed (FERRY_FUZZ_SEED=n).
+ * The suite runs FERRY_FUZZ_ROUNDS rounds of 16 sessions (default 24): a count, so a loaded machine
+ * runs the same sessions, only slower. FERRY_FUZZ_SECONDS=n instead plays rounds until n seconds
+ * have passed (.ci/run's dedicated fuzz step, outside the suite; the clock bounds the work, it is
+ * never an expectation).
  */
 import { readdirSync } from "node:fs";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import { encodeControl, encodeData, encodePreamble, PROTOCOL_VERSION, type Message } from "@ferry/protocol";
-import { listDir, sha256, startTestServer, waitFor } from "@ferry/server-core/testing";
+import { CONTROL_VECTORS, DATA_VECTORS } from "@ferry/protocol/testing";
+import { listDir, sha256, startTestServer, tempDir, waitFor } from "@ferry/server-core/testing";
 
 /** mulberry32: a tiny seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -52,6 +59,35 @@ function message(random: Random): Message {
   ]);
 }
 
+const VECTORS = [...CONTROL_VECTORS, ...DATA_VECTORS].map((v) => v.bytes);
+
+/** One of the spec's vectors, mutated the ways a broken or hostile peer would. */
+function mutatedVector(random: Random): Buffer {
+  const bytes = Buffer.from(pick(random, VECTORS));
+  switch (int(random, 8)) {
+    case 0: // flip one bit anywhere
+      bytes[int(random, bytes.length)]! ^= 1 << int(random, 8);
+      return bytes;
+    case 1: // another length, the body unchanged
+      bytes.writeUInt32BE(pick(random, [0, 1, bytes.length, 65_536, 65_537, 0xffffffff, int(random, 2 ** 32)]), 1);
+      return bytes;
+    case 2: // another frame type
+      bytes[0] = pick(random, [0, 1, 2, 3, 0x16, 0xff]);
+      return bytes;
+    case 3: // truncated
+      return bytes.subarray(0, int(random, bytes.length));
+    case 4: // a JSON byte replaced by one that breaks strings, numbers or UTF-8
+      if (bytes.length > 5) bytes[5 + int(random, bytes.length - 5)] = pick(random, [0x22, 0x5c, 0x7b, 0x7d, 0x2c, 0x30, 0x2d, 0xc3, 0xff, 0x00]);
+      return bytes;
+    case 5: // spliced onto another vector's tail
+      return Buffer.concat([bytes.subarray(0, int(random, bytes.length)), pick(random, VECTORS).subarray(int(random, 5))]);
+    case 6: // random bytes inserted
+      return Buffer.concat([bytes.subarray(0, 5), randomBytes(random, 1 + int(random, 16)), bytes.subarray(5)]);
+    default: // as written
+      return bytes;
+  }
+}
+
 /** One connection's bytes: a valid start, then a mix of frames, some of them damaged. */
 function session(random: Random): Buffer {
   const parts: Buffer[] = [];
@@ -60,7 +96,12 @@ function session(random: Random): Buffer {
   parts.push(encodePreamble());
   if (start > 1) parts.push(...encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: "fuzz" }));
   for (let frames = 1 + int(random, 8); frames > 0; frames--) {
-    const frame = random() < 0.7 ? Buffer.concat(encodeControl(message(random))) : Buffer.concat(encodeData(randomBytes(random, int(random, 40))));
+    const kind = random();
+    if (kind < 0.5) {
+      parts.push(mutatedVector(random));
+      continue;
+    }
+    const frame = kind < 0.85 ? Buffer.concat(encodeControl(message(random))) : Buffer.concat(encodeData(randomBytes(random, int(random, 40))));
     const mutation = int(random, 6);
     if (mutation === 0 && frame.length > 0) frame[int(random, frame.length)] = int(random, 256); // flip a byte
     if (mutation === 1) parts.push(frame.subarray(0, int(random, frame.length))); // truncate
@@ -93,13 +134,21 @@ describe("fuzz", () => {
     const seed = Number(process.env.FERRY_FUZZ_SEED ?? Date.now() % 2 ** 31);
     // Bounded by count, not time, so a loaded machine runs the same sessions, only slower.
     const rounds = Number(process.env.FERRY_FUZZ_ROUNDS ?? 24);
+    const seconds = process.env.FERRY_FUZZ_SECONDS === undefined ? undefined : Number(process.env.FERRY_FUZZ_SECONDS);
     const random = prng(seed);
-    const server = await startTestServer({ raw: false, handshakeTimeoutMs: 300, idleTimeoutMs: 500, rateWindowMs: 200 });
+    // The store is one folder of a sandbox: anything written beside it was written outside the root.
+    const sandbox = await tempDir("ferry-fuzz-");
+    const store = path.join(sandbox.dir, "store");
+    const server = await startTestServer({ dir: store, raw: false, handshakeTimeoutMs: 300, idleTimeoutMs: 500, rateWindowMs: 200 });
     const descriptorsBefore = readdirSync("/proc/self/fd").length;
     try {
-      for (let round = 0; round < rounds; round++) {
+      const until = seconds === undefined ? undefined : performance.now() + seconds * 1000;
+      let played = 0;
+      for (let round = 0; until === undefined ? round < rounds : performance.now() < until; round++) {
         await Promise.all(Array.from({ length: 16 }, () => play(server.port, session(random), random)));
+        played += 16;
       }
+      if (seconds !== undefined) console.log(`fuzz: ${played} sessions in ${seconds} s (seed ${seed})`);
       const client = await FerryClient.connect({ port: server.port });
       const body = Buffer.from("after the storm");
       const stored = await client.uploadStream([body], { name: "after.txt", size: body.length, onConflict: "overwrite" });
@@ -109,11 +158,13 @@ describe("fuzz", () => {
       await waitFor(() => server.server.activeConnections === 0);
       // Lingering closes end within LINGER_MS; a leaked descriptor never does (the hang detector says so).
       await waitFor(() => readdirSync("/proc/self/fd").length <= descriptorsBefore + 4, 100);
-      const leftovers = (await listDir(server.dir)).filter((name) => name.startsWith(".ferry-tmp"));
+      const leftovers = (await listDir(store)).filter((name) => name.startsWith(".ferry-tmp"));
       expect(leftovers, `seed ${seed}`).toEqual([]);
+      expect(await readdir(sandbox.dir), `seed ${seed}`).toEqual(["store"]);
       expect(readdirSync("/proc/self/fd").length, `seed ${seed}`).toBeLessThanOrEqual(descriptorsBefore + 4);
     } finally {
       await server.cleanup();
+      await sandbox.cleanup();
     }
   });
 });

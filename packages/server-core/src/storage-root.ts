@@ -5,7 +5,7 @@ import path from "node:path";
 import { linkFirstFree, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
 import { compareNames, isReservedName, pathProblem, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
-import { BufferedFile } from "./buffered-file.js";
+import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
 import { DirectorySync } from "./directory-sync.js";
@@ -23,7 +23,7 @@ export interface Published {
   outcome: PublishOutcome;
 }
 
-/** Uploads up to this size are buffered in memory (see BufferedFile); at most 32 per connection wait. */
+/** Uploads up to this size are written synchronously as they arrive (see SmallFile). */
 const SMALL_FILE_BYTES = 64 * 1024;
 
 /**
@@ -193,17 +193,17 @@ export class StorageRoot {
 
   /**
    * A new temporary file for an upload of `size` bytes (null: unknown, as for raw uploads).
-   * Small known sizes are buffered and written in one go at the end; the rest are streamed.
+   * Small known sizes are written synchronously as they arrive; the rest are streamed.
    */
   async createIncoming(size: number | null): Promise<IncomingFile> {
-    if (size !== null && size <= SMALL_FILE_BYTES) return this.createBuffered(size);
+    if (size !== null && size <= SMALL_FILE_BYTES) return this.createSmall(size);
     return StreamedFile.create(this.#tempPath(), size);
   }
 
-  /** A small upload (≤ 64 KiB) held in memory until its last byte, then written in one go (see BufferedFile). */
-  createBuffered(size: number): BufferedFile {
-    if (size > SMALL_FILE_BYTES) throw new ServerError(`${size} bytes is too large to buffer`, { code: "BAD_STATE" });
-    return new BufferedFile(this.#tempPath(), size, this.#fsyncBatch);
+  /** A small upload (≤ 64 KiB), written synchronously as its bytes arrive (see SmallFile). */
+  createSmall(size: number): SmallFile {
+    if (size > SMALL_FILE_BYTES) throw new ServerError(`${size} bytes is too large for a small file`, { code: "BAD_STATE" });
+    return new SmallFile(this.#tempPath(), this.#fsyncBatch);
   }
 
   #tempPath(): string {

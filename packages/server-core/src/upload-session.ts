@@ -168,7 +168,7 @@ export class UploadSession {
         slots.push({ put, received: 0, refused: this.#failure(put, toWireCode(code), text) });
         continue;
       }
-      const upload = { put, file: space.storage.createBuffered(put.size), startedAt, settle };
+      const upload = { put, file: space.storage.createSmall(put.size), startedAt, settle };
       slots.push({ put, received: 0, upload, sha256: file.sha256 });
       this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
     }

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer, type ServerEvents } from "@ferry/server-core";
+import { CliEventSchema, type CliEvent } from "./events.js";
 
 const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 
@@ -56,6 +57,17 @@ async function file(name: string, content: string | Buffer): Promise<string> {
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
+/** --json output, every line validated against the documented schema (docs/cli-events.md). */
+function events(stdout: string): CliEvent[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => CliEventSchema.parse(JSON.parse(line)));
+}
+
+const fileEvents = (list: CliEvent[]) => list.filter((e): e is Extract<CliEvent, { type: "file" }> => e.type === "file");
+
 /** What is in the server's storage dir: temp files included, the server's index log aside. */
 async function storedFiles(): Promise<string[]> {
   return (await readdir(store)).filter((name) => name !== ".ferry-index.jsonl").sort();
@@ -97,10 +109,12 @@ describe("ferry send", () => {
   it("prints JSON lines with --json", async () => {
     const a = await file("j.txt", "json");
     const result = await ferry(["send", "--json", "-p", String(port), a, path.join(src, "nope")]);
-    const lines = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toEqual([
-      expect.objectContaining({ file: path.join(src, "nope"), ok: false, code: "LOCAL_FILE_ERROR" }),
-      expect.objectContaining({ file: a, ok: true, name: "j.txt", size: 4, sha256: sha("json") }),
+    expect(result.code).toBe(1);
+    expect(events(result.stdout)).toEqual([
+      { type: "start", version: 1, command: "send", server: { host: "127.0.0.1", port } },
+      expect.objectContaining({ type: "file", direction: "up", file: path.join(src, "nope"), outcome: "failed", code: "LOCAL_FILE_ERROR" }),
+      expect.objectContaining({ type: "file", direction: "up", file: a, outcome: "created", name: "j.txt", size: 4, sha256: sha("json") }),
+      expect.objectContaining({ type: "summary", files: { done: 1, failed: 1, skipped: 0 }, bytes: 4, exitCode: 1 }),
     ]);
   });
 
@@ -176,7 +190,7 @@ describe("resume", () => {
 
     const again = await ferry(["send", "--json", "-p", String(port), big]);
     expect(again.code).toBe(0);
-    const result = JSON.parse(again.stdout.trim()) as { resumedFrom: number; sha256: string };
+    const result = fileEvents(events(again.stdout))[0]!;
     expect(result.resumedFrom).toBeGreaterThanOrEqual(64 * 1024 * 1024); // so at most ~2/3 moved again
     const { createReadStream } = await import("node:fs");
     const hash = createHash("sha256");
@@ -193,7 +207,7 @@ describe("ferry shell (the lab's prompt loop)", () => {
     const connections: number[] = [];
     server.on("connection", (e) => connections.push(e.connection));
     const result = await ferry(["shell", "-p", String(port)], `${a}\n\nno-such-file\n${b}\nquit\n${a}\n`);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // the bad name counts as a failed file (exit-code table)
     expect(result.stderr).toContain("You entered an invalid filename! Please enter a valid name");
     expect(result.stdout.match(/^stored /gm)).toHaveLength(2);
     expect((await storedFiles()).sort()).toEqual(["one.txt", "two.bin"]); // nothing after quit
@@ -232,7 +246,7 @@ describe("ferry get, ls, rm", () => {
     expect((await readdir(out)).sort()).toEqual(["notes (1).txt", "notes.txt", "pic.bin"]);
 
     const listed = await ferry(["ls", "--json", "-p", String(port)]);
-    const entries = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { name: string; sha256: string });
+    const entries = events(listed.stdout).filter((e) => e.type === "entry") as { name: string; sha256: string | null }[];
     expect(entries.map((e) => e.name)).toEqual(["notes.txt", "pic.bin"]);
     expect(entries[1]!.sha256).toBe(sha(binary));
 
@@ -309,5 +323,142 @@ describe("help and version", () => {
   it("exits 2 on a bad port", async () => {
     const result = await ferry(["send", "-p", "http", "x"]);
     expect(result.code).toBe(2);
+  });
+});
+
+describe("exit codes (the table in --help and the README)", () => {
+  it.each([
+    [["--bogus"], "unknown option '--bogus'"],
+    [["send", "-p", "1"], "missing required argument 'path'"],
+    [["send", "--on-conflict", "bogus", "x"], "option '--on-conflict <policy>' argument 'bogus' is invalid"],
+    [["get"], "missing required argument 'name'"],
+    [["rm", "--nope", "x"], "unknown option '--nope'"],
+    [["ls", "a", "b"], "too many arguments"],
+  ])("ferry %j is a usage error: exit 2, the error and where to read more, nothing else", async (args, message) => {
+    const result = await ferry(args);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines.length).toBeLessThanOrEqual(2);
+    expect(lines[0]).toContain(message);
+    expect(lines[0]).toMatch(/^ferry: /);
+    expect(lines[1]).toMatch(/^see 'ferry( \w+)? --help'$/);
+    expect(result.stdout).toBe("");
+  });
+
+  it("a usage error with --json is also an error event", async () => {
+    const result = await ferry(["send", "--json", "--on-conflict", "bogus", "x"]);
+    expect(result.code).toBe(2);
+    expect(events(result.stdout)).toEqual([expect.objectContaining({ type: "error", code: "USAGE" })]);
+  });
+
+  it("ferry help CMD shows that command's help and exits 0; --help lists the exit codes", async () => {
+    const help = await ferry(["help", "send"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: ferry send");
+    const top = await ferry(["--help"]);
+    expect(top.code).toBe(0);
+    for (const code of ["0 ", "1 ", "2 ", "3 ", "130"]) expect(top.stdout).toContain(`  ${code}`);
+  });
+
+  it("exit 1 names each missing path and still sends the others; exit 3 when nothing listens", async () => {
+    const a = await file("there.txt", "here");
+    const result = await ferry(["send", "-p", String(port), path.join(src, "gone.txt"), a]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("gone.txt");
+    expect(await storedFiles()).toEqual(["there.txt"]);
+    const closed = await ferry(["send", "-p", "1", a]);
+    expect(closed.code).toBe(3);
+  });
+});
+
+describe("--json: the NDJSON event stream (docs/cli-events.md)", () => {
+  it("documents exactly the schema the CLI emits", async () => {
+    const { z } = await import("zod");
+    const doc = await readFile(fileURLToPath(new URL("../../../docs/cli-events.md", import.meta.url)), "utf8");
+    expect(doc).toContain(JSON.stringify(z.toJSONSchema(CliEventSchema), null, 2));
+  });
+
+  it("send, get, ls, rm and the prompt: every line validates, failures and skips included", async () => {
+    const project = path.join(src, "proj");
+    await mkdir(project);
+    await writeFile(path.join(project, "a.txt"), "a");
+    await symlink("/etc/hostname", path.join(project, "link"));
+    const sent = events((await ferry(["send", "--json", "-p", String(port), project])).stdout);
+    expect(fileEvents(sent).map((e) => [path.basename(e.file), e.outcome])).toEqual([
+      ["link", "skipped"],
+      ["a.txt", "created"],
+    ]);
+    expect(sent.at(-1)).toMatchObject({ type: "summary", files: { done: 1, failed: 0, skipped: 1 }, exitCode: 0 });
+
+    const out = path.join(src, "out");
+    const got = events((await ferry(["get", "--json", "-p", String(port), "-o", out, "proj/a.txt", "nothing.txt"])).stdout);
+    expect(fileEvents(got).map((e) => [e.file, e.direction, e.outcome, e.code])).toEqual([
+      ["proj/a.txt", "down", "created", undefined],
+      ["nothing.txt", "down", "failed", "NOT_FOUND"],
+    ]);
+    expect(got.at(-1)).toMatchObject({ type: "summary", exitCode: 1 });
+
+    const listed = events((await ferry(["ls", "--json", "-p", String(port)])).stdout);
+    expect(listed.filter((e) => e.type === "entry")).toEqual([expect.objectContaining({ type: "entry", name: "proj/a.txt", size: 1, sha256: sha("a") })]);
+
+    const shell = await ferry(["shell", "--json", "-p", String(port)], "no-such-file\nls\n");
+    const prompted = events(shell.stdout);
+    expect(shell.code).toBe(1);
+    expect(prompted).toContainEqual(expect.objectContaining({ type: "error", file: "no-such-file", code: "LOCAL_FILE_ERROR" }));
+    expect(prompted).toContainEqual(expect.objectContaining({ type: "entry", name: "proj/a.txt" }));
+    expect(prompted.at(-1)).toMatchObject({ type: "summary", exitCode: 1 });
+
+    const removed = events((await ferry(["rm", "--json", "-r", "-p", String(port), "proj"])).stdout);
+    expect(fileEvents(removed)).toEqual([expect.objectContaining({ direction: "delete", file: "proj/a.txt", outcome: "deleted" })]);
+
+    const unreachable = await ferry(["ls", "--json", "-p", "1"]);
+    expect(unreachable.code).toBe(3);
+    expect(events(unreachable.stdout)).toContainEqual(expect.objectContaining({ type: "error", code: "CONNECT_FAILED" }));
+  });
+});
+
+describe("folders", () => {
+  it("rm needs -r for a folder, and rm -r proj/ deletes it with everything in it", async () => {
+    const project = path.join(src, "proj");
+    await mkdir(path.join(project, "deep"), { recursive: true });
+    await writeFile(path.join(project, "a.txt"), "a");
+    await writeFile(path.join(project, "deep", "b.txt"), "b");
+    expect((await ferry(["send", "-p", String(port), project])).code).toBe(0);
+    const refused = await ferry(["rm", "-p", String(port), "proj"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("IS_A_FOLDER");
+    expect(refused.stderr).toContain("ferry rm -r");
+    const listed = await ferry(["ls", "-p", String(port), "proj/"]);
+    expect(listed.stdout).toContain("proj/deep/b.txt");
+    const removed = await ferry(["rm", "-r", "-p", String(port), "proj/"]);
+    expect(removed.code).toBe(0);
+    expect(await storedFiles()).toEqual([]); // the emptied folders went too
+  });
+
+  it("get proj/ fetches the folder; get FILE asks with one GET, never a LIST", async () => {
+    const project = path.join(src, "proj");
+    await mkdir(project);
+    await writeFile(path.join(project, "a.txt"), "a");
+    expect((await ferry(["send", "-p", String(port), project])).code).toBe(0);
+    const lists: unknown[] = [];
+    server.on("request-failed", (e) => lists.push(e));
+    const out = path.join(src, "out");
+    expect((await ferry(["get", "-p", String(port), "-o", out, "proj/"])).code).toBe(0);
+    expect(await readFile(path.join(out, "proj", "a.txt"), "utf8")).toBe("a");
+    expect((await ferry(["get", "-p", String(port), "-o", path.join(src, "one"), "proj/a.txt"])).code).toBe(0);
+    expect(lists).toEqual([]); // before: every get of a file logged "list failed: NOT_FOUND … is not a folder here"
+  });
+
+  it("a name that is not UTF-8 is reported and fails the run; the other files are stored", async () => {
+    const project = path.join(src, "mixed");
+    await mkdir(project);
+    await writeFile(path.join(project, "good.txt"), "good");
+    await writeFile(Buffer.concat([Buffer.from(`${project}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]), "bad");
+    const result = await ferry(["send", "--json", "-p", String(port), project]);
+    expect(result.code).toBe(1);
+    const files = fileEvents(events(result.stdout));
+    expect(files).toContainEqual(expect.objectContaining({ outcome: "failed", code: "UNSENDABLE_NAME" }));
+    expect(files).toContainEqual(expect.objectContaining({ outcome: "created", name: "mixed/good.txt" }));
+    expect(await readFile(path.join(store, "mixed", "good.txt"), "utf8")).toBe("good");
   });
 });

@@ -11,14 +11,22 @@ import { Reporter } from "./report.js";
 import { loadSettings, type GlobalFlags } from "./settings.js";
 import { connectTrusted, terminalQuestion } from "./connect.js";
 import { KnownHosts } from "./known-hosts.js";
-import { describeError } from "./exit-codes.js";
+import { describeError, interruptedExit, type Interrupt } from "./exit-codes.js";
+import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
-// Ctrl+C aborts uploads in progress (the server drops their partial files), then exits 130.
+// Ctrl+C (or SIGTERM) aborts the transfers in progress; interrupted resumable uploads keep their
+// partial on the server. The command then exits 130 (143 for SIGTERM) with one line saying so.
+// A second signal exits at once.
+// The prompt takes Ctrl+C over while it runs a command (it cancels that command only).
 const controller = new AbortController();
-process.once("SIGINT", () => {
+const interruptedBy: { signal?: Interrupt } = {};
+const interrupt = (signal: Interrupt): void => {
+  if (interruptedBy.signal) process.exit(interruptedExit(signal));
+  interruptedBy.signal = signal;
   controller.abort();
-  process.once("SIGINT", () => process.exit(EXIT.INTERRUPTED));
-});
+};
+const interrupts: { handler: (signal: Interrupt) => void } = { handler: interrupt };
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => interrupts.handler(signal));
 
 const program = new Command()
   .name("ferry")
@@ -32,13 +40,15 @@ const program = new Command()
   .option("--fingerprint <SHA256:...>", "trust exactly the server certificate with this fingerprint (implies --tls; env FERRY_FINGERPRINT)")
   .option("--accept-new", "remember an unknown server certificate without asking (first contact only; a changed one is still refused)")
   .option("--config <file>", "JSON settings: host, port, token, tls, ca, fingerprint (env FERRY_CONFIG; default ~/.config/ferry/config.json)")
-  .option("--json", "print one JSON object per file on stdout")
+  .option("--json", "print the NDJSON event stream of docs/cli-events.md on stdout (start, progress, file, entry, error, summary)")
   .option("-q, --quiet", "no progress bar")
   .addHelpText("after", `\nWith no command, ferry runs the interactive prompt (same as 'ferry shell').\n${EXIT_HELP}`)
-  .showHelpAfterError();
+  .helpCommand(true);
+
+type Context = Awaited<ReturnType<typeof context>>;
 
 async function context(command: Command) {
-  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean }>();
+  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean; recursive?: boolean }>();
   const settings = loadSettings(flags);
   for (const warning of settings.warnings) process.stderr.write(`ferry: warning: ${warning}\n`);
   const knownHosts = new KnownHosts(settings.knownHostsFile);
@@ -50,23 +60,48 @@ async function context(command: Command) {
     config = opened.config;
     return opened.client;
   };
+  const reporter = new Reporter(Boolean(flags.json));
   return {
     flags,
     config,
     connect,
-    reporter: new Reporter(Boolean(flags.json)),
-    progress: await createProgress(!flags.quiet && !flags.json),
+    reporter,
+    progress: await createProgress(flags.json ? "json" : flags.quiet ? "none" : "bar", (event) => reporter.event(event)),
     signal: controller.signal,
   };
 }
 
-async function runShell(command: Command): Promise<void> {
+/**
+ * Runs one command between its `start` and `summary` events. A failure of the whole command (the
+ * connection, trust) is reported as an `error` event and a line on stderr; the exit code is the
+ * command's, or the signal's after Ctrl+C/SIGTERM.
+ */
+async function run(command: Command, name: "send" | "get" | "ls" | "rm" | "shell", body: (ctx: Context) => Promise<number>): Promise<void> {
   const ctx = await context(command);
-  process.exitCode = await shellCommand({
+  ctx.reporter.start(name, { host: ctx.config.host, port: ctx.config.port });
+  let code: number;
+  try {
+    code = await body(ctx);
+  } catch (error) {
+    code = exitCodeFor(error);
+    if (!interruptedBy.signal) ctx.reporter.error(error);
+  }
+  if (interruptedBy.signal) code = interruptedExit(interruptedBy.signal);
+  ctx.reporter.summary(code);
+  process.exitCode = code;
+}
+
+function runShell(command: Command): Promise<void> {
+  return run(command, "shell", (ctx) => shellCommand({
     ...ctx,
     input: process.stdin,
     promptTo: process.stdin.isTTY ? process.stdout : null,
-  });
+    // While a command runs, Ctrl+C cancels it; at the prompt it ends ferry (130), as SIGTERM always does.
+    onInterrupt: (cancelCommand) => {
+      interrupts.handler = (signal) => (signal === "SIGINT" && cancelCommand() ? undefined : interrupt(signal));
+    },
+    interrupt: () => interrupt("SIGINT"),
+  }));
 }
 
 program
@@ -78,15 +113,11 @@ program
     new Option("--on-conflict <policy>", "when the name is taken on the server (default: rename → name (1).ext)").choices(CONFLICT_POLICIES),
   )
   .option("--no-resume", "start interrupted uploads over instead of continuing them (files of 16 MiB and more resume by default)")
-  .action(async (files: string[], _opts: unknown, command: Command) => {
-    const ctx = await context(command);
-    process.exitCode = await sendCommand(files, {
-      ...ctx,
-      raw: Boolean(ctx.flags.raw),
-      onConflict: ctx.flags.onConflict,
-      resume: ctx.flags.resume !== false,
-    });
-  });
+  .action((files: string[], _opts: unknown, command: Command) =>
+    run(command, "send", (ctx) =>
+      sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw), onConflict: ctx.flags.onConflict, resume: ctx.flags.resume !== false }),
+    ),
+  );
 
 program
   .command("get")
@@ -95,31 +126,26 @@ program
   .option("-o, --output <dir>", "directory to write into, created if missing", ".")
   .addOption(new Option("--on-conflict <policy>", "when the local name is taken").choices(CONFLICT_POLICIES).default("fail"))
   .option("--no-resume", "start interrupted downloads over instead of continuing them")
-  .action(async (names: string[], _opts: unknown, command: Command) => {
-    const ctx = await context(command);
-    process.exitCode = await getCommand(names, {
-      ...ctx,
-      dir: ctx.flags.output ?? ".",
-      onConflict: ctx.flags.onConflict ?? "fail",
-      resume: ctx.flags.resume !== false,
-    });
-  });
+  .action((names: string[], _opts: unknown, command: Command) =>
+    run(command, "get", (ctx) =>
+      getCommand(names, { ...ctx, dir: ctx.flags.output ?? ".", onConflict: ctx.flags.onConflict ?? "fail", resume: ctx.flags.resume !== false }),
+    ),
+  );
 
 program
   .command("ls")
   .description("list stored files: size, modification time, SHA-256 recorded at upload, name")
   .argument("[path]", "a folder on the server (default: everything)")
-  .action(async (folder: string | undefined, _opts: unknown, command: Command) => {
-    process.exitCode = await lsCommand(folder, await context(command));
-  });
+  .action((folder: string | undefined, _opts: unknown, command: Command) => run(command, "ls", (ctx) => lsCommand(folder, ctx)));
 
 program
   .command("rm")
-  .description("delete stored files")
+  .description("delete stored files (and, with -r, folders with everything in them)")
   .argument("<name...>", "stored names to delete")
-  .action(async (names: string[], _opts: unknown, command: Command) => {
-    process.exitCode = await rmCommand(names, await context(command));
-  });
+  .option("-r, --recursive", "delete folders and every file in them")
+  .action((names: string[], _opts: unknown, command: Command) =>
+    run(command, "rm", (ctx) => rmCommand(names, { ...ctx, recursive: Boolean(ctx.flags.recursive) })),
+  );
 
 program
   .command("shell")
@@ -128,7 +154,43 @@ program
 
 program.action(async (_opts: unknown, command: Command) => runShell(command));
 
-program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`ferry: ${describeError(error)}\n`);
-  process.exitCode = exitCodeFor(error);
-});
+throwOnUsageErrors(program);
+
+program.parseAsync().then(
+  () => reportInterruption(),
+  (error: unknown) => {
+    const usage = usageOutcome(error, program, process.argv.slice(2), EXIT.USAGE);
+    if (usage) {
+      for (const line of usage.lines) process.stderr.write(`${line}\n`);
+      if (usage.exitCode !== 0 && wantsJson()) {
+        process.stdout.write(`${JSON.stringify({ type: "error", code: "USAGE", message: usage.lines[0]!.replace(/^ferry: /, "") })}\n`);
+      }
+      process.exitCode = usage.exitCode;
+      return;
+    }
+    // Failures before a command could start (settings, a bad config file): no `start` was sent.
+    if (!interruptedBy.signal) {
+      process.stderr.write(`ferry: ${describeError(error)}\n`);
+      if (wantsJson()) process.stdout.write(`${JSON.stringify({ type: "error", code: errorCode(error), message: (error as Error).message })}\n`);
+    }
+    process.exitCode = exitCodeFor(error);
+    reportInterruption();
+  },
+);
+
+function wantsJson(): boolean {
+  return process.argv.slice(2).includes("--json");
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : "ERROR";
+}
+
+/** After Ctrl+C or SIGTERM: one line, and the exit code of the signal, whatever the command returned. */
+function reportInterruption(): void {
+  const signal = interruptedBy.signal;
+  if (!signal) return;
+  process.stderr.write(`ferry: interrupted (${signal}); run the same command again to continue (uploads of 16 MiB and more resume where they stopped)\n`);
+  process.exitCode = interruptedExit(signal);
+}

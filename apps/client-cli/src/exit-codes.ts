@@ -12,18 +12,27 @@ export const EXIT = {
   USAGE: 2,
   /** Could not reach or talk to the server (refused, busy, timeout, lost, not trusted, not authenticated). */
   CONNECTION: 3,
-  /** Interrupted with Ctrl+C. */
+  /** Interrupted with Ctrl+C (SIGINT). */
   INTERRUPTED: 130,
+  /** Stopped with SIGTERM. */
+  TERMINATED: 143,
 } as const;
+
+export type Interrupt = "SIGINT" | "SIGTERM";
+
+/** The exit code after a signal: 128 + its number, as shells report it. */
+export function interruptedExit(signal: Interrupt): number {
+  return signal === "SIGTERM" ? EXIT.TERMINATED : EXIT.INTERRUPTED;
+}
 
 export const EXIT_HELP = `
 Exit codes:
-  0    every file was stored and verified
-  1    at least one file failed (the others were still sent)
+  0    everything was done (files skipped on purpose, as --on-conflict skip asks, count as done)
+  1    some file failed or could not be sent; each is named, and the others were still sent
   2    bad flags or arguments
-  3    could not reach or talk to the server (refused, busy, timeout, lost,
+  3    could not reach or trust the server (refused, busy, timeout, lost,
        TLS certificate not trusted, token missing or wrong)
-  130  interrupted (Ctrl+C)`;
+  130  interrupted (Ctrl+C); 143 stopped by SIGTERM`;
 
 /** True when the error means the connection is gone, not just one file. */
 export const isConnectionError = isConnectionLevel;
@@ -53,7 +62,7 @@ export function describeError(error: unknown): string {
     AUTH_REQUIRED: "set FERRY_TOKEN (or --token, or \"token\" in ~/.config/ferry/config.json)",
     AUTH_FAILED: "check the token with the server's operator; repeated failures block this address for a while",
     FORBIDDEN: "your user lacks this permission on the server",
-    QUOTA_EXCEEDED: "delete files (ferry rm) or ask for a larger quota",
+    QUOTA_EXCEEDED: "ask the server's operator for a larger quota, or delete files if your user may",
     NO_SPACE: "the server's disk is full; nothing was stored",
     TOO_SLOW: "the connection moved data too slowly for the server; check the network and try again",
     TLS_UNTRUSTED: "pass --ca FILE, or --fingerprint SHA256:… as printed by ferry-server",

@@ -2,55 +2,82 @@ import type { DownloadResult, UploadResult } from "@ferry/client-core";
 import type { ListEntry } from "@ferry/protocol";
 import { ClientError } from "@ferry/client-core";
 import { describeError } from "./exit-codes.js";
+import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
-/** Where results go: stdout for results, stderr for failures; JSON lines with --json. */
+type Command = Extract<CliEvent, { type: "start" }>["command"];
+
+/**
+ * Where results go. Text: results on stdout, failures and notes on stderr, one line each. With
+ * --json: the NDJSON event stream of docs/cli-events.md on stdout, every result, skip and failure an
+ * event (stderr keeps the human lines of failures).
+ */
 export class Reporter {
-  readonly #json: boolean;
+  readonly json: boolean;
   readonly #out: (line: string) => void;
   readonly #err: (line: string) => void;
+  readonly #startedAt = performance.now();
+  readonly #tally = { done: 0, failed: 0, skipped: 0, bytes: 0 };
 
   constructor(json: boolean, out = (l: string) => process.stdout.write(`${l}\n`), err = (l: string) => process.stderr.write(`${l}\n`)) {
-    this.#json = json;
+    this.json = json;
     this.#out = out;
     this.#err = err;
   }
 
+  /** Emits one event (JSON mode only). */
+  event(event: CliEvent): void {
+    if (this.json) this.#out(JSON.stringify(event));
+  }
+
+  start(command: Command, server: { host: string; port: number }): void {
+    this.event({ type: "start", version: CLI_EVENTS_VERSION, command, server });
+  }
+
+  /** The last event: totals and the exit code. */
+  summary(exitCode: number): void {
+    const { done, failed, skipped, bytes } = this.#tally;
+    this.event({ type: "summary", files: { done, failed, skipped }, bytes, durationMs: Math.round(performance.now() - this.#startedAt), exitCode });
+  }
+
   stored(file: string, result: UploadResult): void {
-    if (this.#json) {
-      this.#out(JSON.stringify({ file, ok: true, ...result }));
+    this.#count(result.outcome, result.size);
+    if (this.json) {
+      const { name, size, sha256, durationMs, resumedFrom, outcome } = result;
+      this.event({ type: "file", direction: "up", file, outcome, name, size, sha256, durationMs: Math.round(durationMs), resumedFrom });
       return;
     }
     if (result.outcome === "skipped") {
-      this.#out(`skipped ${printable(file)} — ${printable(result.name)} already exists on the server`);
+      this.#out(`skipped ${printable(file)}: ${printable(result.name)} already exists on the server`);
       return;
     }
-    const renamed = result.name === result.requestedName ? "" : ` as ${printable(result.name)}`;
-    const replaced = result.outcome === "overwritten" ? " (replaced the server's copy)" : "";
+    const how = result.outcome === "overwritten" ? " (replaced the server's copy)" : result.outcome === "renamed" ? ` (${printable(result.requestedName)} was taken)` : "";
     const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already there)` : "";
     this.#out(
-      `stored ${printable(file)}${renamed} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${replaced}${resumed}`,
+      `stored ${printable(file)} as ${printable(result.name)}${how}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
     );
   }
 
   downloaded(name: string, result: DownloadResult): void {
-    if (this.#json) {
-      this.#out(JSON.stringify({ file: name, ok: true, ...result }));
+    this.#count(result.outcome, result.size);
+    if (this.json) {
+      const { path, size, sha256, durationMs, resumedFrom, outcome } = result;
+      this.event({ type: "file", direction: "down", file: name, outcome, name, path, size, sha256, durationMs: Math.round(durationMs), resumedFrom });
       return;
     }
     if (result.outcome === "skipped") {
-      this.#out(`skipped ${printable(name)} — ${printable(result.path)} already exists`);
+      this.#out(`skipped ${printable(name)}: ${printable(result.path)} already exists`);
       return;
     }
     const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already here)` : "";
     this.#out(
-      `got ${printable(name)} → ${printable(result.path)} — ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
+      `got ${printable(name)} → ${printable(result.path)}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
     );
   }
 
   listing(entries: ListEntry[]): void {
-    if (this.#json) {
-      for (const entry of entries) this.#out(JSON.stringify(entry));
+    if (this.json) {
+      for (const { name, size, mtime, sha256 } of entries) this.event({ type: "entry", name, size, mtime, sha256 });
       return;
     }
     for (const e of entries) {
@@ -62,28 +89,57 @@ export class Reporter {
   }
 
   deleted(name: string): void {
-    if (this.#json) this.#out(JSON.stringify({ file: name, ok: true, deleted: true }));
+    this.#count("deleted", 0);
+    if (this.json) this.event({ type: "file", direction: "delete", file: name, outcome: "deleted", name });
     else this.#out(`deleted ${printable(name)}`);
   }
 
   sentRaw(file: string, size: number, sha256: string): void {
-    if (this.#json) {
-      this.#out(JSON.stringify({ file, ok: true, raw: true, size, sha256 }));
+    this.#count("sent-raw", size);
+    if (this.json) {
+      this.event({ type: "file", direction: "up", file, outcome: "sent-raw", size, sha256 });
       return;
     }
-    this.#out(`sent ${printable(file)} raw — ${formatBytes(size)}, sha256 ${sha256} (raw mode has no confirmation)`);
+    this.#out(`sent ${printable(file)} raw: ${formatBytes(size)}, sha256 ${sha256} (raw mode has no confirmation)`);
   }
 
-  failed(file: string, error: unknown): void {
-    if (this.#json) {
-      const code = error instanceof ClientError ? error.code : "LOCAL_FILE_ERROR";
-      this.#out(JSON.stringify({ file, ok: false, code, message: (error as Error).message }));
-      return;
-    }
+  /** A file that could not be sent, fetched or deleted; `direction` says which. */
+  failed(file: string, error: unknown, direction: "up" | "down" | "delete" = "up"): void {
+    this.#tally.failed++;
+    const code = error instanceof ClientError ? error.code : "LOCAL_FILE_ERROR";
+    this.event({ type: "file", direction, file, outcome: "failed", code, message: (error as Error).message ?? String(error) });
     this.#err(`ferry: ${printable(file)}: ${describeError(error)}`);
   }
 
+  /** Something left out on purpose that the user should know of (a symlink in a folder). */
+  skipped(file: string, reason: string, code = "SKIPPED"): void {
+    this.#tally.skipped++;
+    this.event({ type: "file", direction: "up", file, outcome: "skipped", code, message: reason });
+    if (!this.json) this.#err(`skipped ${printable(file)}: ${reason}`);
+  }
+
+  /** The prompt's answer to a name that is not a readable file (the lab's sentence, then why). */
+  invalidName(input: string, sentence: string, error: unknown): void {
+    this.#tally.failed++;
+    this.event({ type: "error", code: error instanceof ClientError ? error.code : "LOCAL_FILE_ERROR", message: (error as Error).message, file: input });
+    if (!this.json) this.#err(sentence);
+  }
+
+  /** A failure of the whole command (connection, trust, usage). */
+  error(error: unknown): void {
+    const code = error instanceof ClientError ? error.code : ((error as { code?: unknown }).code as string | undefined) ?? "ERROR";
+    this.event({ type: "error", code: String(code), message: (error as Error).message ?? String(error) });
+    this.#err(`ferry: ${describeError(error)}`);
+  }
+
+  /** A line for people only (stderr); nothing in JSON mode. */
   note(line: string): void {
-    if (!this.#json) this.#err(line);
+    if (!this.json) this.#err(line);
+  }
+
+  #count(outcome: FileOutcome, bytes: number): void {
+    if (outcome === "skipped") this.#tally.skipped++;
+    else this.#tally.done++;
+    this.#tally.bytes += bytes;
   }
 }

@@ -5,19 +5,32 @@ describe("CLI text", () => {
   it.each([
     [0, "0 B"],
     [1023, "1023 B"],
-    [1024, "1.00 KiB"],
-    [1536, "1.50 KiB"],
-    [8 * 1024 * 1024, "8.00 MiB"],
-    [1.5 * 1024 ** 4, "1.50 TiB"],
+    [1024, "1 KiB"],
+    [1536, "1.5 KiB"],
+    [1_024_000, "1000 KiB"], // was "1.00e+3 KiB"
+    [1024 * 1024 - 1, "1023.9 KiB"], // pretty-bytes cuts, it does not round up into the next unit
+    [8 * 1024 * 1024, "8 MiB"],
+    [1024 ** 3, "1 GiB"],
+    [1.5 * 1024 ** 4, "1.5 TiB"],
   ])("formatBytes(%d) = %s", (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
   });
 
-  it("formats rates and durations", () => {
-    expect(formatRate(1024 * 1024, 1000)).toBe("1.00 MiB/s");
+  it.each([
+    [0, "0ms"],
+    [12.4, "12ms"],
+    [999, "999ms"],
+    [1234, "1.2s"],
+    [59_999, "59.9s"],
+    [61_000, "1m 1s"],
+    [3_600_000, "1h"], // was "3600.00 s"
+  ])("formatDuration(%d) = %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it("formats rates", () => {
+    expect(formatRate(1024 * 1024, 1000)).toBe("1 MiB/s");
     expect(formatRate(5, 0)).toBe("—");
-    expect(formatDuration(12.4)).toBe("12 ms");
-    expect(formatDuration(1234)).toBe("1.23 s");
   });
 
   it("escapes control and bidi characters in peer names, leaving others alone", () => {

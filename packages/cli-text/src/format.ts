@@ -1,13 +1,12 @@
-/** Human-readable sizes and rates for log lines: binary units, three significant digits. */
+import prettyBytes from "pretty-bytes";
+import prettyMilliseconds from "pretty-ms";
+
+// Sizes and durations come from pretty-bytes and pretty-ms (the last majors that run on Node 20):
+// their edge cases (1,024,000 bytes, an hour) are theirs to get right, and users know the output.
+
+/** Human-readable size in binary units (1 KiB = 1,024 bytes): "0 B", "1000 KiB", "1.5 GiB". */
 export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toPrecision(3)} ${units[unit]}`;
+  return prettyBytes(bytes, { binary: true, maximumFractionDigits: 1 });
 }
 
 export function formatRate(bytes: number, ms: number): string {
@@ -15,8 +14,9 @@ export function formatRate(bytes: number, ms: number): string {
   return `${formatBytes((bytes * 1000) / ms)}/s`;
 }
 
+/** "512ms", "1.2s", "1h 2m": one or two units, never "3600.00 s". */
 export function formatDuration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  return prettyMilliseconds(Math.max(0, ms), { unitCount: 2, secondsDecimalDigits: 1, millisecondsDecimalDigits: 0 });
 }
 
 /** A peer-supplied name made safe to print: control and bidi characters shown as \u escapes. */

@@ -23,6 +23,10 @@ export const CLIENT_ERROR_CODES = {
   TLS_UNTRUSTED: "TLS_UNTRUSTED",
   /** TLS: the server's certificate is not the pinned one. */
   TLS_FINGERPRINT_MISMATCH: "TLS_FINGERPRINT_MISMATCH",
+  /** A stored name is a folder where a file was meant (ferry rm without -r). */
+  IS_A_FOLDER: "IS_A_FOLDER",
+  /** A local name that cannot be sent as it is (not valid UTF-8, or not a safe name). */
+  UNSENDABLE_NAME: "UNSENDABLE_NAME",
   /** The client was used after close(), or the like. */
   BAD_STATE: "BAD_STATE",
 } as const;

@@ -1,7 +1,7 @@
 import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { CAPABILITIES, LIMITS, pathProblem, type ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, pathProblem, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
 import { groupForBatches } from "./batch-upload.js";
 import type { DownloadResult } from "./download.js";
 import { ClientError, isConnectionLevel } from "./errors.js";
@@ -20,6 +20,11 @@ export interface LocalFile {
 export interface SkippedEntry {
   localPath: string;
   reason: string;
+  /**
+   * "unsendable": a file the user meant to send but whose name cannot go on the wire (not UTF-8,
+   * or against protocol.md §6): a failure. "left-out": a link or a special file, never sent by design.
+   */
+  kind: "unsendable" | "left-out";
 }
 
 /**
@@ -27,6 +32,12 @@ export interface SkippedEntry {
  * otherwise carry the walk out of the tree or round in circles): they are reported as skipped,
  * like sockets, devices and names the protocol cannot carry.
  */
+function unreadable(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" && dir.includes("\uFFFD")) return "name is not valid UTF-8; rename it to send it";
+  return `cannot read the folder (${code ?? (error as Error).message})`;
+}
+
 export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[]; skipped: SkippedEntry[] }> {
   const files: LocalFile[] = [];
   const skipped: SkippedEntry[] = [];
@@ -34,21 +45,35 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
   const pending: [string, string][] = [[path.resolve(root), top]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [dir, remote] = next;
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (dir === path.resolve(root)) throw error; // the folder itself: the caller reports it
+      skipped.push({ localPath: dir, reason: unreadable(dir, error), kind: "unsendable" });
+      continue;
+    }
+    for (const entry of entries) {
       const localPath = path.join(dir, entry.name);
       const name = `${remote}/${entry.name.normalize("NFC")}`; // the wire carries NFC names
       const problem = pathProblem(name);
-      if (problem) {
-        skipped.push({ localPath, reason: problem });
+      if (entry.name.includes("\uFFFD") && lstatSync(localPath, { throwIfNoEntry: false }) === undefined) {
+        // readdir decoded a name that is not UTF-8 (U+FFFD where the bad bytes were), so no path
+        // reaches the file: it cannot be sent under any name the wire carries. The rest still goes.
+        skipped.push({ localPath, reason: "name is not valid UTF-8; rename it to send it", kind: "unsendable" });
+      } else if (problem) {
+        skipped.push({ localPath, reason: problem, kind: "unsendable" });
       } else if (entry.isSymbolicLink()) {
-        skipped.push({ localPath, reason: "symbolic link (not followed)" });
+        skipped.push({ localPath, reason: "symbolic link (not followed)", kind: "left-out" });
       } else if (entry.isDirectory()) {
         pending.push([localPath, name]);
       } else if (entry.isFile()) {
-        // Synchronous (docs/performance.md, "Synchronous metadata calls").
-        files.push({ localPath, name, size: lstatSync(localPath).size });
+        // Synchronous (docs/performance.md, "Synchronous metadata calls"). Gone since readdir: skipped.
+        const info = lstatSync(localPath, { throwIfNoEntry: false });
+        if (info) files.push({ localPath, name, size: info.size });
+        else skipped.push({ localPath, reason: "removed while the folder was read", kind: "unsendable" });
       } else {
-        skipped.push({ localPath, reason: "not a regular file" });
+        skipped.push({ localPath, reason: "not a regular file", kind: "left-out" });
       }
     }
   }
@@ -130,13 +155,15 @@ export interface FolderDownloadOptions {
    * of 4 KiB took 18 s one at a time (see docs/performance.md).
    */
   window?: number;
+  /** The folder's listing, when the caller already has it (one LIST fewer). */
+  entries?: ListEntry[];
   onWritten?: (name: string, result: DownloadResult) => void;
   onFailed?: (name: string, error: ClientError) => void;
 }
 
 /** Downloads every file under server folder `folder` into `dir/folder/…`. Resolves with the failure count. */
 export async function downloadFolder(client: FerryClient, folder: string, options: FolderDownloadOptions = {}): Promise<number> {
-  const entries = await client.list(folder);
+  const entries = options.entries ?? (await client.list(folder));
   return inLanes(entries, options.window ?? 16, async (entry) => {
     try {
       const result = await client.download(entry.name, { dir: options.dir, onConflict: options.onConflict, signal: options.signal });

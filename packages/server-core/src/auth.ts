@@ -46,10 +46,10 @@ export class Authenticator {
   async authenticate(token: string | undefined, ip: string): Promise<Identity> {
     if (this.open) return ANYONE;
     if (this.#recentFailures(ip) + (this.#pending.get(ip) ?? 0) >= this.#options.maxFailures) {
-      throw new ServerError("too many failed authentications from this address; try again later", { code: "AUTH_FAILED" });
+      throw new ServerError(`too many failed authentications from this address; ${this.#whenBlockLifts(ip)}`, { code: "AUTH_FAILED" });
     }
     if (token === undefined) {
-      throw new ServerError("this server requires a token (ferry --token, or FERRY_TOKEN)", { code: "AUTH_REQUIRED" });
+      throw new ServerError("this server requires a token", { code: "AUTH_REQUIRED" });
     }
     const digest = createHash("sha256").update(token, "utf8").digest();
     let found: UserConfig | null = null;
@@ -72,6 +72,15 @@ export class Authenticator {
       if (this.#failures.size > MAX_TRACKED_IPS) this.#failures.delete(this.#failures.keys().next().value!);
     }
     throw new ServerError("authentication failed: the token matches no user", { code: "AUTH_FAILED" });
+  }
+
+  /** When the oldest failure in the window leaves it, the count drops below the limit. */
+  #whenBlockLifts(ip: string): string {
+    const oldest = this.#failures.get(ip)?.[0];
+    if (oldest === undefined) return "try again in a few seconds"; // only guesses still waiting out their delay
+    const liftsAt = new Date(oldest + this.#options.blockMs);
+    const minutes = Math.max(1, Math.ceil((liftsAt.getTime() - Date.now()) / 60_000));
+    return `try again in ${minutes} min (at ${liftsAt.toISOString().slice(11, 16)} UTC)`;
   }
 
   #recentFailures(ip: string): number {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync, type Stats } from "node:fs";
 import { lstat, mkdir, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -311,8 +311,28 @@ export class StorageRoot {
     if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
     this.#index.forget(name);
-    if (this.#fsync) await this.#dirSync.sync(path.dirname(full));
+    const emptied = this.#pruneEmptyFolders(path.dirname(full));
+    if (this.#fsync) await this.#dirSync.sync(emptied);
     return info.size;
+  }
+
+  /**
+   * After a delete: folders left empty go too, up to (not including) the root, since a listing
+   * shows files only and an empty folder could never be seen or removed (protocol.md §4.3).
+   * Returns the folder whose entries changed last, the one to sync. rmdir(2) refuses a folder that
+   * is not empty, so a file stored there meanwhile is never lost.
+   */
+  #pruneEmptyFolders(folder: string): string {
+    let dir = folder;
+    while (dir !== this.dir && dir.startsWith(this.dir + path.sep)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        break; // not empty (or gone): what is above it stays
+      }
+      dir = path.dirname(dir);
+    }
+    return dir;
   }
 
   /** Bytes an unprivileged writer may still put on this file system. */

@@ -3,6 +3,7 @@ import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
+import { remoteName } from "./ls.js";
 
 export interface GetOptions {
   config: ClientConfig;
@@ -16,8 +17,16 @@ export interface GetOptions {
   progress: ProgressReporter;
 }
 
-/** Downloads one file with a progress bar; true when written (or skipped by policy). */
-export async function downloadReported(client: FerryClient, name: string, options: Omit<GetOptions, "config" | "connect">): Promise<boolean> {
+/**
+ * Downloads one file with a progress bar; true when written (or skipped by policy). With
+ * `folderFallback`, a NOT_FOUND is not reported but answered "not-found": the name may be a folder.
+ */
+export async function downloadReported(
+  client: FerryClient,
+  name: string,
+  options: Omit<GetOptions, "config" | "connect">,
+  folderFallback = false,
+): Promise<boolean | "not-found"> {
   const { progress, reporter, signal } = options;
   let started = false;
   try {
@@ -37,7 +46,8 @@ export async function downloadReported(client: FerryClient, name: string, option
     return true;
   } catch (error) {
     progress.stop();
-    reporter.failed(name, error);
+    if (folderFallback && error instanceof ClientError && error.code === "NOT_FOUND") return "not-found";
+    reporter.failed(name, error, "down");
     if (isConnectionError(error) || signal.aborted) throw error;
     return false;
   }
@@ -58,27 +68,34 @@ export async function getCommand(names: string[], options: GetOptions): Promise<
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
 }
 
-/** Downloads one stored file or folder (the prompt's `get` too); returns how many files failed. */
-export async function getOne(client: FerryClient, name: string, options: Omit<GetOptions, "config" | "connect">): Promise<number> {
-  if (client.server.capabilities.includes("folders") && (await isFolder(client, name))) {
-    return downloadFolder(client, name, {
-      dir: options.dir,
-      onConflict: options.onConflict,
-      signal: options.signal,
-      onWritten: (file, result) => options.reporter.downloaded(file, result),
-      onFailed: (file, error) => options.reporter.failed(file, error),
-    });
+/**
+ * Downloads one stored file or folder (the prompt's `get` too); returns how many files failed. One
+ * request decides for a file (GET); only a name no file has is then tried as a folder (LIST), and
+ * `proj/` names the folder straight away.
+ */
+export async function getOne(client: FerryClient, given: string, options: Omit<GetOptions, "config" | "connect">): Promise<number> {
+  const name = remoteName(given);
+  const folders = client.server.capabilities.includes("folders");
+  if (!(folders && given.endsWith("/"))) {
+    const done = await downloadReported(client, name, options, folders);
+    if (done !== "not-found") return done ? 0 : 1;
   }
-  return (await downloadReported(client, name, options)) ? 0 : 1;
-}
-
-/** True when `name` is a folder on the server (LIST of it succeeds); false for a file or nothing. */
-async function isFolder(client: FerryClient, name: string): Promise<boolean> {
+  let entries;
   try {
-    await client.list(name);
-    return true;
+    entries = await client.list(name);
   } catch (error) {
-    if (error instanceof ClientError && (error.code === "NOT_FOUND" || error.code === "BAD_NAME")) return false;
-    throw error;
+    // Neither a file nor a folder: the GET's answer is the one to report.
+    const notFound = error instanceof ClientError && (error.code === "NOT_FOUND" || error.code === "BAD_NAME");
+    options.reporter.failed(given, notFound ? new ClientError(`${name} is not stored on the server`, { code: "NOT_FOUND" }) : error, "down");
+    if (isConnectionError(error)) throw error;
+    return 1;
   }
+  return downloadFolder(client, name, {
+    dir: options.dir,
+    onConflict: options.onConflict,
+    signal: options.signal,
+    entries,
+    onWritten: (file, result) => options.reporter.downloaded(file, result),
+    onFailed: (file, error) => options.reporter.failed(file, error, "down"),
+  });
 }

@@ -1,35 +1,85 @@
-import type { FerryClient } from "@ferry/client-core";
+import { ClientError, type FerryClient } from "@ferry/client-core";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { Reporter } from "../report.js";
 
+interface RemoteOptions {
+  connect: (signal: AbortSignal) => Promise<FerryClient>;
+  signal: AbortSignal;
+  reporter: Reporter;
+}
+
+/** `proj/` names the folder `proj` itself (not rsync's "its contents"): trailing slashes go. */
+export function remoteName(name: string): string {
+  const trimmed = name.replace(/\/+$/u, "");
+  return trimmed === "" ? name : trimmed;
+}
+
 /** `ferry ls [PATH] [--json]`: stored files with size, mtime and the SHA-256 recorded at upload. */
-export async function lsCommand(folder: string | undefined, options: { connect: (signal: AbortSignal) => Promise<FerryClient>; signal: AbortSignal; reporter: Reporter }): Promise<number> {
+export async function lsCommand(folder: string | undefined, options: RemoteOptions): Promise<number> {
   const client = await options.connect(options.signal);
   try {
-    options.reporter.listing(await client.list(folder));
+    options.reporter.listing(await client.list(folder === undefined ? undefined : remoteName(folder)));
   } finally {
     await client.close();
   }
   return EXIT.OK;
 }
 
-/** `ferry rm NAME...`: deletes each; a missing one is reported and the others still go. */
-export async function rmCommand(names: string[], options: { connect: (signal: AbortSignal) => Promise<FerryClient>; signal: AbortSignal; reporter: Reporter }): Promise<number> {
+/**
+ * `ferry rm [-r] NAME...`: deletes each; a missing one is reported and the others still go. A
+ * folder needs -r, which deletes every file in it (the server removes folders left empty).
+ */
+export async function rmCommand(names: string[], options: RemoteOptions & { recursive: boolean }): Promise<number> {
   const client = await options.connect(options.signal);
   let failures = 0;
   try {
-    for (const name of names) {
-      try {
-        await client.delete(name);
-        options.reporter.deleted(name);
-      } catch (error) {
-        failures++;
-        options.reporter.failed(name, error);
-        if (isConnectionError(error)) throw error;
-      }
-    }
+    for (const given of names) failures += await removeOne(client, given, options);
   } finally {
     await client.close();
   }
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
+}
+
+/** Deletes one stored file, or with `recursive` a folder; returns how many deletes failed. */
+export async function removeOne(client: FerryClient, given: string, options: RemoteOptions & { recursive: boolean }): Promise<number> {
+  const name = remoteName(given);
+  const { reporter } = options;
+  const folderNamed = given.endsWith("/");
+  try {
+    if (!folderNamed) {
+      try {
+        await client.delete(name);
+        reporter.deleted(name);
+        return 0;
+      } catch (error) {
+        // Not a file: it may be a folder, which a LIST of it tells (and -r empties).
+        if (!(error instanceof ClientError && error.code === "NOT_FOUND" && client.server.capabilities.includes("folders"))) throw error;
+        const folder = await client.list(name).catch(() => undefined);
+        if (!folder) throw error;
+        if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
+        return await removeAll(client, folder.map((entry) => entry.name), reporter);
+      }
+    }
+    if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
+    return await removeAll(client, (await client.list(name)).map((entry) => entry.name), reporter);
+  } catch (error) {
+    reporter.failed(given, error, "delete");
+    if (isConnectionError(error)) throw error;
+    return 1;
+  }
+}
+
+async function removeAll(client: FerryClient, names: string[], reporter: Reporter): Promise<number> {
+  let failures = 0;
+  for (const name of names) {
+    try {
+      await client.delete(name);
+      reporter.deleted(name);
+    } catch (error) {
+      failures++;
+      reporter.failed(name, error, "delete");
+      if (isConnectionError(error)) throw error;
+    }
+  }
+  return failures;
 }

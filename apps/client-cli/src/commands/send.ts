@@ -146,11 +146,18 @@ export async function sendCommand(args: string[], options: SendOptions): Promise
 async function sendFolder(client: FerryClient, dir: string, options: SendOptions): Promise<number> {
   const { reporter, progress, signal } = options;
   const { files, skipped } = await walkLocalFolder(dir);
-  for (const entry of skipped) reporter.note(`skipped ${entry.localPath}: ${entry.reason}`);
+  let unsendable = 0;
+  for (const entry of skipped) {
+    if (entry.kind === "left-out") reporter.skipped(entry.localPath, entry.reason);
+    else {
+      unsendable++;
+      reporter.failed(entry.localPath, new ClientError(entry.reason, { code: "UNSENDABLE_NAME" }));
+    }
+  }
   let sent = 0;
   progress.start(`${dir} (${files.length} files)`, files.reduce((sum, f) => sum + f.size, 0));
   try {
-    return await uploadFiles(client, files, {
+    return unsendable + await uploadFiles(client, files, {
       onConflict: options.onConflict,
       resume: options.resume,
       signal,

@@ -1,0 +1,93 @@
+import { z } from "zod";
+
+/**
+ * `ferry --json`: one JSON object per line on stdout, each with a `type`. docs/cli-events.md is
+ * this file rendered as JSON Schema (a test keeps the two equal). Consumers must ignore types and
+ * fields they do not know: later versions add them; `start.version` changes only when a meaning
+ * changes.
+ */
+export const CLI_EVENTS_VERSION = 1;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const count = z.int().min(0);
+
+/** First line of every command. */
+export const StartEvent = z.object({
+  type: z.literal("start"),
+  version: z.literal(CLI_EVENTS_VERSION),
+  command: z.enum(["send", "get", "ls", "rm", "shell"]),
+  server: z.object({ host: z.string(), port: z.int() }),
+});
+
+/** A transfer in progress: at most 4 per second per file, and none for files under 1 MiB. */
+export const ProgressEvent = z.object({
+  type: z.literal("progress"),
+  file: z.string(),
+  bytes: count,
+  total: count,
+});
+
+/** What happened to one file, whatever the command. */
+export const FILE_OUTCOMES = [
+  "created",
+  "renamed",
+  "overwritten",
+  "skipped",
+  "unchanged",
+  "failed",
+  "kept-for-resume",
+  "deleted",
+  "sent-raw",
+] as const;
+
+export const FileEvent = z.object({
+  type: z.literal("file"),
+  /** Which way: up (send), down (get), delete (rm). */
+  direction: z.enum(["up", "down", "delete"]),
+  /** The file as the user named it: a local path for `send`, a stored name for `get` and `rm`. */
+  file: z.string(),
+  outcome: z.enum(FILE_OUTCOMES),
+  /** The stored name on the server (send: the name it was stored under; get, rm: the name asked for). */
+  name: z.string().optional(),
+  /** get: where the file was written. */
+  path: z.string().optional(),
+  size: count.optional(),
+  sha256: sha256.optional(),
+  durationMs: z.number().min(0).optional(),
+  /** Bytes that were already in place and not sent again (a resumed transfer). */
+  resumedFrom: count.optional(),
+  /** failed: a stable code (the server's, or LOCAL_FILE_ERROR, ABORTED…) and one line. */
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
+
+/** `ls`: one line per stored file. */
+export const EntryEvent = z.object({
+  type: z.literal("entry"),
+  name: z.string(),
+  size: count,
+  mtime: count,
+  sha256: sha256.nullable(),
+});
+
+/** A failure that is not one file's: the connection, the server's trust, a bad argument. */
+export const ErrorEvent = z.object({
+  type: z.literal("error"),
+  code: z.string(),
+  message: z.string(),
+  /** The argument or prompt line it concerns, when there is one. */
+  file: z.string().optional(),
+});
+
+/** Last line: what was done, and the exit code ferry ends with. */
+export const SummaryEvent = z.object({
+  type: z.literal("summary"),
+  files: z.object({ done: count, failed: count, skipped: count }),
+  bytes: count,
+  durationMs: z.number().min(0),
+  exitCode: z.int(),
+});
+
+export const CliEventSchema = z.discriminatedUnion("type", [StartEvent, ProgressEvent, FileEvent, EntryEvent, ErrorEvent, SummaryEvent]);
+export type CliEvent = z.infer<typeof CliEventSchema>;
+export type FileOutcome = (typeof FILE_OUTCOMES)[number];

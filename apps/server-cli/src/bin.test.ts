@@ -151,6 +151,34 @@ describe("ferry-server binary", () => {
     expect(result.stderr).toContain(text);
   });
 
+  it.each([
+    [["--bogus"], "unknown option '--bogus'", "ferry-server --help"],
+    [["--log", "xml"], "argument 'xml' is invalid", "ferry-server --help"],
+    [["--tls", "manual"], "argument 'manual' is invalid", "ferry-server --help"],
+    [["token"], "missing required argument 'name'", "ferry-server token --help"],
+    [["token", "x", "--quota", "abc"], "--quota must be a whole number of bytes", undefined],
+    [["token", "x", "--permissions", "root"], "permissions", undefined],
+  ])("usage error %j: exit 2, at most two lines", async (args, text, help) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines.length).toBeLessThanOrEqual(2);
+    expect(lines[0]).toContain(text);
+    if (help) expect(lines[1]).toBe(`see '${help}'`);
+  });
+
+  it("help CMD shows that command's help (exit 0)", async () => {
+    const result = await run(["help", "token"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Usage: ferry-server token");
+  });
+
+  it("exits 3 at once for a storage dir that cannot be created (Node's recursive mkdir spins forever under /proc)", async () => {
+    const result = await run(["--port", "0", "--dir", "/proc/ferry-nope"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("unusable");
+  });
+
   it("exits 4 when the port is taken", async () => {
     const dir = await tempDir();
     const first = await startServer(["--port", "0", "--dir", dir]);

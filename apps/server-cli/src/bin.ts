@@ -10,6 +10,7 @@ import { LineWriter } from "./line-writer.js";
 
 const log = new LineWriter(process.stdout);
 import { EXIT, exitCodeFor } from "./exit-codes.js";
+import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
 const program = new Command()
   .name("ferry-server")
@@ -89,8 +90,15 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
   });
 
 program.addCommand(tokenCommand());
+program.helpCommand(true);
+throwOnUsageErrors(program);
 
 program.parseAsync().catch((error: unknown) => {
+  const usage = usageOutcome(error, program, process.argv.slice(2), EXIT.USAGE);
+  if (usage) {
+    for (const line of usage.lines) process.stderr.write(`${line}\n`);
+    process.exit(usage.exitCode);
+  }
   const code = exitCodeFor(error);
   if (error instanceof ConfigError || error instanceof ServerError) {
     process.stderr.write(`ferry-server: ${error.message}\n`);

@@ -25,7 +25,7 @@ export function tokenCommand(): Command {
         tokenSha256: hashToken(token),
         permissions,
         ...(flags.userDir ? { dir: flags.userDir } : {}),
-        ...(flags.quota ? { quotaBytes: Number(flags.quota) } : {}),
+        ...(flags.quota ? { quotaBytes: wholeBytes(flags.quota) } : {}),
       };
       const checked = UserSchema.safeParse(entry);
       if (!checked.success) {
@@ -36,4 +36,10 @@ export function tokenCommand(): Command {
           `add this entry to "users" in the server's config file:\n\n${JSON.stringify(checked.data, null, 2)}\n`,
       );
     });
+}
+
+/** --quota as a whole number of bytes, or a usage error that says so (not zod's "received NaN"). */
+function wholeBytes(text: string): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(`--quota must be a whole number of bytes, not ${JSON.stringify(text)}`);
+  return Number(text);
 }

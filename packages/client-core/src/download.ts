@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync } from "node:fs";
+import { lstatSync } from "node:fs";
+import { makeDirectories } from "@ferry/node-io";
 import path from "node:path";
 import { CAPABILITIES, type ConflictPolicy, type PublishOutcome } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
@@ -52,7 +53,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   throwIfAborted(signal);
   // Synchronous metadata calls, once per file of a folder (docs/performance.md, "Synchronous metadata calls").
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (cause) {
     throw new ClientError(`cannot create ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
   }

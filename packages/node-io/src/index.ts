@@ -5,3 +5,4 @@ export { ChunkJournal, PARTIAL_PREFIX, JOURNAL_SUFFIX, type JournalHeader } from
 export { JournalledWriter, type JournalledWriterOptions } from "./journalled-writer.js";
 export { digestPrefix, type PrefixDigest } from "./prefix-digest.js";
 export { publishWithPolicy, linkFirstFree, type PublishTarget, type PublishResult } from "./publish-policy.js";
+export { makeDirectories } from "./make-directories.js";

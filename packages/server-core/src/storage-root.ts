@@ -1,8 +1,8 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync, type Stats } from "node:fs";
-import { lstat, mkdir, readdir, realpath, statfs, unlink } from "node:fs/promises";
+import { lstat, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { linkFirstFree, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
+import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
 import { compareNames, isReservedName, pathProblem, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
@@ -89,7 +89,7 @@ export class StorageRoot {
    */
   static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number; maxPartials?: number; within?: string }): Promise<StorageRoot> {
     try {
-      await mkdir(dir, { recursive: true, mode: 0o755 });
+      makeDirectories(dir);
       // A symlinked root can be re-pointed under a running server, and a world-writable one lets
       // other local users plant files or links beside ours: refuse both rather than serve.
       const info = await lstat(dir);

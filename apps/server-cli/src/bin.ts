@@ -79,7 +79,8 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
         process.exit(EXIT.FAILURE);
       }
       stopping = true;
-      process.stderr.write(`${signal}: stopping — finishing uploads in progress (Ctrl+C again to force)\n`);
+      const again = signal === "SIGINT" ? "Ctrl+C again" : "SIGTERM again";
+      process.stderr.write(`${signal}: stopping — finishing uploads in progress (${again} to stop at once)\n`);
       void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => {
         log.flush();
         process.exit(EXIT.OK);

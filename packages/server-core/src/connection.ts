@@ -453,8 +453,10 @@ export class Connection {
       return; // the peer said why; it gets no ERROR back, only the answers already due
     }
     await this.#uploads?.abort(code, message);
+    // Earlier uploads' answers (and their "upload-stored" events) come before the fatal error, in
+    // the log as on the wire.
+    await this.#answers.idle();
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
-    await this.#answers.idle(); // earlier uploads' answers go out before the fatal error
     if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);

@@ -208,11 +208,11 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     const ip = socket.remoteAddress ?? "?";
     if ((this.#perIp.get(ip) ?? 0) >= this.config.maxClientsPerIp) {
-      this.#rejectBusy(socket, remote, `${this.config.maxClientsPerIp} connections from ${ip}`);
+      this.#rejectBusy(socket, remote, `${plural(this.config.maxClientsPerIp, "connection")} from ${ip}`);
       return;
     }
     if (this.#connections.size - this.#evicted.size >= this.config.maxClients && !this.#evictOne()) {
-      this.#rejectBusy(socket, remote, `${this.config.maxClients} clients connected`);
+      this.#rejectBusy(socket, remote, `${plural(this.config.maxClients, "client")} connected`);
       return;
     }
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
@@ -277,6 +277,11 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     this.emit("connection-rejected", { remote, code: "BUSY" });
     void lingerThenClose(socket, socket[Symbol.asyncIterator]());
   }
+}
+
+/** "1 client", "64 clients". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** Reads the PEM files and computes the leaf certificate's fingerprint (printed for pinning). */

@@ -139,7 +139,8 @@ describe("ferry send", () => {
 
   it("exits 3 with BUSY when the server is full", async () => {
     await server.stop();
-    server = new FerryServer({ port: 0, dir: store, fsync: false, maxClients: 1 });
+    // slotGraceMs: an hour, so the silent hog keeps its slot however slow this machine is.
+    server = new FerryServer({ port: 0, dir: store, fsync: false, maxClients: 1, slotGraceMs: 3_600_000 });
     ({ port } = await server.start());
     const accepted = new Promise((r) => server.once("connection", r));
     const hog = net.connect({ host: "127.0.0.1", port });
@@ -150,18 +151,52 @@ describe("ferry send", () => {
     expect(result.stderr).toContain("BUSY");
   });
 
-  it("leaves no file and no temp on the server when the client is killed mid-upload", async () => {
+  it("leaves no file under its name and no temp when the client is killed mid-upload (only the partial, for resume)", async () => {
     const big = await file("big.bin", randomBytes(48 * 1024 * 1024));
-    // --no-resume: a resumable upload would (rightly) keep its partial; this one must leave nothing.
-    const child = spawn(process.execPath, [BIN, "send", "-q", "--no-resume", "-p", String(port), big]);
+    const child = spawn(process.execPath, [BIN, "send", "-q", "-p", String(port), big]);
     child.stdout.resume();
     child.stderr.resume();
     await new Promise<void>((resolve) => server.once("upload-started", () => resolve()));
     child.kill("SIGKILL");
     await new Promise((r) => child.on("close", r));
     await settled();
-    expect(await storedFiles()).toEqual([]);
+    expect((await storedFiles()).filter((n) => !n.startsWith(".ferry-part-"))).toEqual([]);
     expect(failed).toEqual([expect.objectContaining({ name: "big.bin", code: "CONNECTION_LOST" })]);
+  });
+});
+
+describe("interrupts and re-runs tell the truth", () => {
+  it("SIGTERM mid-upload: exit 143, the file reported kept for resume, one line to run again; the re-run resumes, the next is unchanged", async () => {
+    const big = await file("term.bin", randomBytes(48 * 1024 * 1024));
+    const child = spawn(process.execPath, [BIN, "send", "-q", "-p", String(port), big]);
+    let stderr = "";
+    child.stdout.resume();
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const partial = async (): Promise<number> => {
+      const { stat } = await import("node:fs/promises");
+      const names = (await readdir(store)).filter((n) => n.startsWith(".ferry-part-") && !n.endsWith(".journal"));
+      return names.length ? (await stat(path.join(store, names[0]!))).size : 0;
+    };
+    // Two 8 MiB chunks and more on the server's disk: at least one is journalled, whatever the timing.
+    while ((await partial()) < 24 * 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
+    child.kill("SIGTERM");
+    const code = await new Promise((r) => child.on("close", r));
+    expect(code).toBe(143);
+    expect(stderr).toContain("interrupted");
+    expect(stderr).toMatch(/term\.bin: not stored; the server keeps what it received/);
+    expect(stderr).toContain("run the same command again to continue");
+    await settled();
+
+    const again = await ferry(["send", "--json", "-p", String(port), big]);
+    expect(again.code).toBe(0);
+    const [resumed] = fileEvents(events(again.stdout));
+    expect(resumed).toMatchObject({ outcome: "created", name: "term.bin" });
+    expect(resumed!.resumedFrom).toBeGreaterThan(0);
+
+    const third = await ferry(["send", "-p", String(port), big]);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain("unchanged");
+    expect(await storedFiles()).toEqual(["term.bin"]); // never a "term (1).bin"
   });
 });
 

@@ -53,6 +53,7 @@ export function describeError(error: unknown): string {
   if (!(error instanceof ClientError)) return (error as Error).message ?? String(error);
   const hints: Partial<Record<string, string>> = {
     CONNECT_FAILED: "is ferry-server running there? check --host and --port",
+    ABORTED: "interrupted: this file was not stored",
     BUSY: "the server has as many clients as it allows; try again shortly",
     CHECKSUM_MISMATCH: "the bytes were damaged in transit; nothing was stored — send again",
     BAD_NAME: "rename the file (no path separators, control characters or reserved names)",

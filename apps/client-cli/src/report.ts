@@ -1,6 +1,6 @@
 import type { DownloadResult, UploadResult } from "@ferry/client-core";
 import type { ListEntry } from "@ferry/protocol";
-import { ClientError } from "@ferry/client-core";
+import { ClientError, InterruptedUpload } from "@ferry/client-core";
 import { describeError } from "./exit-codes.js";
 import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
@@ -49,6 +49,10 @@ export class Reporter {
     }
     if (result.outcome === "skipped") {
       this.#out(`skipped ${printable(file)}: ${printable(result.name)} already exists on the server`);
+      return;
+    }
+    if (result.outcome === "unchanged") {
+      this.#out(`unchanged ${printable(file)}: ${printable(result.name)} on the server already holds these bytes (sha256 ${result.sha256})`);
       return;
     }
     const how = result.outcome === "overwritten" ? " (replaced the server's copy)" : result.outcome === "renamed" ? ` (${printable(result.requestedName)} was taken)` : "";
@@ -106,6 +110,11 @@ export class Reporter {
   /** A file that could not be sent, fetched or deleted; `direction` says which. */
   failed(file: string, error: unknown, direction: "up" | "down" | "delete" = "up"): void {
     this.#tally.failed++;
+    if (error instanceof InterruptedUpload) {
+      this.event({ type: "file", direction, file, outcome: "kept-for-resume", size: error.sentBytes, code: error.code, message: error.message });
+      if (!this.json) this.#err(`interrupted ${printable(file)}: not stored; the server keeps what it received (${formatBytes(error.sentBytes)} sent) for the next run`);
+      return;
+    }
     const code = error instanceof ClientError ? error.code : "LOCAL_FILE_ERROR";
     this.event({ type: "file", direction, file, outcome: "failed", code, message: (error as Error).message ?? String(error) });
     this.#err(`ferry: ${printable(file)}: ${describeError(error)}`);

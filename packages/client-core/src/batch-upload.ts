@@ -21,6 +21,8 @@ export interface BatchEntry {
 
 export interface BatchOptions {
   onConflict?: ConflictPolicy;
+  /** As UploadOptions.skipIdentical, for every file of the batch. */
+  skipIdentical?: boolean;
   signal?: AbortSignal;
 }
 
@@ -91,6 +93,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
       id: request.id,
       files: sent.map((s) => s.file),
       ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
+      ...(options.skipIdentical && wire.supports(CAPABILITIES.UNCHANGED) ? { skipIdentical: true as const } : {}),
     });
     // The files' bytes back to back, in as few DATA frames as the server's limit allows.
     const all = Buffer.concat(sent.map((s) => s.bytes));

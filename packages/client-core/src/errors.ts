@@ -39,6 +39,20 @@ export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[keyof typeof CLIENT_ER
 /** Base error of client-core. */
 export class ClientError extends FerryError<ClientErrorCode> {}
 
+/**
+ * ABORTED, for a resumable upload interrupted mid-send: the server keeps what it received (its
+ * durable chunks) for the next attempt. `sentBytes` is how far the sending got (the server holds up
+ * to that, in whole chunks).
+ */
+export class InterruptedUpload extends ClientError {
+  readonly sentBytes: number;
+
+  constructor(name: string, sentBytes: number) {
+    super(`${name}: interrupted; the server keeps what it received for the next attempt`, { code: "ABORTED" });
+    this.sentBytes = sentBytes;
+  }
+}
+
 /** A TLS server we may not trust; `fingerprint` ("SHA256:…") is what the caller can show or pin. */
 export class TlsTrustError extends ClientError {
   readonly fingerprint: string;

@@ -33,6 +33,29 @@ const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex")
 
 
 describe("FerryClient against scripted servers", () => {
+  it("an abort after PUT_END waits for the server's answer: a stored file is never reported as aborted", async () => {
+    const controller = new AbortController();
+    const server = await fake(async (conn) => {
+      await conn.nextFrame(); // HELLO
+      conn.send(welcome());
+      const put = await conn.nextFrame();
+      const chunks: Buffer[] = [];
+      for (let frame = await conn.nextFrame(); frame.kind === "data"; frame = await conn.nextFrame()) chunks.push(frame.payload);
+      // PUT_END is in; the user presses Ctrl+C before the answer leaves.
+      controller.abort();
+      const body = Buffer.concat(chunks);
+      if (put.kind === "control" && put.message.type === "put") {
+        conn.send({ type: "stored", id: put.message.id, name: put.message.name, size: body.length, sha256: sha(body) });
+      }
+    });
+    const file = await tempFile("late.bin", Buffer.alloc(5_000, 3));
+    const client = await FerryClient.connect({ port: server.port });
+    const result = await client.upload(file, { signal: controller.signal });
+    await client.close();
+    expect(controller.signal.aborted).toBe(true);
+    expect(result).toMatchObject({ name: "late.bin", size: 5_000, sha256: sha(Buffer.alloc(5_000, 3)) });
+  });
+
   it("sends the preamble, HELLO, PUT, DATA and PUT_END in order, then resolves with STORED", async () => {
     const seen: string[] = [];
     const server = await fake(async (conn) => {

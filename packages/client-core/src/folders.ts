@@ -83,6 +83,8 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
 
 export interface FolderUploadOptions {
   onConflict?: ConflictPolicy;
+  /** Keep files the server already holds byte for byte: outcome "unchanged" (see UploadOptions). */
+  skipIdentical?: boolean;
   /** Resume interrupted large files (default true). */
   resume?: boolean;
   signal?: AbortSignal;
@@ -108,7 +110,7 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
   let failures = await inLanes(groupForBatches(small), BATCHES_IN_FLIGHT, async (group) => {
     let results: (UploadResult | ClientError)[];
     try {
-      results = await client.uploadBatch(group, { onConflict: options.onConflict, signal: options.signal });
+      results = await client.uploadBatch(group, { onConflict: options.onConflict, skipIdentical: options.skipIdentical, signal: options.signal });
     } catch (error) {
       if (endsTheRun(error)) throw error;
       // The whole batch refused (an ERROR with its id): each of its files failed with that.
@@ -130,6 +132,7 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
       const result = await client.upload(file.localPath, {
         name: file.name,
         onConflict: options.onConflict,
+        skipIdentical: options.skipIdentical,
         resume: options.resume,
         signal: options.signal,
       });

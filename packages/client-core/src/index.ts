@@ -5,7 +5,7 @@ export type { DownloadOptions, DownloadResult } from "./download.js";
 export type { BatchEntry, BatchOptions } from "./batch-upload.js";
 
 export { sendRaw, type RawSendOptions, type RawSendResult } from "./raw-send.js";
-export { ClientError, TlsTrustError, CLIENT_ERROR_CODES, isConnectionLevel, type ClientErrorCode } from "./errors.js";
+export { ClientError, InterruptedUpload, TlsTrustError, CLIENT_ERROR_CODES, isConnectionLevel, type ClientErrorCode } from "./errors.js";
 export {
   walkLocalFolder,
   uploadFiles,

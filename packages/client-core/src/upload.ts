@@ -2,8 +2,8 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type PublishOutcome, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
-import { raceAbort, throwIfAborted } from "./abort.js";
-import { ClientError } from "./errors.js";
+import { throwIfAborted } from "./abort.js";
+import { ClientError, InterruptedUpload } from "./errors.js";
 import { digestPrefix } from "@ferry/node-io";
 import { FileChunks } from "./file-chunks.js";
 import type { Wire } from "./wire.js";
@@ -20,6 +20,12 @@ export interface UploadOptions {
   name?: string;
   /** What the server does when the name is taken (default "rename"; needs the "conflict" capability otherwise). */
   onConflict?: ConflictPolicy;
+  /**
+   * When the name already holds these very bytes (same size, same recorded SHA-256), keep that file
+   * and report outcome "unchanged" instead of storing a copy (servers announcing "unchanged"; ignored
+   * by others). Default false.
+   */
+  skipIdentical?: boolean;
   signal?: AbortSignal;
   /** Called after each chunk is handed to the socket. */
   onProgress?: (progress: UploadProgress) => void;
@@ -88,11 +94,14 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
     }
     // Larger files are read through this same descriptor (closed below once the transfer ends), so
     // the bytes sent come from the file that was measured, even if the path is replaced meanwhile.
-    if (options.resume !== false && stat.size >= RESUME_THRESHOLD && wire.supports(CAPABILITIES.RESUME)) {
+    if (stat.size >= RESUME_THRESHOLD && wire.supports(CAPABILITIES.RESUME)) {
       return await transfer(wire, { ...options, name, size: stat.size }, {
         kind: "resumable",
         fd,
         key: resumeKey(wire, filePath, name, stat.size),
+        // resume: false starts over under the same key, so the server replaces the stale partial
+        // (PUT_FROM 0 truncates it) instead of keeping it until it expires.
+        startOver: options.resume === false,
         // 8 MiB chunks, larger for huge files so the offer's digest list stays within 512 entries.
         chunkSize: Math.min(LIMITS.MAX_RESUME_CHUNK, Math.max(8 * MiB, Math.ceil(stat.size / LIMITS.MAX_RESUME_CHUNKS / MiB) * MiB)),
       });
@@ -119,7 +128,7 @@ export function uploadStream(
 type Body =
   | { kind: "stream"; source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
   | { kind: "file"; fd: number }
-  | { kind: "resumable"; fd: number; key: string; chunkSize: number };
+  | { kind: "resumable"; fd: number; key: string; chunkSize: number; startOver: boolean };
 
 async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): Promise<UploadResult> {
   const { name, size, signal, onProgress, onConflict } = options;
@@ -141,6 +150,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     },
   });
   const { id } = request;
+  let sentSoFar = 0;
   try {
     await request.turn();
     const startedAt = performance.now();
@@ -153,6 +163,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       name,
       size,
       ...(onConflict && wire.supports(CAPABILITIES.CONFLICT) ? { onConflict } : {}),
+      ...(options.skipIdentical && wire.supports(CAPABILITIES.UNCHANGED) ? { skipIdentical: true as const } : {}),
       ...(resume ? { resume } : {}),
     });
     let hash = createHash("sha256");
@@ -162,7 +173,8 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     let pool: FileChunks | undefined;
     if (body.kind === "resumable") {
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
-      const verified = await verifyOffer(body, await Promise.race([offer, request.answer.then(() => never())]));
+      const offered = await Promise.race([offer, request.answer.then(() => never())]);
+      const verified = body.startOver ? { hash: createHash("sha256"), from: 0 } : await verifyOffer(body, offered);
       ({ hash, from: sent } = verified);
       request.send({ type: "put_from", id, offset: sent });
       source = pool = new FileChunks(body.fd, { start: sent, end: size }, wire.frameSize());
@@ -177,6 +189,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       source = body.source;
     }
     const resumedFrom = sent;
+    sentSoFar = sent;
     let localSha = "";
     const maxFrame = wire.frameSize();
     for await (const chunk of source) {
@@ -187,6 +200,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
         sent += piece.length;
         if (sent > size) throw new ClientError(`source grew beyond the declared ${size} bytes`, { code: "SOURCE_CHANGED" });
         hash.update(piece);
+        sentSoFar = sent;
         const last = at + maxFrame >= chunk.length;
         request.sendFrame(encodeData(piece), pool && last ? () => pool.release(chunk as Buffer) : undefined);
         if (wire.needsDrain) await wire.drained(signal);
@@ -201,7 +215,10 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       request.send({ type: "put_end", id, sha256: localSha });
     }
     request.doneSending();
-    const stored = await raceAbort(request.answer, signal);
+    // Every byte and PUT_END are out: the server decides now, and its answer is the truth to report.
+    // An abort no longer races it (a file the server stored is never reported as aborted); a lost
+    // connection still ends the wait.
+    const stored = await request.answer;
     if (stored.size !== size || stored.sha256 !== localSha) {
       throw new ClientError("server confirmed a different file than was sent", { code: "CHECKSUM_MISMATCH" });
     }
@@ -218,10 +235,12 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     const aborted = error instanceof ClientError && error.code === "ABORTED";
     // Aborted mid-send, a resumable upload hangs up instead of cancelling: its partial stays on the
     // server for next time. Otherwise the server is told to drop it (its late answer is ignored).
-    request.abandon(body.kind === "resumable" && aborted ? { hangUp: error } : {});
+    const keep = body.kind === "resumable" && aborted;
+    request.abandon(keep ? { hangUp: error } : {});
     // Prefer the server's reason (BAD_NAME…) over a local consequence of it, unless we aborted.
     const refusal = request.refusal;
     if (refusal && !aborted) throw refusal;
+    if (keep) throw new InterruptedUpload(name, sentSoFar);
     if (error instanceof ClientError) throw error;
     throw new ClientError((error as Error).message ?? String(error), { code: "LOCAL_FILE_ERROR", cause: error });
   }

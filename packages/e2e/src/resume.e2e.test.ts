@@ -1,7 +1,7 @@
 import { open, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ClientError, FerryClient } from "@ferry/client-core";
+import { ClientError, FerryClient, InterruptedUpload } from "@ferry/client-core";
 import { sha256File, startTestServer, tempDir, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
 
 const MiB = 1024 * 1024;
@@ -85,7 +85,7 @@ describe("resumable uploads", () => {
     }
   });
 
-  it("start over when asked to (resume: false)", async () => {
+  it("start over when asked to (resume: false), replacing the stale partial rather than leaving it", async () => {
     await interruptedUpload(server.port);
     await server.closedConnections(1);
     const client = await FerryClient.connect({ port: server.port });
@@ -93,6 +93,41 @@ describe("resumable uploads", () => {
     await client.close();
     expect(result.resumedFrom).toBe(0);
     expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
+    await server.closedConnections(2);
+    expect(await partials(server.dir)).toEqual([]); // before: the old partial stayed until it expired
+  });
+
+  it("an interrupted resumable upload says how far it got (InterruptedUpload)", async () => {
+    const client = await FerryClient.connect({ port: server.port });
+    const controller = new AbortController();
+    const error = await client
+      .upload(source, { signal: controller.signal, onProgress: (p) => p.bytes >= 20 * MiB && controller.abort() })
+      .catch((e: unknown) => e);
+    await client.close();
+    expect(error).toBeInstanceOf(InterruptedUpload);
+    expect((error as InterruptedUpload).sentBytes).toBeGreaterThanOrEqual(20 * MiB);
+  });
+
+  it("re-sending identical bytes with skipIdentical stores no copy (outcome unchanged); other bytes are renamed", async () => {
+    const client = await FerryClient.connect({ port: server.port });
+    const first = await client.upload(source, { skipIdentical: true });
+    const again = await client.upload(source, { skipIdentical: true });
+    expect(first.outcome).toBe("created");
+    expect(again).toMatchObject({ outcome: "unchanged", name: "big.bin", sha256: first.sha256 });
+    const other = path.join(local.dir, "other.bin");
+    await writeFile(other, "different");
+    const renamed = await client.upload(other, { name: "big.bin", skipIdentical: true });
+    expect(renamed).toMatchObject({ outcome: "renamed", name: "big (1).bin" });
+    // The same through PUT_BATCH: the second batch finds both files identical.
+    const small = path.join(local.dir, "small.txt");
+    await writeFile(small, "small and identical");
+    const entries = [{ localPath: small, name: "s.txt" }];
+    const [stored] = await client.uploadBatch(entries, { skipIdentical: true });
+    const [kept] = await client.uploadBatch(entries, { skipIdentical: true });
+    await client.close();
+    expect(stored).toMatchObject({ outcome: "created", name: "s.txt" });
+    expect(kept).toMatchObject({ outcome: "unchanged", name: "s.txt" });
+    expect((await readdir(server.dir)).filter((n) => !n.startsWith(".")).sort()).toEqual(["big (1).bin", "big.bin", "s.txt"]);
   });
 
   it("expire: a partial nobody resumes is swept", async () => {

@@ -128,7 +128,8 @@ describe("TLS", () => {
 
   it("carries the token inside TLS and sends BUSY over TLS", async () => {
     const token = newToken();
-    const server = await serve({ maxClients: 1, users: [{ name: "alice", tokenSha256: hashToken(token), permissions: ["read"] }] });
+    // slotGraceMs: an hour, so idle alice keeps her slot however slow this machine is.
+    const server = await serve({ maxClients: 1, slotGraceMs: 3_600_000, users: [{ name: "alice", tokenSha256: hashToken(token), permissions: ["read"] }] });
     const alice = await connect(server.port, { tls: { ca: TEST_CERT }, token });
     expect(alice.server.user?.name).toBe("alice");
     expect((await failure(connect(server.port, { tls: { ca: TEST_CERT }, token }))).code).toBe("BUSY");

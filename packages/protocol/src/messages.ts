@@ -56,7 +56,8 @@ export type ConflictPolicy = z.infer<typeof ConflictPolicySchema>;
  * What publishing did with a name: created it, took `name (N).ext` instead (rename), replaced the
  * file there (overwrite), or kept the existing file and dropped the new one (skip).
  */
-export const PUBLISH_OUTCOMES = ["created", "renamed", "overwritten", "skipped"] as const;
+/** "unchanged": the name already held these very bytes (PUT.skipIdentical); nothing was stored. */
+export const PUBLISH_OUTCOMES = ["created", "renamed", "overwritten", "skipped", "unchanged"] as const;
 export const PublishOutcomeSchema = z.enum(PUBLISH_OUTCOMES);
 export type PublishOutcome = z.infer<typeof PublishOutcomeSchema>;
 
@@ -78,6 +79,11 @@ export const PutSchema = z.strictObject({
   onConflict: ConflictPolicySchema.optional(),
   /** Present: the server answers PUT_OFFER and waits for PUT_FROM before any DATA. */
   resume: ResumeSchema.optional(),
+  /**
+   * true: if the name already holds a file of this size whose recorded SHA-256 is that of the bytes
+   * received, keep it and answer outcome "unchanged" (no copy). Only to servers announcing "unchanged".
+   */
+  skipIdentical: z.literal(true).optional(),
 });
 
 /** Server → client: what a resumable upload already has: `offset` bytes, as per-chunk SHA-256s. */
@@ -136,6 +142,8 @@ export const PutBatchSchema = z.strictObject({
   id,
   files: z.array(BatchFileSchema).min(1).max(LIMITS.MAX_BATCH_FILES),
   onConflict: ConflictPolicySchema.optional(),
+  /** As PUT.skipIdentical, for every file of the batch. */
+  skipIdentical: z.literal(true).optional(),
 });
 
 /** One file's fate in BATCH_STORED: stored (under `name`), or refused with a code. */

@@ -67,4 +67,6 @@ export const CAPABILITIES = {
   FOLDERS: "folders",
   /** PUT_BATCH → BATCH_STORED: many small files in one request, one answer. */
   BATCH: "batch",
+  /** PUT.skipIdentical / PUT_BATCH.skipIdentical → outcome "unchanged": re-sending a file makes no copy. */
+  UNCHANGED: "unchanged",
 } as const;

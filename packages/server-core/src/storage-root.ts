@@ -215,10 +215,14 @@ export class StorageRoot {
    * rename → `name (1).ext`… when taken; fail → ALREADY_EXISTS; skip → leave the existing file;
    * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
-  async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts): Promise<Published> {
+  async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts, skipIdentical = false): Promise<Published> {
     // Everything up to the link is synchronous: callers that publish one call after another take
     // their names in that order (a batch's files, protocol.md §4.5).
     this.#checked(name);
+    if (skipIdentical && this.#holdsIdentical(name, facts)) {
+      unlinkQuietly(tempPath);
+      return { name, outcome: "unchanged" };
+    }
     const madeIn = this.#parents(name, { create: true });
     const published = this.#storageCall(`cannot publish ${name}`, () => publishWithPolicy(this.#target(tempPath), name, policy));
     if (published === "exists") throw new ServerError(`${name} already exists`, { code: "ALREADY_EXISTS" });
@@ -229,6 +233,23 @@ export class StorageRoot {
     if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
     if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
     return published;
+  }
+
+  /**
+   * Whether `name` is a regular file of `facts.size` bytes whose SHA-256, recorded when it was
+   * published and still valid (size and mtime unchanged since), is `facts.sha256`. A file changed
+   * behind the server's back has no valid record, so it is never taken for identical.
+   */
+  #holdsIdentical(name: string, facts: Facts): boolean {
+    let info: Stats | undefined;
+    try {
+      this.#parents(name, { create: false }); // a folder along the path that is a link: not ours to compare
+      info = lstatQuietly(this.#resolve(name));
+    } catch {
+      return false;
+    }
+    if (!info?.isFile() || info.size !== facts.size) return false;
+    return this.#index.lookup(name, info.size, Math.floor(info.mtimeMs)) === facts.sha256;
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */

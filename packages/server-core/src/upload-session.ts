@@ -157,7 +157,14 @@ export class UploadSession {
     const startedAt = performance.now();
     for (const file of message.files) {
       // Every file is published under the batch's policy, "rename" when it names none.
-      const put: PutMessage = { type: "put", id: message.id, name: file.name, size: file.size, onConflict: message.onConflict ?? "rename" };
+      const put: PutMessage = {
+        type: "put",
+        id: message.id,
+        name: file.name,
+        size: file.size,
+        onConflict: message.onConflict ?? "rename",
+        ...(message.skipIdentical ? { skipIdentical: true } : {}),
+      };
       const refusal = this.#refusal(put) ?? (noRoom === undefined ? undefined : { code: "NO_SPACE" as const, text: noRoom });
       let settle: Upload["settle"] = NO_QUOTA;
       try {
@@ -415,10 +422,11 @@ export class UploadSession {
     const { put, file } = upload;
     try {
       const facts = { size: file.bytes, sha256 };
-      const { name, outcome } = await this.#ctx.space.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts);
-      upload.settle(outcome !== "skipped");
+      const { name, outcome } = await this.#ctx.space.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts, put.skipIdentical);
+      const kept = outcome === "skipped" || outcome === "unchanged"; // nothing new was stored
+      upload.settle(!kept);
       await file.release();
-      if (outcome !== "skipped") this.stored++;
+      if (!kept) this.stored++;
       this.#ctx.emit("upload-stored", {
         ...this.#ctx.peer,
         name,
@@ -428,8 +436,8 @@ export class UploadSession {
         raw: false,
         outcome,
       });
-      // STORED.outcome only for clients that asked for a policy: v1 clients' schema has no such key.
-      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict ? { outcome } : {}) };
+      // STORED.outcome only for clients that asked for a policy or for skipIdentical: v1 clients' schema has no such key.
+      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict || put.skipIdentical ? { outcome } : {}) };
     } catch (error) {
       const { code, message } = this.#describe(error);
       return this.#dropUpload(upload, toWireCode(code), message);

@@ -50,6 +50,8 @@ export async function uploadReported(
     const result = await client.upload(file, {
       signal,
       onConflict: options.onConflict,
+      // Re-running a send never stores a copy of a file the server already holds byte for byte.
+      skipIdentical: true,
       resume: options.resume,
       onProgress: (p) => progress.update(p.bytes),
     });
@@ -159,6 +161,7 @@ async function sendFolder(client: FerryClient, dir: string, options: SendOptions
   try {
     return unsendable + await uploadFiles(client, files, {
       onConflict: options.onConflict,
+      skipIdentical: true,
       resume: options.resume,
       signal,
       onStored: (file, result) => {

@@ -92,6 +92,16 @@ export const CONTROL_VECTORS: ControlVector[] = [
     ),
   },
   {
+    name: "put that keeps an identical stored file",
+    message: { type: "put", id: 5, name: "same.txt", size: 4, skipIdentical: true },
+    bytes: frame(0x01, '{"type":"put","id":5,"name":"same.txt","size":4,"skipIdentical":true}'),
+  },
+  {
+    name: "stored, unchanged",
+    message: { type: "stored", id: 5, name: "same.txt", size: 4, sha256: SHA, outcome: "unchanged" },
+    bytes: frame(0x01, `{"type":"stored","id":5,"name":"same.txt","size":4,"sha256":"${SHA}","outcome":"unchanged"}`),
+  },
+  {
     name: "put_offer",
     message: { type: "put_offer", id: 2, offset: 8388608, chunks: [SHA] },
     bytes: frame(0x01, `{"type":"put_offer","id":2,"offset":8388608,"chunks":["${SHA}"]}`),

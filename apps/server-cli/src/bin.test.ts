@@ -99,10 +99,30 @@ describe("ferry-server binary", () => {
     expect(await readdir(dir)).toContain("from-env");
   });
 
-  it("prints a JSON log line per event with --log json", async () => {
+  it("--log json: a whole run (start, warning, upload, shutdown) is JSON line by line, on pino", async () => {
     const server = await startServer(["--port", "0", "--dir", await tempDir(), "--log", "json"]);
-    const first = JSON.parse(server.output().split("\n")[0]!) as { event: string; port: number };
-    expect(first).toMatchObject({ event: "listening", port: server.port });
+    const client = await FerryClient.connect({ port: server.port });
+    await client.uploadStream([Buffer.from("logged")], { name: "logged.txt", size: 6 });
+    await client.close();
+    await waitFor(() => server.output().includes('"event":"connection-closed"'));
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    const lines = server.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const line of lines) {
+      expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String), pid: server.child.pid, msg: expect.any(String) });
+    }
+    expect(lines[0]).toMatchObject({ level: "info", event: "listening", msg: expect.stringContaining("listening on"), host: "127.0.0.1", port: server.port });
+    expect(lines).toContainEqual(expect.objectContaining({ level: "warn", warning: "open" }));
+    // One child logger per connection: its lines carry conn and remote, once each.
+    expect(lines).toContainEqual(expect.objectContaining({ event: "upload-stored", conn: 1, name: "logged.txt", msg: expect.stringContaining("Received successfully from client 1") }));
+    expect(lines.at(-1)).toMatchObject({ msg: "stopped", signal: "SIGTERM" });
+  });
+
+  it("--log json: a fatal start-up error is a JSON line too (level fatal, its code and exit code)", async () => {
+    const result = await run(["--port", "0", "--dir", "/proc/ferry-nope", "--log", "json"]);
+    expect(result.code).toBe(3);
+    const [line] = result.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(line).toMatchObject({ level: "fatal", code: "STORAGE_UNUSABLE", exitCode: 3, msg: expect.stringContaining("unusable") });
   });
 
   it("a server killed mid-upload (SIGKILL) and restarted lets the upload resume", async () => {

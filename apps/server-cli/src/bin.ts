@@ -5,10 +5,11 @@ import { FerryServer, ServerError } from "@ferry/server-core";
 import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";
 import { ensureSelfSignedCertificate } from "./self-signed.js";
 import { tokenCommand } from "./token-command.js";
-import { attachEventLog, type LogFormat } from "./event-log.js";
-import { LineWriter } from "./line-writer.js";
+import { attachEventLog } from "./event-log.js";
+import { createServerLog, type LogFormat, type ServerLog } from "./logger.js";
 
-const log = new LineWriter(process.stdout);
+/** Made once --log is known; until then (usage errors) stderr is written directly. */
+let log: ServerLog | undefined;
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
@@ -47,42 +48,45 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
 \`ferry-server token NAME\` makes a token and prints the entry to add. See docs/security.md.`,
   )
   .action(async (flags: ServerFlags & { grace: string; log: LogFormat }) => {
+    log = createServerLog(flags.log);
+    const { logger } = log;
     const { config, autoTlsDir } = await loadServerConfig(flags);
     if (autoTlsDir) {
       const made = await ensureSelfSignedCertificate(autoTlsDir).catch((cause: unknown) => {
         throw new ConfigError(`--tls auto: cannot make or read the certificate in ${autoTlsDir}: ${(cause as Error).message}`);
       });
-      if (made.created) process.stderr.write(`made a self-signed TLS certificate in ${autoTlsDir}\n`);
+      if (made.created) logger.info({ stateDir: autoTlsDir }, `made a self-signed TLS certificate in ${autoTlsDir}`);
     }
     const server = new FerryServer(config);
-    attachEventLog(server, (line) => log.write(line), flags.log);
+    attachEventLog(server, logger);
     const info = await server.start();
-    log.flush(); // "listening on …" before any warning, for people and for scripts waiting on it
     if (info.open) {
-      process.stderr.write(
+      logger.warn(
+        { warning: "open" },
         `WARNING: no users are configured, so this server is OPEN: anyone who can reach ${info.host}:${info.port} ` +
           `can read, write and delete files in ${info.dir}.${isLoopbackHost(info.host) ? " (Only this machine can reach it.)" : ""} ` +
-          "Add users to the config file (ferry-server token NAME) to require tokens.\n",
+          "Add users to the config file (ferry-server token NAME) to require tokens.",
       );
     }
     if (info.raw && !isLoopbackHost(info.host)) {
-      process.stderr.write("warning: raw uploads are on and the server is reachable beyond this machine; anyone who can connect can store files\n");
+      logger.warn({ warning: "raw-beyond-loopback" }, "warning: raw uploads are on and the server is reachable beyond this machine; anyone who can connect can store files");
     }
     if (!config.tls && config.users.length > 0 && !isLoopbackHost(info.host)) {
-      process.stderr.write("warning: tokens travel in clear text without TLS; use --tls auto or --tls-cert/--tls-key\n");
+      logger.warn({ warning: "tokens-in-clear" }, "warning: tokens travel in clear text without TLS; use --tls auto or --tls-cert/--tls-key");
     }
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        process.stderr.write(`${signal} again: exiting now\n`);
-        log.flush();
+        logger.warn({ signal }, `${signal} again: exiting now`);
+        log?.flush();
         process.exit(EXIT.FAILURE);
       }
       stopping = true;
       const again = signal === "SIGINT" ? "Ctrl+C again" : "SIGTERM again";
-      process.stderr.write(`${signal}: stopping — finishing uploads in progress (${again} to stop at once)\n`);
+      logger.info({ signal }, `${signal}: stopping — finishing uploads in progress (${again} to stop at once)`);
       void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => {
-        log.flush();
+        logger.info({ signal }, "stopped");
+        log?.flush();
         process.exit(EXIT.OK);
       });
     };
@@ -101,10 +105,11 @@ program.parseAsync().catch((error: unknown) => {
     process.exit(usage.exitCode);
   }
   const code = exitCodeFor(error);
-  if (error instanceof ConfigError || error instanceof ServerError) {
-    process.stderr.write(`ferry-server: ${error.message}\n`);
-  } else {
-    process.stderr.write(`ferry-server: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
-  }
+  const known = error instanceof ConfigError || error instanceof ServerError;
+  const message = known ? error.message : `unexpected error: ${(error as Error).stack ?? String(error)}`;
+  // With --log json this is a JSON line too ("fatal", its code and the exit code); in text, one line on stderr.
+  if (log) log.logger.fatal({ code: (error as { code?: string }).code ?? "INTERNAL", exitCode: code }, message);
+  else process.stderr.write(`ferry-server: ${message}\n`);
+  log?.flush();
   process.exit(code);
 });

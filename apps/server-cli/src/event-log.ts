@@ -1,16 +1,25 @@
-import type { FerryServer } from "@ferry/server-core";
+import type { Logger } from "pino";
+import type { FerryServer, ServerEvents } from "@ferry/server-core";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
-export type LogFormat = "text" | "json";
+// Events that mean something went wrong for a client; the rest are the normal course of things.
+const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "connection-evicted", "upload-failed", "request-failed", "connection-error"]);
 
 /**
- * One line per server event, the lab's sentences kept ("Connected with client 1") and extended with
- * address, bytes, time and throughput. `json` writes the event objects as JSON lines instead.
+ * One log record per server event: the lab's sentences kept as the message ("Connected with client
+ * 1", "Received successfully from client 1! New filename is: …") and extended with address, bytes,
+ * time and throughput; the event's fields ride along (`event`, and `conn` from the connection's
+ * child logger). Levels: info, warn for a client's failures, error for a server bug.
  */
-export function attachEventLog(server: FerryServer, write: (line: string) => void, format: LogFormat): void {
-  const time = (): string => new Date().toISOString();
-  const emit = (event: string, text: string, data: object): void => {
-    write(format === "json" ? JSON.stringify({ time: time(), event, ...data }) : `${time()} ${text}`);
+export function attachEventLog(server: FerryServer, logger: Logger): void {
+  const connections = new Map<number, Logger>();
+  const emit = (event: keyof ServerEvents, text: string, data: object & { connection?: number }): void => {
+    const { connection, ...fields } = data as { connection?: number; remote?: string };
+    const child = connection === undefined ? undefined : connections.get(connection);
+    // A connection's child logger already carries conn and remote: no key twice in a line.
+    if (child) delete fields.remote;
+    const level = event === "internal-error" ? "error" : WARN.has(event) ? "warn" : "info";
+    (child ?? logger)[level]({ event, ...(connection !== undefined && !child ? { conn: connection } : {}), ...fields }, text);
   };
   server.on("listening", (e) => {
     const c = server.config;
@@ -20,7 +29,10 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
       e,
     );
   });
-  server.on("connection", (e) => emit("connection", `Connected with client ${e.connection} (${e.remote})`, e));
+  server.on("connection", (e) => {
+    connections.set(e.connection, logger.child({ conn: e.connection, remote: e.remote }));
+    emit("connection", `Connected with client ${e.connection} (${e.remote})`, e);
+  });
   server.on("connection-rejected", (e) => emit("connection-rejected", `Refused ${e.remote}: server busy (${e.code})`, e));
   server.on("connection-evicted", (e) =>
     emit("connection-evicted", `Closed client ${e.connection} (${e.remote}) to make room: server full, it was ${e.reason === "idle" ? "idle" : "not yet authenticated"} for ${formatDuration(e.idleMs)}`, e),
@@ -60,5 +72,6 @@ export function attachEventLog(server: FerryServer, write: (line: string) => voi
   server.on("internal-error", (e) => emit("internal-error", `Internal error serving client ${e.connection} (a bug: please report it): ${e.message}\n${e.stack}`, e));
   server.on("connection-closed", (e) => {
     emit("connection-closed", `Client ${e.connection} disconnected (${e.stored} stored, ${e.failed} failed)`, e);
+    connections.delete(e.connection);
   });
 }

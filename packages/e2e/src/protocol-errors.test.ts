@@ -34,7 +34,7 @@ describe("handshake", () => {
       type: "welcome",
       version: 1,
       limits: { maxDataPayload: server.server.config.maxDataPayload, maxFileSize: server.server.config.maxFileSize },
-      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders", "batch"],
+      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders", "batch", "unchanged"],
     });
     peer.socket.end();
   });
@@ -95,6 +95,27 @@ describe("slow and vanishing peers", () => {
     staller.data(Buffer.alloc(10));
     await expectStillServing();
     staller.socket.destroy();
+  });
+});
+
+describe("log order", () => {
+  it("requests before a bad frame in the same segment are served, and the fatal error is logged after their answers", async () => {
+    const order: string[] = [];
+    server.server.on("upload-stored", () => order.push("upload-stored"));
+    server.server.on("connection-error", () => order.push("connection-error"));
+    const { peer } = await WirePeer.handshake(server.port);
+    const body = Buffer.from("before the error");
+    // One segment: before, the decoder's error dropped the PUT it had already decoded with it.
+    peer.socket.cork();
+    peer.send({ type: "put", id: 1, name: "first.txt", size: body.length });
+    peer.data(body);
+    peer.send({ type: "put_end", id: 1, sha256: sha256(body) });
+    peer.write(Buffer.from([0x07, 0, 0, 0, 0])); // an unknown frame type: fatal
+    peer.socket.uncork();
+    expect(await peer.next()).toMatchObject({ type: "stored", id: 1 });
+    expect(await peer.next()).toMatchObject({ type: "error", code: "UNKNOWN_FRAME_TYPE" });
+    await server.until("connection-error", 1);
+    expect(order).toEqual(["upload-stored", "connection-error"]);
   });
 });
 

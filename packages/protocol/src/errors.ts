@@ -1,4 +1,5 @@
 import { WIRE_ERROR_CODES } from "./error-codes.js";
+import type { Frame } from "./frame.js";
 
 /**
  * The one error base of every Ferry package: a stable string `code` (tests and callers branch on
@@ -31,4 +32,11 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[keyof typeof PROTOCOL_ERROR_CODES];
 
 /** Error thrown by the codec. */
-export class ProtocolError extends FerryError<ProtocolErrorCode> {}
+export class ProtocolError extends FerryError<ProtocolErrorCode> {
+  /**
+   * Frames the same push() completed before the bad bytes: whole and valid, they are the peer's
+   * requests and must be handled before the error ends the connection, or the outcome would depend
+   * on how TCP happened to cut the stream (protocol.md §3).
+   */
+  framesBefore: Frame[] = [];
+}

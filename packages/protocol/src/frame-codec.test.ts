@@ -87,6 +87,26 @@ describe("reusesInput: the caller overwrites each chunk after push()", () => {
   });
 });
 
+describe("frames before a bad one", () => {
+  it("are handed over with the error (framesBefore), whatever the chunking", () => {
+    const good = frame(0x01, '{"type":"cancel","id":1}');
+    const bad = Buffer.from([0x07, 0, 0, 0, 0]);
+    const error = (() => {
+      try {
+        new FrameDecoder().push(Buffer.concat([good, good, bad]));
+      } catch (e) {
+        return e as ProtocolError;
+      }
+      throw new Error("no error");
+    })();
+    expect(error.code).toBe("UNKNOWN_FRAME_TYPE");
+    expect(error.framesBefore).toEqual([
+      { kind: "control", message: { type: "cancel", id: 1 } },
+      { kind: "control", message: { type: "cancel", id: 1 } },
+    ]);
+  });
+});
+
 describe("spellings protocol.md §3 settles", () => {
   const decode = (json: string) => new FrameDecoder().push(frame(0x01, json))[0];
   it("a duplicated key counts with its last value, type included", () => {

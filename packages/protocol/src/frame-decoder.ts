@@ -100,6 +100,7 @@ export class FrameDecoder {
         error instanceof ProtocolError
           ? error
           : new ProtocolError("frame decoding failed", { code: "BAD_MESSAGE", cause: error });
+      this.#error.framesBefore = frames;
       throw this.#error;
     }
     return frames;

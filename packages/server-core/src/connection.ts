@@ -3,6 +3,7 @@ import { FrameWriter } from "@ferry/node-io";
 import {
   FrameDecoder,
   PREAMBLE_BYTES,
+  ProtocolError,
   PROTOCOL_VERSION,
   assertNever,
   encodeControl,
@@ -254,29 +255,42 @@ export class Connection {
     this.#decoder = decoder;
     let chunk: Buffer | null = rest;
     while (chunk !== null) {
-      for (const frame of decoder.push(chunk)) {
-        const pending = this.#onFrame(frame);
-        if (pending) {
-          this.#handling = true;
-          // While we wait on ourselves (the disk behind an upload, a download's socket), reading
-          // stops; that silence is ours, not the peer's, so the idle timer rests. A peer that
-          // stops reading a download is the minimum data rate's to judge.
-          this.#socket.setTimeout(0);
-          try {
-            await pending;
-          } finally {
-            this.#handling = false;
-            this.#lastActive = performance.now();
-            this.#socket.setTimeout(this.#ctx.config.idleTimeoutMs);
-          }
-        }
-        if (this.#stopping && this.#idle()) {
-          throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
-        }
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (error) {
+        // The whole frames before the bad bytes are served first: what happens must not depend on
+        // where TCP cut the stream (protocol.md §3).
+        if (error instanceof ProtocolError) await this.#handle(error.framesBefore);
+        throw error;
       }
+      await this.#handle(frames);
       chunk = await this.#next();
     }
     // EOF: the finally block in run() fails any upload left half done.
+  }
+
+  async #handle(frames: Frame[]): Promise<void> {
+    for (const frame of frames) {
+      const pending = this.#onFrame(frame);
+      if (pending) {
+        this.#handling = true;
+        // While we wait on ourselves (the disk behind an upload, a download's socket), reading
+        // stops; that silence is ours, not the peer's, so the idle timer rests. A peer that
+        // stops reading a download is the minimum data rate's to judge.
+        this.#socket.setTimeout(0);
+        try {
+          await pending;
+        } finally {
+          this.#handling = false;
+          this.#lastActive = performance.now();
+          this.#socket.setTimeout(this.#ctx.config.idleTimeoutMs);
+        }
+      }
+      if (this.#stopping && this.#idle()) {
+        throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
+      }
+    }
   }
 
   #onFrame(frame: Frame): Promise<void> | undefined {

@@ -1,0 +1,61 @@
+import { pino, type Logger } from "pino";
+
+/** pino's own destination: a sonic-boom writer on a file descriptor. */
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+export type LogFormat = "text" | "json";
+
+/** A logger and what to call before the process exits (buffered lines must reach the file). */
+export interface ServerLog {
+  logger: Logger;
+  flush(): void;
+}
+
+// Tokens never reach a log line: none of Ferry's events carries one, and these paths make sure a
+// config or user object logged by mistake does not leak one either.
+const REDACT = ["token", "*.token", "tokenSha256", "*.tokenSha256", "users[*].tokenSha256", "config.users[*].tokenSha256"];
+
+/**
+ * The server's log, on pino: levels, the pid, one child per connection (`conn`), token redaction.
+ * `json`: every line is pino's JSON on stdout (warnings, shutdown and fatal errors included).
+ * `text`: the same records rendered as the lab's sentences: server events on stdout as
+ * "TIME message", everything else (warnings, start-up and shutdown notes, fatal errors) on stderr
+ * as before. Written by sonic-boom asynchronously, in process (no worker transport: the server
+ * ships as one bundle); lines that arrive while a write is in flight go out together, as the
+ * batched writer before it did (docs/performance.md: per-line writes cost W2 ~0.4 s).
+ */
+export function createServerLog(format: LogFormat, fds: { out: number; err: number } = { out: 1, err: 2 }): ServerLog {
+  const out = pino.destination({ fd: fds.out, sync: false });
+  const err = format === "text" ? pino.destination({ fd: fds.err, sync: false }) : out;
+  const options = {
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    redact: { paths: REDACT, censor: "[redacted]" },
+  };
+  const destination = format === "json" ? out : textDestination(out, err);
+  return {
+    logger: pino(options, destination),
+    flush() {
+      for (const boom of new Set([out, err])) {
+        try {
+          boom.flushSync();
+        } catch {
+          // EAGAIN on a full pipe, or already closed: nothing more can be done at exit
+        }
+      }
+    },
+  };
+}
+
+/** Renders pino's JSON records as text lines (see createServerLog). */
+function textDestination(out: SonicBoom, err: SonicBoom): { write(line: string): void } {
+  return {
+    write(line: string) {
+      const record = JSON.parse(line) as { time: string; msg?: string; event?: string; level: string; err?: { stack?: string } };
+      const message = record.msg ?? "";
+      if (record.event !== undefined) out.write(`${record.time} ${message}\n`);
+      else err.write(record.level === "fatal" ? `ferry-server: ${message}\n` : `${message}\n`);
+    },
+  };
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setMaxListeners } from "node:events";
 import { Command, Option } from "commander";
 import { CONFLICT_POLICIES, type ConflictPolicy } from "@ferry/protocol";
 import { getCommand } from "./commands/get.js";
@@ -19,6 +20,8 @@ import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 // A second signal exits at once.
 // The prompt takes Ctrl+C over while it runs a command (it cancels that command only).
 const controller = new AbortController();
+// Every transfer in flight listens to it (a folder pipelines up to 64): not a leak, so no warning.
+setMaxListeners(0, controller.signal);
 const interruptedBy: { signal?: Interrupt } = {};
 const interrupt = (signal: Interrupt): void => {
   if (interruptedBy.signal) process.exit(interruptedExit(signal));
@@ -61,12 +64,14 @@ async function context(command: Command) {
     return opened.client;
   };
   const reporter = new Reporter(Boolean(flags.json));
+  const progress = await createProgress(flags.json ? "json" : flags.quiet ? "none" : "bar", (event) => reporter.event(event));
+  reporter.useDisplay(progress);
   return {
     flags,
     config,
     connect,
     reporter,
-    progress: await createProgress(flags.json ? "json" : flags.quiet ? "none" : "bar", (event) => reporter.event(event)),
+    progress,
     signal: controller.signal,
   };
 }

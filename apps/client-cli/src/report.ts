@@ -14,15 +14,31 @@ type Command = Extract<CliEvent, { type: "start" }>["command"];
  */
 export class Reporter {
   readonly json: boolean;
-  readonly #out: (line: string) => void;
-  readonly #err: (line: string) => void;
+  readonly #write: { out: (line: string) => void; err: (line: string) => void };
+  /** Progress bars on screen take result lines above them (MultiBar.log) so nothing lands inside a bar. */
+  #display: { print(line: string): boolean } | undefined;
   readonly #startedAt = performance.now();
   readonly #tally = { done: 0, failed: 0, skipped: 0, bytes: 0 };
 
   constructor(json: boolean, out = (l: string) => process.stdout.write(`${l}\n`), err = (l: string) => process.stderr.write(`${l}\n`)) {
     this.json = json;
-    this.#out = out;
-    this.#err = err;
+    this.#write = { out, err };
+  }
+
+  /** Routes human lines through the progress display while it shows bars. */
+  useDisplay(display: { print(line: string): boolean }): void {
+    this.#display = display;
+  }
+
+  #out(line: string): void {
+    // On a terminal the bars share the screen with stdout; to a pipe or a file stdout goes as is.
+    if (!this.json && process.stdout.isTTY && this.#display?.print(line)) return;
+    this.#write.out(line);
+  }
+
+  #err(line: string): void {
+    if (this.#display?.print(line)) return;
+    this.#write.err(line);
   }
 
   /** Emits one event (JSON mode only). */

@@ -29,6 +29,8 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Called after each chunk is handed to the socket. */
   onProgress?: (progress: UploadProgress) => void;
+  /** A resumable upload re-reads the `bytes` the server already holds, to check them, before sending. */
+  onCheck?: (bytes: number) => void;
   /**
    * Resumable files (default true, for files of 16 MiB and more on servers announcing "resume"):
    * an interrupted attempt leaves a partial on the server that the next attempt continues.
@@ -174,6 +176,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     if (body.kind === "resumable") {
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
       const offered = await Promise.race([offer, request.answer.then(() => never())]);
+      if (offered.offset > 0 && !body.startOver) options.onCheck?.(offered.offset);
       const verified = body.startOver ? { hash: createHash("sha256"), from: 0 } : await verifyOffer(body, offered);
       ({ hash, from: sent } = verified);
       request.send({ type: "put_from", id, offset: sent });

@@ -90,12 +90,24 @@ export async function getOne(client: FerryClient, given: string, options: Omit<G
     if (isConnectionError(error)) throw error;
     return 1;
   }
-  return downloadFolder(client, name, {
-    dir: options.dir,
-    onConflict: options.onConflict,
-    signal: options.signal,
-    entries,
-    onWritten: (file, result) => options.reporter.downloaded(file, result),
-    onFailed: (file, error) => options.reporter.failed(file, error, "down"),
-  });
+  const { progress } = options;
+  progress.begin(entries.length, entries.reduce((sum, entry) => sum + entry.size, 0));
+  try {
+    return await downloadFolder(client, name, {
+      dir: options.dir,
+      onConflict: options.onConflict,
+      signal: options.signal,
+      entries,
+      onWritten: (file, result) => {
+        progress.fileDone(result.size);
+        options.reporter.downloaded(file, result);
+      },
+      onFailed: (file, error) => {
+        progress.fileDone(0);
+        options.reporter.failed(file, error, "down");
+      },
+    });
+  } finally {
+    progress.end();
+  }
 }

@@ -45,6 +45,7 @@ export async function uploadReported(
   options: Pick<SendOptions, "signal" | "reporter" | "progress" | "onConflict" | "resume">,
 ): Promise<boolean> {
   const { progress, reporter, signal } = options;
+  let checking = false;
   try {
     progress.start(file, size);
     const result = await client.upload(file, {
@@ -53,29 +54,40 @@ export async function uploadReported(
       // Re-running a send never stores a copy of a file the server already holds byte for byte.
       skipIdentical: true,
       resume: options.resume,
-      onProgress: (p) => progress.update(p.bytes),
+      // A resume first re-reads what the server holds: said, rather than a bar sitting at 0 %.
+      onCheck: (bytes) => {
+        checking = true;
+        progress.start(file, bytes, "checking");
+      },
+      onProgress: (p) => {
+        if (checking) progress.start(file, size);
+        checking = false;
+        progress.update(p.bytes);
+      },
     });
     progress.stop();
+    progress.fileDone(size);
     reporter.stored(file, result);
     return true;
   } catch (error) {
     progress.stop();
+    progress.fileDone(0);
     reporter.failed(file, error);
     if (isConnectionError(error) || signal.aborted) throw error;
     return false;
   }
 }
 
-/** A command-line argument, classified before anything moves. */
-type Source = { kind: "file"; path: string } | { kind: "folder"; path: string };
+/** A command-line argument, classified (and a folder walked) before anything moves. */
+type Source = { kind: "file"; path: string; size: number } | { kind: "folder"; path: string; walked: Awaited<ReturnType<typeof walkLocalFolder>> };
 
 async function classify(arg: string): Promise<Source> {
   const info = await stat(arg).catch((error: NodeJS.ErrnoException) => {
     throw new ClientError(`cannot read ${arg}: ${error.code ?? error.message}`, { code: "LOCAL_FILE_ERROR", cause: error });
   });
-  if (info.isDirectory()) return { kind: "folder", path: arg };
+  if (info.isDirectory()) return { kind: "folder", path: arg, walked: await walkLocalFolder(arg) };
   if (!info.isFile()) throw new ClientError(`${arg} is not a regular file or a folder`, { code: "LOCAL_FILE_ERROR" });
-  return { kind: "file", path: arg };
+  return { kind: "file", path: arg, size: info.size };
 }
 
 /**
@@ -121,10 +133,13 @@ export async function sendCommand(args: string[], options: SendOptions): Promise
   }
 
   const client = await options.connect(signal);
+  // One overall bar for the run: every file of every argument, and their bytes.
+  const all = sources.flatMap((s) => (s.kind === "file" ? [s.size] : s.walked.files.map((f) => f.size)));
+  progress.begin(all.length, all.reduce((sum, size) => sum + size, 0));
   try {
     for (const source of sources) {
       if (source.kind === "folder") {
-        failures += await sendFolder(client, source.path, options);
+        failures += await sendFolder(client, source, options);
         continue;
       }
       // One file at a time keeps the progress bar honest; folders pipeline instead.
@@ -139,15 +154,16 @@ export async function sendCommand(args: string[], options: SendOptions): Promise
       if (!(await uploadReported(client, source.path, size, options))) failures++;
     }
   } finally {
+    progress.end();
     await client.close();
   }
   return failures === 0 ? EXIT.OK : EXIT.SOME_FAILED;
 }
 
-/** One folder: walked (symlinks skipped and reported), then every file pipelined; returns failures. */
-async function sendFolder(client: FerryClient, dir: string, options: SendOptions): Promise<number> {
+/** One walked folder (symlinks skipped and reported): every file pipelined; returns failures. */
+async function sendFolder(client: FerryClient, source: Extract<Source, { kind: "folder" }>, options: SendOptions): Promise<number> {
   const { reporter, progress, signal } = options;
-  const { files, skipped } = await walkLocalFolder(dir);
+  const { files, skipped } = source.walked;
   let unsendable = 0;
   for (const entry of skipped) {
     if (entry.kind === "left-out") reporter.skipped(entry.localPath, entry.reason);
@@ -156,21 +172,19 @@ async function sendFolder(client: FerryClient, dir: string, options: SendOptions
       reporter.failed(entry.localPath, new ClientError(entry.reason, { code: "UNSENDABLE_NAME" }));
     }
   }
-  let sent = 0;
-  progress.start(`${dir} (${files.length} files)`, files.reduce((sum, f) => sum + f.size, 0));
-  try {
-    return unsendable + await uploadFiles(client, files, {
-      onConflict: options.onConflict,
-      skipIdentical: true,
-      resume: options.resume,
-      signal,
-      onStored: (file, result) => {
-        progress.update((sent += file.size));
-        reporter.stored(file.localPath, result);
-      },
-      onFailed: (file, error) => reporter.failed(file.localPath, error),
-    });
-  } finally {
-    progress.stop();
-  }
+  // Files are pipelined, many in flight at once: the overall bar is the one that moves.
+  return unsendable + (await uploadFiles(client, files, {
+    onConflict: options.onConflict,
+    skipIdentical: true,
+    resume: options.resume,
+    signal,
+    onStored: (file, result) => {
+      progress.fileDone(file.size);
+      reporter.stored(file.localPath, result);
+    },
+    onFailed: (file, error) => {
+      progress.fileDone(0);
+      reporter.failed(file.localPath, error);
+    },
+  }));
 }

@@ -206,6 +206,31 @@ describe("per-user folders", () => {
   });
 });
 
+describe("recorded digests across users", () => {
+  it("a user without a folder sees the SHA-256 recorded for a user's folder, and the other way round", async () => {
+    const server = await serve({ users: [user("alice", ["read", "write"], { dir: "alice" }), user("writer", ["read", "write"])] });
+    const alice = await connect(server, tokens.alice);
+    const writer = await connect(server, tokens.writer);
+    const fromAlice = await put(alice, "mine.txt", "alice's");
+    const fromWriter = await put(writer, "alice/theirs.txt", "the writer's");
+    const seenByWriter = await writer.list("alice");
+    const seenByAlice = await alice.list();
+    // Before: the root and alice's folder kept separate records, so each saw the other's files "(not verified)".
+    expect(seenByWriter).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "alice/mine.txt", sha256: fromAlice.sha256 }),
+        expect.objectContaining({ name: "alice/theirs.txt", sha256: fromWriter.sha256 }),
+      ]),
+    );
+    expect(seenByAlice).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "mine.txt", sha256: fromAlice.sha256 }),
+        expect.objectContaining({ name: "theirs.txt", sha256: fromWriter.sha256 }),
+      ]),
+    );
+  });
+});
+
 describe("quotas", () => {
   it("refuses an upload that would pass the quota, counts deletes, and reserves uploads in flight", async () => {
     const server = await serve({ users: [user("alice", ["read", "write", "delete"], { dir: "alice", quotaBytes: 1000 })] });

@@ -185,6 +185,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
           this.#roots.get(dir) ??
           (await StorageRoot.open(dir, { ...this.#rootOptions(), within: root.dir }));
         this.#roots.set(storage.dir, storage);
+        root.adopt(storage);
       }
       const quota = user.quotaBytes === undefined ? null : await Quota.measure(storage, user.quotaBytes);
       this.#spaces.set(user.name, { storage, quota });

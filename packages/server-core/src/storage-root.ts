@@ -72,6 +72,8 @@ export class StorageRoot {
    */
   readonly #waitingPartials = new Map<string, number>();
   readonly #maxPartials: number;
+  /** Folders inside this root that are roots of their own (users' folders), by "path/" prefix. */
+  readonly #subRoots = new Map<string, StorageRoot>();
 
   readonly #index: StorageIndex;
 
@@ -249,7 +251,7 @@ export class StorageRoot {
       return false;
     }
     if (!info?.isFile() || info.size !== facts.size) return false;
-    return this.#index.lookup(name, info.size, Math.floor(info.mtimeMs)) === facts.sha256;
+    return this.#recorded(name, info.size, Math.floor(info.mtimeMs)) === facts.sha256;
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
@@ -318,7 +320,7 @@ export class StorageRoot {
         if (!info?.isFile()) continue;
         const name = path.relative(this.dir, full).split(path.sep).join("/");
         const mtime = Math.floor(info.mtimeMs);
-        entries.push({ name, size: info.size, mtime, sha256: this.#index.lookup(name, info.size, mtime) });
+        entries.push({ name, size: info.size, mtime, sha256: this.#recorded(name, info.size, mtime) });
       }
     }
     return entries.sort((a, b) => compareNames(a.name, b.name));
@@ -331,7 +333,8 @@ export class StorageRoot {
     const info = await lstat(full).catch(() => undefined);
     if (!info?.isFile()) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
     await this.#fs(`cannot delete ${name}`, () => unlink(full));
-    this.#index.forget(name);
+    const owner = this.#owner(name);
+    owner.root.#index.forget(owner.name);
     const emptied = this.#pruneEmptyFolders(path.dirname(full));
     if (this.#fsync) await this.#dirSync.sync(emptied);
     return info.size;
@@ -384,6 +387,30 @@ export class StorageRoot {
     this.#free.bytes = left;
   }
 
+  /**
+   * A storage root opened for a folder inside this one (a user's folder): files under it are
+   * recorded in its index, whoever stores them, so a user without a folder (who sees the whole
+   * root) and the folder's own user see the same recorded SHA-256.
+   */
+  adopt(folder: StorageRoot): void {
+    const relative = path.relative(this.dir, folder.dir).split(path.sep).join("/");
+    if (relative === "" || relative.startsWith("..")) return;
+    this.#subRoots.set(`${relative}/`, folder);
+  }
+
+  /** The root whose index holds `name`, and the name relative to it. */
+  #owner(name: string): { root: StorageRoot; name: string } {
+    // The deepest folder wins when users' folders nest ("a/" and "a/b/").
+    let best: [string, StorageRoot] | undefined;
+    for (const entry of this.#subRoots) if (name.startsWith(entry[0]) && entry[0].length > (best?.[0].length ?? 0)) best = entry;
+    return best ? { root: best[1], name: name.slice(best[0].length) } : { root: this, name };
+  }
+
+  #recorded(name: string, size: number, mtime: number): string | null {
+    const owner = this.#owner(name);
+    return owner.root.#index.lookup(owner.name, size, mtime);
+  }
+
   /** Flushes the index log. */
   close(): Promise<void> {
     return this.#index.close();
@@ -393,7 +420,8 @@ export class StorageRoot {
     // The new entry lives in the file's own folder: that is the directory to make durable.
     if (this.#fsync) await this.#dirSync.sync(path.dirname(this.#resolve(name)));
     const info = lstatQuietly(this.#resolve(name));
-    if (info) this.#index.record(name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
+    const owner = this.#owner(name);
+    if (info) owner.root.#index.record(owner.name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
   }
 
   /** Runs a synchronous storage call; a ServerError passes, anything else becomes STORAGE_ERROR. */

@@ -406,6 +406,31 @@ describe("exit codes (the table in --help and the README)", () => {
   });
 });
 
+describe("honest text", () => {
+  it("a name with a backslash is shown as typed (one backslash), and the prompt's advice is advice it takes", async () => {
+    const odd = await file("a\\b.txt", "x");
+    const sent = await ferry(["send", "-p", String(port), odd]);
+    expect(sent.code).toBe(1);
+    expect(sent.stderr).toContain('"a\\b.txt"');
+    expect(sent.stderr).not.toContain("a\\\\b");
+    await ferry(["send", "-p", String(port), await file("here.txt", "x")]);
+    const work = await mkdtemp(path.join(tmpdir(), "ferry-cli-work-"));
+    await writeFile(path.join(work, "here.txt"), "local");
+    const child = spawn(process.execPath, [BIN, "shell", "-p", String(port)], { cwd: work });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.stdout.resume();
+    child.stdin.end("get here.txt\n");
+    expect(await new Promise((r) => child.on("close", r))).toBe(1);
+    expect(stderr).toContain("ALREADY_EXISTS");
+    expect(stderr).toContain("move or rename the local file");
+    expect(stderr).not.toContain("--on-conflict");
+    const command = await ferry(["get", "-p", String(port), "-o", work, "here.txt"]);
+    expect(command.stderr).toContain("--on-conflict");
+    await rm(work, { recursive: true, force: true });
+  });
+});
+
 describe("--json: the NDJSON event stream (docs/cli-events.md)", () => {
   it("documents exactly the schema the CLI emits", async () => {
     const { z } = await import("zod");

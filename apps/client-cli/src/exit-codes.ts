@@ -49,7 +49,7 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /** A sentence for people, per code; the code itself is always shown too, for scripts and searches. */
-export function describeError(error: unknown): string {
+export function describeError(error: unknown, where: "command" | "prompt" = "command"): string {
   if (!(error instanceof ClientError)) return (error as Error).message ?? String(error);
   const hints: Partial<Record<string, string>> = {
     CONNECT_FAILED: "is ferry-server running there? check --host and --port",
@@ -69,6 +69,8 @@ export function describeError(error: unknown): string {
     TLS_UNTRUSTED: "pass --ca FILE, or --fingerprint SHA256:… as printed by ferry-server",
     TLS_FINGERPRINT_MISMATCH: "the server's certificate is not the expected one; nothing was sent",
   };
+  // The prompt takes no flags: advice there must be something the user can do at the prompt.
+  hints.ALREADY_EXISTS = where === "prompt" ? "move or rename the local file, then get it again" : "--on-conflict rename, overwrite or skip chooses what happens instead";
   const hint = hints[error.code];
   return `${error.code}: ${error.message}${hint ? ` (${hint})` : ""}`;
 }

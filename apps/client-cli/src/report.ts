@@ -25,6 +25,9 @@ export class Reporter {
     this.#write = { out, err };
   }
 
+  /** Where failures are read: at the prompt, hints must not suggest flags. */
+  where: "command" | "prompt" = "command";
+
   /** Routes human lines through the progress display while it shows bars. */
   useDisplay(display: { print(line: string): boolean }): void {
     this.#display = display;
@@ -133,7 +136,7 @@ export class Reporter {
     }
     const code = error instanceof ClientError ? error.code : "LOCAL_FILE_ERROR";
     this.event({ type: "file", direction, file, outcome: "failed", code, message: (error as Error).message ?? String(error) });
-    this.#err(`ferry: ${printable(file)}: ${describeError(error)}`);
+    this.#err(`ferry: ${printable(file)}: ${describeError(error, this.where)}`);
   }
 
   /** Something left out on purpose that the user should know of (a symlink in a folder). */

@@ -59,7 +59,7 @@ export function groupForBatches<T extends { name: string }>(files: T[]): T[][] {
 export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: BatchOptions = {}): Promise<(UploadResult | ClientError)[]> {
   wire.require(CAPABILITIES.BATCH, "batches of small files");
   const { signal, onConflict } = options;
-  if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `--on-conflict ${onConflict}`);
+  if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `onConflict "${onConflict}"`);
   const results: (UploadResult | ClientError | undefined)[] = entries.map(() => undefined);
   const sent: { index: number; file: BatchFile; bytes: Buffer }[] = [];
   entries.forEach((entry, index) => {

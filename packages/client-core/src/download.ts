@@ -61,7 +61,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   if (policy === "fail" || policy === "skip") {
     const taken = lstatSync(path.join(dir, fileName), { throwIfNoEntry: false }) !== undefined;
     if (taken && policy === "fail") {
-      throw new ClientError(`${path.join(dir, fileName)} already exists (use --on-conflict to choose)`, { code: "ALREADY_EXISTS" });
+      throw new ClientError(`${path.join(dir, fileName)} already exists`, { code: "ALREADY_EXISTS" });
     }
     if (taken) return { name: fileName, path: path.join(dir, fileName), size: 0, sha256: "", durationMs: 0, outcome: "skipped", resumedFrom: 0 };
   }

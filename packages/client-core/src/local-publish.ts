@@ -15,7 +15,7 @@ export function publishLocal(tempPath: string, dir: string, name: string, policy
     throw new ClientError(`cannot write ${path.join(dir, name)}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
   }
   if (published === "exists") {
-    throw new ClientError(`${path.join(dir, name)} already exists (use --on-conflict to choose)`, { code: "ALREADY_EXISTS" });
+    throw new ClientError(`${path.join(dir, name)} already exists`, { code: "ALREADY_EXISTS" });
   }
   if (published === "not-a-file") {
     throw new ClientError(`${path.join(dir, name)} is a symbolic link, a folder or another non-file; it is not replaced`, { code: "LOCAL_FILE_ERROR" });

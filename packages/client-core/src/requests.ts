@@ -1,4 +1,4 @@
-import { CAPABILITIES, pathProblem, type ClientMessage, type ListEntry } from "@ferry/protocol";
+import { CAPABILITIES, pathProblem, quoteName, type ClientMessage, type ListEntry } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 import type { RequestHandler } from "./request.js";
 import type { Wire } from "./wire.js";
@@ -51,7 +51,7 @@ export async function list(wire: Wire, folder?: string): Promise<ListEntry[]> {
 export async function remove(wire: Wire, name: string): Promise<void> {
   wire.require(CAPABILITIES.DELETE, "deleting");
   const problem = pathProblem(name);
-  if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+  if (problem) throw new ClientError(`${quoteName(name)}: ${problem}`, { code: "BAD_NAME" });
   await request<void>(
     wire,
     (id) => ({ type: "delete", id, name }),

@@ -138,7 +138,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
   if (size > wire.server.limits.maxFileSize) {
     throw new ClientError(`${size} bytes exceeds the server's limit of ${wire.server.limits.maxFileSize}`, { code: "FILE_TOO_LARGE" });
   }
-  if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `--on-conflict ${onConflict}`);
+  if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `onConflict "${onConflict}"`);
   let offered: (offer: PutOfferMessage) => void = () => undefined;
   const offer = new Promise<PutOfferMessage>((resolve) => (offered = resolve));
   const request = wire.request<StoredMessage>({

@@ -5,6 +5,7 @@ import {
   STREAM_BEGINS,
   encodeControl,
   pathProblem,
+  quoteName,
   type ClientConfig,
   type ClientMessage,
   type Frame,
@@ -77,7 +78,7 @@ export class Wire implements RequestWire {
   /** Throws BAD_NAME for a name the protocol cannot carry, NOT_SUPPORTED for a folder path the server cannot take. */
   checkName(name: string): void {
     const problem = pathProblem(name);
-    if (problem) throw new ClientError(`${JSON.stringify(name)}: ${problem}`, { code: "BAD_NAME" });
+    if (problem) throw new ClientError(`${quoteName(name)}: ${problem}`, { code: "BAD_NAME" });
     if (name.includes("/")) this.require(CAPABILITIES.FOLDERS, "folders");
   }
 

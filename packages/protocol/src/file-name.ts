@@ -78,6 +78,16 @@ function codePointRank(unit: number): number {
   return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
+/**
+ * A name quoted for an error message: in double quotes, control characters as \u escapes so a
+ * terminal shows them harmlessly. Unlike JSON.stringify, "a\\b" keeps its one backslash, so
+ * people see the name they typed.
+ */
+export function quoteName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+  return `"${name.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
+}
+
 /** Deepest folder nesting a path may have. */
 export const MAX_PATH_DEPTH = 32;
 /** Longest path, in UTF-8 bytes (Linux PATH_MAX). */
@@ -94,7 +104,7 @@ export function pathProblem(path: string): string | null {
   if (parts.length > MAX_PATH_DEPTH) return `path is nested deeper than ${MAX_PATH_DEPTH} levels`;
   for (const part of parts) {
     const problem = fileNameProblem(part);
-    if (problem) return parts.length === 1 ? problem : `${JSON.stringify(part)} in the path: ${problem}`;
+    if (problem) return parts.length === 1 ? problem : `${quoteName(part)} in the path: ${problem}`;
   }
   return null;
 }

@@ -52,6 +52,7 @@ export {
   numberedPath,
   compareNames,
   isReservedName,
+  quoteName,
   RESERVED_NAME_PREFIX,
 } from "./file-name.js";
 export {

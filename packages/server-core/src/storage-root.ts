@@ -3,7 +3,7 @@ import { lstat, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { compareNames, isReservedName, pathProblem, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
+import { compareNames, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -459,7 +459,7 @@ export class StorageRoot {
     const full = path.join(this.dir, name);
     const inside = path.relative(this.dir, full);
     if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
-      throw new ServerError(`refusing path outside the storage dir: ${JSON.stringify(name)}`, { code: "BAD_NAME" });
+      throw new ServerError(`refusing path outside the storage dir: ${quoteName(name)}`, { code: "BAD_NAME" });
     }
     // A path the protocol allows (≤ 4,096 bytes) can still overflow the OS limit once the root's
     // own path is in front of it; say so as a name problem instead of failing at link() time.
@@ -497,7 +497,7 @@ export class StorageRoot {
       }
       if (!info) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
       if (!info.isDirectory()) {
-        throw new ServerError(`${JSON.stringify(part)} in ${JSON.stringify(name)} is not a folder`, {
+        throw new ServerError(`${quoteName(part)} in ${quoteName(name)} is not a folder`, {
           code: options.create ? "BAD_NAME" : "NOT_FOUND",
         });
       }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   LIMITS,
+  quoteName,
   type BatchResult,
   type BatchStoredMessage,
   type ErrorMessage,
@@ -191,7 +192,7 @@ export class UploadSession {
       // The name rules of protocol.md §6, and the OS path limit once under this storage root.
       space.storage.checkName(put.name);
     } catch (error) {
-      return { code: "BAD_NAME", text: `${JSON.stringify(put.name)}: ${this.#describe(error).message}` };
+      return { code: "BAD_NAME", text: `${quoteName(put.name)}: ${this.#describe(error).message}` };
     }
     const refusal = forbidden(this.#ctx.identity, put);
     if (refusal) return { code: "FORBIDDEN", text: refusal };

@@ -37,6 +37,7 @@ export interface ShellOptions {
  */
 export async function shellCommand(options: ShellOptions): Promise<number> {
   const { reporter } = options;
+  reporter.where = "prompt";
   let client: FerryClient | undefined = await options.connect(options.signal);
   let failures = 0;
   // On a terminal: readline's line editing and history (arrows, Home, Ctrl+L); on a pipe, plain lines.

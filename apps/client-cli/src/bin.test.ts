@@ -495,6 +495,24 @@ describe("folders", () => {
     expect(await storedFiles()).toEqual([]); // the emptied folders went too
   });
 
+  it("empty folders make the round trip: send, get back, rm -r", async () => {
+    const project = path.join(src, "tree");
+    await mkdir(path.join(project, "empty", "deeper"), { recursive: true });
+    await mkdir(path.join(project, "also-empty"));
+    await writeFile(path.join(project, "file.txt"), "f");
+    expect((await ferry(["send", "-p", String(port), project])).code).toBe(0);
+    expect((await readdir(path.join(store, "tree"))).sort()).toEqual(["also-empty", "empty", "file.txt"]);
+    expect(await readdir(path.join(store, "tree", "empty"))).toEqual(["deeper"]);
+    const out = path.join(src, "back");
+    const got = await ferry(["get", "--json", "-p", String(port), "-o", out, "tree"]);
+    expect(got.code).toBe(0);
+    expect(fileEvents(events(got.stdout)).map((e) => e.name).sort()).toEqual(["tree/also-empty/", "tree/empty/deeper/", "tree/file.txt"]);
+    expect(await readdir(path.join(out, "tree", "empty", "deeper"))).toEqual([]);
+    expect(await readdir(path.join(out, "tree", "also-empty"))).toEqual([]);
+    expect((await ferry(["rm", "-r", "-p", String(port), "tree"])).code).toBe(0);
+    expect(await storedFiles()).toEqual([]);
+  });
+
   it("get proj/ fetches the folder; get FILE asks with one GET, never a LIST", async () => {
     const project = path.join(src, "proj");
     await mkdir(project);

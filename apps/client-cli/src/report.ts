@@ -1,5 +1,6 @@
 import type { DownloadResult, UploadResult } from "@ferry/client-core";
 import type { ListEntry } from "@ferry/protocol";
+import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
 import { describeError } from "./exit-codes.js";
 import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
@@ -96,6 +97,14 @@ export class Reporter {
     this.#out(
       `got ${printable(name)} → ${printable(result.path)}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
     );
+  }
+
+  /** get: an empty folder of the server's made here. */
+  madeFolder(name: string, dir: string): void {
+    this.#count("created", 0);
+    const where = path.join(dir, name);
+    if (this.json) this.event({ type: "file", direction: "down", file: name, outcome: "created", name, path: where });
+    else this.#out(`made folder ${printable(where)}`);
   }
 
   listing(entries: ListEntry[]): void {

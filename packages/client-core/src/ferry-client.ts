@@ -62,9 +62,12 @@ export class FerryClient {
     return download(this.#wire, name, options);
   }
 
-  /** Lists stored files (under server folder `folder`, if given): size, mtime, SHA-256 recorded at upload. */
-  list(folder?: string): Promise<ListEntry[]> {
-    return list(this.#wire, folder);
+  /**
+   * Lists stored files (under server folder `folder`, if given): size, mtime, SHA-256 recorded at
+   * upload. `emptyFolders`: empty folders too, as entries named "path/" (servers with "empty-folders").
+   */
+  list(folder?: string, options: { emptyFolders?: boolean } = {}): Promise<ListEntry[]> {
+    return list(this.#wire, folder, options);
   }
 
   /** Deletes a stored file. */

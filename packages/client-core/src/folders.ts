@@ -1,7 +1,8 @@
 import { lstatSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { CAPABILITIES, LIMITS, pathProblem, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, folderMarker, pathProblem, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { makeDirectories } from "@ferry/node-io";
 import { groupForBatches } from "./batch-upload.js";
 import type { DownloadResult } from "./download.js";
 import { ClientError, isConnectionLevel } from "./errors.js";
@@ -17,6 +18,12 @@ export interface LocalFile {
 }
 
 /** Something in a folder that is not sent, and why. */
+/** An empty local folder and the "name/" entry that makes it on the server. */
+export interface LocalFolder {
+  localPath: string;
+  name: string;
+}
+
 export interface SkippedEntry {
   localPath: string;
   reason: string;
@@ -38,9 +45,11 @@ function unreadable(dir: string, error: unknown): string {
   return `cannot read the folder (${code ?? (error as Error).message})`;
 }
 
-export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[]; skipped: SkippedEntry[] }> {
+export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[]; skipped: SkippedEntry[]; emptyFolders: LocalFolder[] }> {
   const files: LocalFile[] = [];
   const skipped: SkippedEntry[] = [];
+  // Folders with nothing in them: sent as "name/" entries where the server keeps empty folders.
+  const emptyFolders: LocalFolder[] = [];
   const top = path.basename(path.resolve(root)).normalize("NFC");
   const pending: [string, string][] = [[path.resolve(root), top]];
   for (let next = pending.pop(); next; next = pending.pop()) {
@@ -53,6 +62,7 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
       skipped.push({ localPath: dir, reason: unreadable(dir, error), kind: "unsendable" });
       continue;
     }
+    if (entries.length === 0) emptyFolders.push({ localPath: dir, name: `${remote}/` });
     for (const entry of entries) {
       const localPath = path.join(dir, entry.name);
       const name = `${remote}/${entry.name.normalize("NFC")}`; // the wire carries NFC names
@@ -78,7 +88,8 @@ export async function walkLocalFolder(root: string): Promise<{ files: LocalFile[
     }
   }
   files.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { files, skipped };
+  emptyFolders.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { files, skipped, emptyFolders };
 }
 
 export interface FolderUploadOptions {
@@ -161,13 +172,52 @@ export interface FolderDownloadOptions {
   /** The folder's listing, when the caller already has it (one LIST fewer). */
   entries?: ListEntry[];
   onWritten?: (name: string, result: DownloadResult) => void;
+  /** An empty folder ("path/") was made locally. */
+  onFolder?: (name: string) => void;
   onFailed?: (name: string, error: ClientError) => void;
 }
 
-/** Downloads every file under server folder `folder` into `dir/folder/…`. Resolves with the failure count. */
+/**
+ * Makes each empty folder on the server ("name/" entries, capability empty-folders; a server without
+ * it keeps no empty folders, so nothing is sent). Resolves with the failure count.
+ */
+export async function makeFolders(
+  client: FerryClient,
+  folders: LocalFolder[],
+  options: { skipIdentical?: boolean; signal?: AbortSignal; onMade?: (folder: LocalFolder, result: UploadResult) => void; onFailed?: (folder: LocalFolder, error: ClientError) => void } = {},
+): Promise<number> {
+  if (!client.server.capabilities.includes(CAPABILITIES.EMPTY_FOLDERS)) return 0;
+  return inLanes(folders, 16, async (folder) => {
+    try {
+      const result = await client.uploadStream([], { name: folder.name, size: 0, skipIdentical: options.skipIdentical, signal: options.signal });
+      options.onMade?.(folder, result);
+    } catch (error) {
+      options.onFailed?.(folder, error as ClientError);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Downloads every file under server folder `folder` into `dir/folder/…`, and makes its empty folders
+ * ("path/" entries, from servers that keep them). Resolves with the failure count.
+ */
 export async function downloadFolder(client: FerryClient, folder: string, options: FolderDownloadOptions = {}): Promise<number> {
-  const entries = options.entries ?? (await client.list(folder));
+  const entries = options.entries ?? (await client.list(folder, { emptyFolders: true }));
   return inLanes(entries, options.window ?? 16, async (entry) => {
+    const emptyFolder = folderMarker(entry.name);
+    if (emptyFolder !== null) {
+      // The listing's names were checked (pathProblem): a relative path under `dir`, never outside it.
+      try {
+        makeDirectories(path.join(options.dir ?? ".", emptyFolder));
+      } catch (cause) {
+        const error = new ClientError(`cannot make the folder ${emptyFolder}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
+        options.onFailed?.(entry.name, error);
+        throw error;
+      }
+      options.onFolder?.(entry.name);
+      return;
+    }
     try {
       const result = await client.download(entry.name, { dir: options.dir, onConflict: options.onConflict, signal: options.signal });
       options.onWritten?.(entry.name, result);

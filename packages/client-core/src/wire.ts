@@ -6,6 +6,7 @@ import {
   encodeControl,
   pathProblem,
   quoteName,
+  folderMarker,
   type ClientConfig,
   type ClientMessage,
   type Frame,
@@ -77,7 +78,10 @@ export class Wire implements RequestWire {
 
   /** Throws BAD_NAME for a name the protocol cannot carry, NOT_SUPPORTED for a folder path the server cannot take. */
   checkName(name: string): void {
-    const problem = pathProblem(name);
+    // "dir/" names a folder itself, for servers that keep empty folders.
+    const folder = folderMarker(name);
+    if (folder !== null) this.require(CAPABILITIES.EMPTY_FOLDERS, "empty folders");
+    const problem = pathProblem(folder ?? name);
     if (problem) throw new ClientError(`${quoteName(name)}: ${problem}`, { code: "BAD_NAME" });
     if (name.includes("/")) this.require(CAPABILITIES.FOLDERS, "folders");
   }

@@ -34,7 +34,7 @@ describe("handshake", () => {
       type: "welcome",
       version: 1,
       limits: { maxDataPayload: server.server.config.maxDataPayload, maxFileSize: server.server.config.maxFileSize },
-      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders", "batch", "unchanged"],
+      capabilities: ["upload", "download", "list", "delete", "conflict", "resume", "folders", "batch", "unchanged", "empty-folders"],
     });
     peer.socket.end();
   });

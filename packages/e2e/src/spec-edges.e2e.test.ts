@@ -244,6 +244,41 @@ describe("§4.5 a batch's files are judged in order, as PUTs would be", () => {
   });
 });
 
+describe("§4.3 empty folders (capability empty-folders)", () => {
+  it("put of \"dir/\" makes it, list with folders:true shows it, delete of \"dir/\" removes it", async () => {
+    const { peer, welcome } = await WirePeer.handshake(server.port);
+    expect(welcome).toMatchObject({ capabilities: expect.arrayContaining(["empty-folders"]) });
+    put(peer, 1, "kept/empty/", Buffer.alloc(0));
+    expect(await peer.next()).toMatchObject({ type: "stored", id: 1, name: "kept/empty/", size: 0 });
+    put(peer, 2, "kept/empty/", Buffer.alloc(0)); // again: still one folder
+    expect(await peer.next()).toMatchObject({ type: "stored", id: 2, name: "kept/empty/" });
+    peer.send({ type: "list", id: 3, path: "kept" });
+    expect(await peer.next()).toMatchObject({ type: "listing", entries: [] }); // without folders:true, files only
+    peer.send({ type: "list", id: 4, path: "kept", folders: true });
+    expect(await peer.next()).toMatchObject({ type: "listing", entries: [{ name: "kept/empty/", size: 0, sha256: null }], more: false });
+    peer.send({ type: "delete", id: 5, name: "kept/empty/" });
+    expect(await peer.next()).toMatchObject({ type: "deleted", id: 5, name: "kept/empty/" });
+    expect(await listDir(server.dir)).not.toContain("kept"); // the emptied parent went too
+    peer.socket.end();
+  });
+
+  it("a folder entry with bytes, under a file, or deleted while not empty is refused; the connection goes on", async () => {
+    const { peer } = await WirePeer.handshake(server.port);
+    put(peer, 1, "sized/", Buffer.from("x"));
+    expect(await peer.next()).toMatchObject({ type: "error", id: 1, code: "BAD_NAME" });
+    put(peer, 2, "plain.txt", Buffer.from("file"));
+    expect(await peer.next()).toMatchObject({ type: "stored", id: 2 });
+    put(peer, 3, "plain.txt/", Buffer.alloc(0));
+    expect(await peer.next()).toMatchObject({ type: "error", id: 3, code: "BAD_NAME" });
+    put(peer, 4, "full/inside.txt", Buffer.from("in"));
+    expect(await peer.next()).toMatchObject({ type: "stored", id: 4 });
+    peer.send({ type: "delete", id: 5, name: "full/" });
+    expect(await peer.next()).toMatchObject({ type: "error", id: 5, code: "NOT_FOUND" });
+    await expectUsable(peer, 6);
+    peer.socket.end();
+  });
+});
+
 describe("§2 the first bytes", () => {
   let raw: TestServer;
   beforeAll(async () => {

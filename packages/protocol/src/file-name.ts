@@ -88,6 +88,14 @@ export function quoteName(name: string): string {
   return `"${name.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}"`;
 }
 
+/**
+ * With capability "empty-folders" a name ending in "/" means the folder itself ("photos/2024/"):
+ * the folder's path (without the slash) then follows pathProblem's rules. Null for a file's name.
+ */
+export function folderMarker(name: string): string | null {
+  return name.endsWith("/") && name.length > 1 && !name.endsWith("//") ? name.slice(0, -1) : null;
+}
+
 /** Deepest folder nesting a path may have. */
 export const MAX_PATH_DEPTH = 32;
 /** Longest path, in UTF-8 bytes (Linux PATH_MAX). */

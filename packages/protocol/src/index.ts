@@ -53,6 +53,7 @@ export {
   compareNames,
   isReservedName,
   quoteName,
+  folderMarker,
   RESERVED_NAME_PREFIX,
 } from "./file-name.js";
 export {

@@ -195,6 +195,8 @@ export const ListSchema = z.strictObject({
   type: z.literal("list"),
   id,
   path: name.optional(),
+  /** true (capability "empty-folders"): empty folders are listed too, as entries whose name ends in "/". */
+  folders: z.literal(true).optional(),
 });
 
 /** One stored file as LISTING reports it. `sha256` is null when the server never verified it. */

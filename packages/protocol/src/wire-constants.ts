@@ -69,4 +69,6 @@ export const CAPABILITIES = {
   BATCH: "batch",
   /** PUT.skipIdentical / PUT_BATCH.skipIdentical → outcome "unchanged": re-sending a file makes no copy. */
   UNCHANGED: "unchanged",
+  /** Empty folders travel: PUT of "dir/" (size 0) makes one, LIST.folders lists them, DELETE of "dir/" removes one. */
+  EMPTY_FOLDERS: "empty-folders",
 } as const;

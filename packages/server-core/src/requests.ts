@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
 import { BufferPool, digestPrefix, readAt, type FrameWriter } from "@ferry/node-io";
-import { LIMITS, encodeData, type DeleteMessage, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
+import { LIMITS, encodeData, folderMarker, type DeleteMessage, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { Quota } from "./quota.js";
@@ -76,7 +76,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
 
 /** LIST: the listing in pages of at most LIMITS.MAX_LIST_PAGE entries; the last says more=false. */
 export async function serveList(ctx: RequestContext, request: ListMessage): Promise<void> {
-  const entries = await ctx.storage.list(request.path);
+  const entries = await ctx.storage.list(request.path, { emptyFolders: request.folders === true });
   let at = 0;
   do {
     const page = nextPage(entries, at);
@@ -110,7 +110,9 @@ function nextPage(entries: ListEntry[], at: number): ListEntry[] {
 
 /** DELETE: removes the file and its index entry, then DELETED. */
 export async function serveDelete(ctx: RequestContext, request: DeleteMessage): Promise<void> {
-  const size = await ctx.storage.remove(request.name);
+  const folder = folderMarker(request.name);
+  // "dir/" (capability empty-folders) removes an empty folder; a name without the slash, a file.
+  const size = folder === null ? await ctx.storage.remove(request.name) : (ctx.storage.removeFolder(folder), 0);
   ctx.quota?.released(size);
   ctx.send({ type: "deleted", id: request.id, name: request.name });
   ctx.emit("deleted", { ...ctx.peer, name: request.name });

@@ -3,7 +3,7 @@ import { lstat, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { compareNames, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
+import { compareNames, folderMarker, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -218,6 +218,8 @@ export class StorageRoot {
    * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
   async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts, skipIdentical = false): Promise<Published> {
+    const folder = folderMarker(name);
+    if (folder !== null) return this.#makeFolder(tempPath, folder, name);
     // Everything up to the link is synchronous: callers that publish one call after another take
     // their names in that order (a batch's files, protocol.md §4.5).
     this.#checked(name);
@@ -235,6 +237,33 @@ export class StorageRoot {
     if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
     if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
     return published;
+  }
+
+  /**
+   * A folder entry ("dir/", capability empty-folders): the folder and its parents are made (a
+   * component that is a file or a link is BAD_NAME, as for any path) and their entries synced.
+   * "unchanged" when it was there already. The upload's empty temp file goes.
+   */
+  async #makeFolder(tempPath: string, folder: string, name: string): Promise<Published> {
+    this.#checked(folder);
+    unlinkQuietly(tempPath);
+    const existed = lstatQuietly(this.#resolve(folder))?.isDirectory() ?? false;
+    // #parents makes every folder above a path: ask for one just inside this folder.
+    const madeIn = this.#parents(`${folder}/x`, { create: true });
+    if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
+    return { name, outcome: existed ? "unchanged" : "created" };
+  }
+
+  /** Removes the empty folder `folder` (and parents it leaves empty); NOT_FOUND unless it is one. */
+  removeFolder(folder: string): void {
+    const full = this.#checked(folder);
+    this.#parents(`${folder}/x`, { create: false });
+    try {
+      rmdirSync(full);
+    } catch {
+      throw new ServerError(`${quoteName(`${folder}/`)} is not an empty folder here`, { code: "NOT_FOUND" });
+    }
+    this.#pruneEmptyFolders(path.dirname(full));
   }
 
   /**
@@ -296,7 +325,7 @@ export class StorageRoot {
    * Every stored file under folder `prefix` (default: all), as paths relative to the root, sorted,
    * with the SHA-256 recorded when it was published. Symlinks and Ferry's own files are skipped.
    */
-  async list(prefix?: string): Promise<ListEntry[]> {
+  async list(prefix?: string, options: { emptyFolders?: boolean } = {}): Promise<ListEntry[]> {
     let start = this.dir;
     if (prefix !== undefined) {
       start = this.#checked(prefix);
@@ -308,8 +337,14 @@ export class StorageRoot {
     const folders = [start];
     let sinceYield = 0;
     for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
-      for (const entry of await readdir(folder, { withFileTypes: true })) {
-        if (isReservedName(entry.name)) continue;
+      const children = (await readdir(folder, { withFileTypes: true })).filter((entry) => !isReservedName(entry.name));
+      if (options.emptyFolders && children.length === 0 && folder !== start) {
+        // An empty folder (capability empty-folders): "path/", so a client can make it again.
+        const info = lstatSync(folder, { throwIfNoEntry: false });
+        const name = `${path.relative(this.dir, folder).split(path.sep).join("/")}/`;
+        if (info?.isDirectory()) entries.push({ name, size: 0, mtime: Math.floor(info.mtimeMs), sha256: null });
+      }
+      for (const entry of children) {
         const full = path.join(folder, entry.name);
         if (entry.isDirectory()) folders.push(full);
         if (!entry.isFile()) continue; // symlinks, sockets, devices: never listed, never followed

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   LIMITS,
   quoteName,
+  folderMarker,
   type BatchResult,
   type BatchStoredMessage,
   type ErrorMessage,
@@ -188,12 +189,15 @@ export class UploadSession {
   /** BAD_NAME, FORBIDDEN, TOO_MANY_FILES or FILE_TOO_LARGE for a PUT (or a batch's file); counts it. */
   #refusal(put: PutMessage): { code: WireErrorCode; text: string } | undefined {
     const { config, space } = this.#ctx;
+    // "dir/" (capability empty-folders) is a folder entry: its path follows the same rules.
+    const folder = folderMarker(put.name);
     try {
       // The name rules of protocol.md §6, and the OS path limit once under this storage root.
-      space.storage.checkName(put.name);
+      space.storage.checkName(folder ?? put.name);
     } catch (error) {
       return { code: "BAD_NAME", text: `${quoteName(put.name)}: ${this.#describe(error).message}` };
     }
+    if (folder !== null && put.size !== 0) return { code: "BAD_NAME", text: `${quoteName(put.name)}: a folder entry has size 0` };
     const refusal = forbidden(this.#ctx.identity, put);
     if (refusal) return { code: "FORBIDDEN", text: refusal };
     if (++this.#puts > config.maxFilesPerConnection) {

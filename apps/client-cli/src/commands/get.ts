@@ -82,7 +82,7 @@ export async function getOne(client: FerryClient, given: string, options: Omit<G
   }
   let entries;
   try {
-    entries = await client.list(name);
+    entries = await client.list(name, { emptyFolders: true });
   } catch (error) {
     // Neither a file nor a folder: the GET's answer is the one to report.
     const notFound = error instanceof ClientError && (error.code === "NOT_FOUND" || error.code === "BAD_NAME");
@@ -102,6 +102,7 @@ export async function getOne(client: FerryClient, given: string, options: Omit<G
         progress.fileDone(result.size);
         options.reporter.downloaded(file, result);
       },
+      onFolder: (folder) => options.reporter.madeFolder(folder, options.dir),
       onFailed: (file, error) => {
         progress.fileDone(0);
         options.reporter.failed(file, error, "down");

@@ -54,14 +54,14 @@ export async function removeOne(client: FerryClient, given: string, options: Rem
       } catch (error) {
         // Not a file: it may be a folder, which a LIST of it tells (and -r empties).
         if (!(error instanceof ClientError && error.code === "NOT_FOUND" && client.server.capabilities.includes("folders"))) throw error;
-        const folder = await client.list(name).catch(() => undefined);
+        const folder = await client.list(name, { emptyFolders: true }).catch(() => undefined);
         if (!folder) throw error;
         if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
-        return await removeAll(client, folder.map((entry) => entry.name), reporter);
+        return await removeFolder(client, name, folder, reporter);
       }
     }
     if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
-    return await removeAll(client, (await client.list(name)).map((entry) => entry.name), reporter);
+    return await removeFolder(client, name, await client.list(name, { emptyFolders: true }), reporter);
   } catch (error) {
     reporter.failed(given, error, "delete");
     if (isConnectionError(error)) throw error;
@@ -69,9 +69,26 @@ export async function removeOne(client: FerryClient, given: string, options: Rem
   }
 }
 
+/** Everything in the folder, then the folder itself if it is still there (an empty one lists nothing). */
+async function removeFolder(client: FerryClient, name: string, entries: { name: string }[], reporter: Reporter): Promise<number> {
+  const failures = await removeAll(client, entries.map((entry) => entry.name), reporter);
+  if (failures === 0 && client.server.capabilities.includes("empty-folders")) {
+    // Deleting its last file already removed it (the server prunes emptied folders): that is fine.
+    await client.delete(`${name}/`).then(
+      () => reporter.deleted(`${name}/`),
+      (error: unknown) => {
+        if (!(error instanceof ClientError && error.code === "NOT_FOUND")) throw error;
+      },
+    );
+  }
+  return failures;
+}
+
 async function removeAll(client: FerryClient, names: string[], reporter: Reporter): Promise<number> {
   let failures = 0;
-  for (const name of names) {
+  // Files first, then empty folders ("path/"), deepest first: each is empty by the time it goes.
+  const ordered = [...names.filter((n) => !n.endsWith("/")), ...names.filter((n) => n.endsWith("/")).sort((a, b) => b.length - a.length)];
+  for (const name of ordered) {
     try {
       await client.delete(name);
       reporter.deleted(name);

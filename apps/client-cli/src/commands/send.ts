@@ -1,6 +1,6 @@
 import { UsageError } from "../settings.js";
 import { stat } from "node:fs/promises";
-import { ClientError, FerryClient, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
+import { ClientError, FerryClient, makeFolders, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
@@ -173,7 +173,7 @@ async function sendFolder(client: FerryClient, source: Extract<Source, { kind: "
     }
   }
   // Files are pipelined, many in flight at once: the overall bar is the one that moves.
-  return unsendable + (await uploadFiles(client, files, {
+  const failed = unsendable + (await uploadFiles(client, files, {
     onConflict: options.onConflict,
     skipIdentical: true,
     resume: options.resume,
@@ -187,4 +187,14 @@ async function sendFolder(client: FerryClient, source: Extract<Source, { kind: "
       reporter.failed(file.localPath, error);
     },
   }));
+  // Empty folders travel too, where the server keeps them ("name/" entries).
+  return (
+    failed +
+    (await makeFolders(client, source.walked.emptyFolders, {
+      skipIdentical: true,
+      signal,
+      onMade: (folder, result) => reporter.stored(folder.localPath, result),
+      onFailed: (folder, error) => reporter.failed(folder.localPath, error),
+    }))
+  );
 }

@@ -102,6 +102,16 @@ export const CONTROL_VECTORS: ControlVector[] = [
     bytes: frame(0x01, `{"type":"stored","id":5,"name":"same.txt","size":4,"sha256":"${SHA}","outcome":"unchanged"}`),
   },
   {
+    name: "list with empty folders",
+    message: { type: "list", id: 6, path: "photos", folders: true },
+    bytes: frame(0x01, '{"type":"list","id":6,"path":"photos","folders":true}'),
+  },
+  {
+    name: "listing with an empty folder entry",
+    message: { type: "listing", id: 6, entries: [{ name: "photos/empty/", size: 0, mtime: 0, sha256: null }], more: false },
+    bytes: frame(0x01, '{"type":"listing","id":6,"entries":[{"name":"photos/empty/","size":0,"mtime":0,"sha256":null}],"more":false}'),
+  },
+  {
     name: "put_offer",
     message: { type: "put_offer", id: 2, offset: 8388608, chunks: [SHA] },
     bytes: frame(0x01, `{"type":"put_offer","id":2,"offset":8388608,"chunks":["${SHA}"]}`),

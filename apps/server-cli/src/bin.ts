@@ -58,7 +58,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       if (made.created) logger.info({ stateDir: autoTlsDir }, `made a self-signed TLS certificate in ${autoTlsDir}`);
     }
     const server = new FerryServer(config);
-    attachEventLog(server, logger);
+    attachEventLog(server, log);
     const info = await server.start();
     if (info.open) {
       logger.warn(

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { ServerLog } from "./logger.js";
 import type { FerryServer, ServerEvents } from "@ferry/server-core";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
@@ -11,15 +12,18 @@ const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "c
  * time and throughput; the event's fields ride along (`event`, and `conn` from the connection's
  * child logger). Levels: info, warn for a client's failures, error for a server bug.
  */
-export function attachEventLog(server: FerryServer, logger: Logger): void {
+export function attachEventLog(server: FerryServer, { logger, eventLine }: ServerLog): void {
   const connections = new Map<number, Logger>();
   const emit = (event: keyof ServerEvents, text: string, data: object & { connection?: number }): void => {
-    const { connection, ...fields } = data as { connection?: number; remote?: string };
-    const child = connection === undefined ? undefined : connections.get(connection);
-    // A connection's child logger already carries conn and remote: no key twice in a line.
-    if (child) delete fields.remote;
+    // Text mode: the sentence is the whole line (see ServerLog.eventLine).
+    if (eventLine) return eventLine(text);
     const level = event === "internal-error" ? "error" : WARN.has(event) ? "warn" : "info";
-    (child ?? logger)[level]({ event, ...(connection !== undefined && !child ? { conn: connection } : {}), ...fields }, text);
+    const { connection, ...rest } = data as { connection?: number; remote?: string };
+    const child = connection === undefined ? undefined : connections.get(connection);
+    const log = child ?? logger;
+    // A connection's child logger already carries conn and remote: no key twice in a line.
+    if (child) delete rest.remote;
+    log[level]({ event, ...(connection !== undefined && !child ? { conn: connection } : {}), ...rest }, text);
   };
   server.on("listening", (e) => {
     const c = server.config;

@@ -8,7 +8,7 @@ describe("CLI text", () => {
     [1024, "1 KiB"],
     [1536, "1.5 KiB"],
     [1_024_000, "1000 KiB"], // was "1.00e+3 KiB"
-    [1024 * 1024 - 1, "1023.9 KiB"], // pretty-bytes cuts, it does not round up into the next unit
+    [1024 * 1024 - 1, "1 MiB"], // three significant digits
     [8 * 1024 * 1024, "8 MiB"],
     [1024 ** 3, "1 GiB"],
     [1.5 * 1024 ** 4, "1.5 TiB"],

@@ -6,7 +6,9 @@ import prettyMilliseconds from "pretty-ms";
 
 /** Human-readable size in binary units (1 KiB = 1,024 bytes): "0 B", "1000 KiB", "1.5 GiB". */
 export function formatBytes(bytes: number): string {
-  return prettyBytes(bytes, { binary: true, maximumFractionDigits: 1 });
+  // No fraction-digit options: with them pretty-bytes formats through toLocaleString, ~100× slower,
+  // and the server formats a size for every upload it logs (docs/performance.md).
+  return prettyBytes(bytes, { binary: true });
 }
 
 export function formatRate(bytes: number, ms: number): string {

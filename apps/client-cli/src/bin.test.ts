@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer, type ServerEvents } from "@ferry/server-core";
 import { CliEventSchema, type CliEvent } from "./events.js";
+import { encodeControl, FrameDecoder, PROTOCOL_VERSION } from "@ferry/protocol";
 
 const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 
@@ -197,6 +198,64 @@ describe("interrupts and re-runs tell the truth", () => {
     expect(third.code).toBe(0);
     expect(third.stdout).toContain("unchanged");
     expect(await storedFiles()).toEqual(["term.bin"]); // never a "term (1).bin"
+  });
+});
+
+describe("an interrupt after the last byte", () => {
+  it("reports the file stored when the server stores it: Ctrl+C while its answer is on the way", async () => {
+    // A scripted server that holds its STORED until ferry has taken the Ctrl+C.
+    let putEnd: () => void = () => undefined;
+    const endSeen = new Promise<void>((resolve) => (putEnd = resolve));
+    let answer: () => void = () => undefined;
+    const fake = net.createServer((socket) => {
+      const decoder = new FrameDecoder();
+      let put: { id: number; name: string; size: number } | undefined;
+      socket.on("error", () => undefined);
+      let head = true;
+      socket.on("data", (chunk: Buffer) => {
+        for (const frame of decoder.push(head ? chunk.subarray(8) : chunk)) {
+          if (frame.kind !== "control") continue;
+          const message = frame.message;
+          if (message.type === "hello") {
+            for (const part of encodeControl({ type: "welcome", version: PROTOCOL_VERSION, agent: "fake", limits: { maxDataPayload: 1 << 20, maxFileSize: 2 ** 40 }, capabilities: ["upload"] })) socket.write(part);
+          } else if (message.type === "put") {
+            put = message;
+          } else if (message.type === "put_end" && put) {
+            const stored = { type: "stored" as const, id: put.id, name: put.name, size: put.size, sha256: message.sha256 };
+            answer = () => {
+              for (const part of encodeControl(stored)) socket.write(part);
+            };
+            putEnd();
+          }
+        }
+        head = false;
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    try {
+      const a = await file("last-byte.txt", "every byte sent");
+      const child = spawn(process.execPath, [BIN, "send", "-p", String((fake.address() as net.AddressInfo).port), a]);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      const stopping = new Promise<void>((resolve) =>
+        child.stderr.on("data", (c: Buffer) => {
+          stderr += c.toString();
+          if (stderr.includes("stopping")) resolve();
+        }),
+      );
+      await endSeen;
+      child.kill("SIGINT");
+      await stopping; // ferry has taken the Ctrl+C; only now does the server answer
+      answer();
+      const code = await new Promise((r) => child.on("close", r));
+      expect(code).toBe(130);
+      expect(stdout).toContain(`stored ${a} as last-byte.txt`); // before: reported ABORTED, although stored
+      expect(stderr).not.toContain("ABORTED");
+      expect(stderr).toContain("run the same command again");
+    } finally {
+      fake.close();
+    }
   });
 });
 

@@ -26,6 +26,8 @@ const interruptedBy: { signal?: Interrupt } = {};
 const interrupt = (signal: Interrupt): void => {
   if (interruptedBy.signal) process.exit(interruptedExit(signal));
   interruptedBy.signal = signal;
+  // At once, so the wait for answers already due is not mistaken for a hang; again to quit at once.
+  process.stderr.write(`ferry: ${signal}: stopping; files the server is already storing are still reported (${signal === "SIGINT" ? "Ctrl+C" : "SIGTERM"} again to quit now)\n`);
   controller.abort();
 };
 const interrupts: { handler: (signal: Interrupt) => void } = { handler: interrupt };

@@ -24,6 +24,11 @@ const files = {
   "random-8MiB.bin": randomBytes(8 * 1024 * 1024),
 };
 for (const [name, bytes] of Object.entries(files)) await writeFile(path.join(samples, name), bytes);
+// Another file that is also called hello.txt, with other words in it.
+const otherHello = Buffer.from("A different hello.\n");
+await mkdir(path.join(samples, "other"));
+await writeFile(path.join(samples, "other", "hello.txt"), otherHello);
+files["other/hello.txt"] = otherHello;
 const sha = (b) => createHash("sha256").update(b).digest("hex");
 
 console.log(`▶ starting ferry-server (storage: ${storage})`);
@@ -49,7 +54,8 @@ function ferry(args) {
 
 const sample = (name) => path.join(samples, name);
 let code = await ferry(["send", sample("hello.txt"), sample("all-bytes.bin"), sample("random-8MiB.bin")]);
-code ||= await ferry(["send", sample("hello.txt")]); // same name again: stored as "hello (1).txt"
+code ||= await ferry(["send", sample("hello.txt")]); // the same file again: "unchanged", no copy
+code ||= await ferry(["send", sample("other/hello.txt")]); // other bytes, same name: stored as "hello (1).txt"
 code ||= await ferry(["send", "--raw", sample("hello.txt")]); // the lab's format: output0.txt
 code ||= await ferry(["ls"]); // size, time, the SHA-256 recorded at upload
 const fetched = path.join(work, "fetched");

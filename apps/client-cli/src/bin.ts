@@ -12,7 +12,7 @@ import { Reporter } from "./report.js";
 import { loadSettings, type GlobalFlags } from "./settings.js";
 import { connectTrusted, terminalQuestion } from "./connect.js";
 import { KnownHosts } from "./known-hosts.js";
-import { describeError, interruptedExit, type Interrupt } from "./exit-codes.js";
+import { describeError, errorCode, interruptedExit, type Interrupt } from "./exit-codes.js";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
 // Ctrl+C (or SIGTERM) aborts the transfers in progress; interrupted resumable uploads keep their
@@ -187,11 +187,6 @@ program.parseAsync().then(
 
 function wantsJson(): boolean {
   return process.argv.slice(2).includes("--json");
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : "ERROR";
 }
 
 /** After Ctrl+C or SIGTERM: one line, and the exit code of the signal, whatever the command returned. */

@@ -48,6 +48,12 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.SOME_FAILED;
 }
 
+/** The stable code of any error a command can end with (Ferry's, commander's usage codes aside), or "ERROR". */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "ERROR";
+}
+
 /** A sentence for people, per code; the code itself is always shown too, for scripts and searches. */
 export function describeError(error: unknown, where: "command" | "prompt" = "command"): string {
   if (!(error instanceof ClientError)) return (error as Error).message ?? String(error);

@@ -2,7 +2,7 @@ import type { DownloadResult, UploadResult } from "@ferry/client-core";
 import type { ListEntry } from "@ferry/protocol";
 import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
-import { describeError } from "./exit-codes.js";
+import { describeError, errorCode } from "./exit-codes.js";
 import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
@@ -164,8 +164,7 @@ export class Reporter {
 
   /** A failure of the whole command (connection, trust, usage). */
   error(error: unknown): void {
-    const code = error instanceof ClientError ? error.code : ((error as { code?: unknown }).code as string | undefined) ?? "ERROR";
-    this.event({ type: "error", code: String(code), message: (error as Error).message ?? String(error) });
+    this.event({ type: "error", code: errorCode(error), message: (error as Error).message ?? String(error) });
     this.#err(`ferry: ${describeError(error)}`);
   }
 

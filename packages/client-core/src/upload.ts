@@ -152,7 +152,8 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     },
   });
   const { id } = request;
-  let sentSoFar = 0;
+  // Bytes handed to the socket so far: an interrupted resumable upload reports how far it got.
+  let sent = 0;
   try {
     await request.turn();
     const startedAt = performance.now();
@@ -169,7 +170,6 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       ...(resume ? { resume } : {}),
     });
     let hash = createHash("sha256");
-    let sent = 0;
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     // File bytes come from a small pool of buffers, each reused once the socket has sent it.
     let pool: FileChunks | undefined;
@@ -192,7 +192,6 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       source = body.source;
     }
     const resumedFrom = sent;
-    sentSoFar = sent;
     let localSha = "";
     const maxFrame = wire.frameSize();
     for await (const chunk of source) {
@@ -203,7 +202,6 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
         sent += piece.length;
         if (sent > size) throw new ClientError(`source grew beyond the declared ${size} bytes`, { code: "SOURCE_CHANGED" });
         hash.update(piece);
-        sentSoFar = sent;
         const last = at + maxFrame >= chunk.length;
         request.sendFrame(encodeData(piece), pool && last ? () => pool.release(chunk as Buffer) : undefined);
         if (wire.needsDrain) await wire.drained(signal);
@@ -243,7 +241,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
     // Prefer the server's reason (BAD_NAME…) over a local consequence of it, unless we aborted.
     const refusal = request.refusal;
     if (refusal && !aborted) throw refusal;
-    if (keep) throw new InterruptedUpload(name, sentSoFar);
+    if (keep) throw new InterruptedUpload(name, sent);
     if (error instanceof ClientError) throw error;
     throw new ClientError((error as Error).message ?? String(error), { code: "LOCAL_FILE_ERROR", cause: error });
   }

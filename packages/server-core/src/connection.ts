@@ -461,17 +461,13 @@ export class Connection {
     const { code, message } = describe(this.#hangUpReason ?? error);
     if (code === "INTERNAL") this.#reportInternal(error);
     if (code === "CONNECTION_LOST") return; // nobody left to tell
-    if (code === "PEER_ERROR") {
-      await this.#uploads?.abort(code, message);
-      this.#ctx.emit("connection-error", { ...this.peer, code, message });
-      return; // the peer said why; it gets no ERROR back, only the answers already due
-    }
     await this.#uploads?.abort(code, message);
     // Earlier uploads' answers (and their "upload-stored" events) come before the fatal error, in
     // the log as on the wire.
     await this.#answers.idle();
     this.#ctx.emit("connection-error", { ...this.peer, code, message });
-    if (this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
+    // A peer that sent ERROR said why it is leaving: it gets the answers already due, no ERROR back.
+    if (code === "PEER_ERROR" || this.#socket.destroyed || this.#socket.writableEnded || this.#mode !== "ferry") return;
     this.#send({ type: "error", code: toWireCode(code), message: message.slice(0, 1024) });
     await lingerThenClose(this.#socket, this.#reader);
   }

@@ -111,8 +111,10 @@ function nextPage(entries: ListEntry[], at: number): ListEntry[] {
 /** DELETE: removes the file and its index entry, then DELETED. */
 export async function serveDelete(ctx: RequestContext, request: DeleteMessage): Promise<void> {
   const folder = folderMarker(request.name);
-  // "dir/" (capability empty-folders) removes an empty folder; a name without the slash, a file.
-  const size = folder === null ? await ctx.storage.remove(request.name) : (ctx.storage.removeFolder(folder), 0);
+  // "dir/" (capability empty-folders) removes an empty folder, which frees no quota; a name without the slash, a file.
+  let size = 0;
+  if (folder === null) size = await ctx.storage.remove(request.name);
+  else await ctx.storage.removeFolder(folder);
   ctx.quota?.released(size);
   ctx.send({ type: "deleted", id: request.id, name: request.name });
   ctx.emit("deleted", { ...ctx.peer, name: request.name });

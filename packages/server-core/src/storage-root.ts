@@ -150,12 +150,16 @@ export class StorageRoot {
    */
   async #makeRoomForPartial(): Promise<void> {
     while (this.#waitingPartials.size > 0 && this.#waitingPartials.size + this.#activePartials.size >= this.#maxPartials) {
-      const oldest = this.#waitingPartials.keys().next().value!;
-      this.#waitingPartials.delete(oldest);
-      const data = path.join(this.dir, `${PARTIAL_PREFIX}${oldest}`);
-      await unlink(data).catch(() => undefined);
-      await unlink(`${data}.journal`).catch(() => undefined);
+      await this.#deletePartial(this.#waitingPartials.keys().next().value!);
     }
+  }
+
+  /** Removes a partial upload's data and journal, and stops counting it. */
+  async #deletePartial(key: string): Promise<void> {
+    this.#waitingPartials.delete(key);
+    const data = path.join(this.dir, `${PARTIAL_PREFIX}${key}`);
+    await unlink(data).catch(() => undefined);
+    await unlink(`${data}.journal`).catch(() => undefined);
   }
 
   /** Bytes held by partial uploads waiting to be resumed, but for the one with key `except`. */
@@ -180,10 +184,11 @@ export class StorageRoot {
         kept.push({ key, size: info.size, mtime: info.mtimeMs });
         continue;
       }
-      this.#waitingPartials.delete(key);
-      if (!info) continue;
-      await unlink(data).catch(() => undefined);
-      await unlink(`${data}.journal`).catch(() => undefined);
+      if (!info) {
+        this.#waitingPartials.delete(key);
+        continue;
+      }
+      await this.#deletePartial(key);
       swept++;
     }
     // Kept ones are counted; at start-up this fills the map, oldest first as eviction expects.
@@ -254,8 +259,8 @@ export class StorageRoot {
     return { name, outcome: existed ? "unchanged" : "created" };
   }
 
-  /** Removes the empty folder `folder` (and parents it leaves empty); NOT_FOUND unless it is one. */
-  removeFolder(folder: string): void {
+  /** Removes the empty folder `folder` (and parents it leaves empty), durably as remove() does; NOT_FOUND unless it is one. */
+  async removeFolder(folder: string): Promise<void> {
     const full = this.#checked(folder);
     this.#parents(`${folder}/x`, { create: false });
     try {
@@ -263,7 +268,8 @@ export class StorageRoot {
     } catch {
       throw new ServerError(`${quoteName(`${folder}/`)} is not an empty folder here`, { code: "NOT_FOUND" });
     }
-    this.#pruneEmptyFolders(path.dirname(full));
+    const emptied = this.#pruneEmptyFolders(path.dirname(full));
+    if (this.#fsync) await this.#dirSync.sync(emptied);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { ClientError, FerryClient, downloadFolder } from "@ferry/client-core";
-import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
+import { CAPABILITIES, type ClientConfig, type ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
 import type { Reporter } from "../report.js";
@@ -75,7 +75,7 @@ export async function getCommand(names: string[], options: GetOptions): Promise<
  */
 export async function getOne(client: FerryClient, given: string, options: Omit<GetOptions, "config" | "connect">): Promise<number> {
   const name = remoteName(given);
-  const folders = client.server.capabilities.includes("folders");
+  const folders = client.server.capabilities.includes(CAPABILITIES.FOLDERS);
   if (!(folders && given.endsWith("/"))) {
     const done = await downloadReported(client, name, options, folders);
     if (done !== "not-found") return done ? 0 : 1;

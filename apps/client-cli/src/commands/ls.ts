@@ -1,4 +1,5 @@
 import { ClientError, type FerryClient } from "@ferry/client-core";
+import { CAPABILITIES, type ListEntry } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { Reporter } from "../report.js";
 
@@ -46,22 +47,22 @@ export async function removeOne(client: FerryClient, given: string, options: Rem
   const { reporter } = options;
   const folderNamed = given.endsWith("/");
   try {
-    if (!folderNamed) {
+    let entries: ListEntry[] | undefined;
+    if (folderNamed) entries = await client.list(name, { emptyFolders: true });
+    else {
       try {
         await client.delete(name);
         reporter.deleted(name);
         return 0;
       } catch (error) {
         // Not a file: it may be a folder, which a LIST of it tells (and -r empties).
-        if (!(error instanceof ClientError && error.code === "NOT_FOUND" && client.server.capabilities.includes("folders"))) throw error;
-        const folder = await client.list(name, { emptyFolders: true }).catch(() => undefined);
-        if (!folder) throw error;
-        if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
-        return await removeFolder(client, name, folder, reporter);
+        const maybeFolder = error instanceof ClientError && error.code === "NOT_FOUND" && client.server.capabilities.includes(CAPABILITIES.FOLDERS);
+        entries = maybeFolder ? await client.list(name, { emptyFolders: true }).catch(() => undefined) : undefined;
+        if (!entries) throw error;
       }
     }
     if (!options.recursive) throw new ClientError(`${name} is a folder; use ferry rm -r to delete it with everything in it`, { code: "IS_A_FOLDER" });
-    return await removeFolder(client, name, await client.list(name, { emptyFolders: true }), reporter);
+    return await removeFolder(client, name, entries, reporter);
   } catch (error) {
     reporter.failed(given, error, "delete");
     if (isConnectionError(error)) throw error;
@@ -72,7 +73,7 @@ export async function removeOne(client: FerryClient, given: string, options: Rem
 /** Everything in the folder, then the folder itself if it is still there (an empty one lists nothing). */
 async function removeFolder(client: FerryClient, name: string, entries: { name: string }[], reporter: Reporter): Promise<number> {
   const failures = await removeAll(client, entries.map((entry) => entry.name), reporter);
-  if (failures === 0 && client.server.capabilities.includes("empty-folders")) {
+  if (failures === 0 && client.server.capabilities.includes(CAPABILITIES.EMPTY_FOLDERS)) {
     // Deleting its last file already removed it (the server prunes emptied folders): that is fine.
     await client.delete(`${name}/`).then(
       () => reporter.deleted(`${name}/`),

@@ -4,6 +4,9 @@ import { readAt } from "./positioned-io.js";
 /** Reads of a prefix go through one buffer of at most this size. */
 const READ_BYTES = 1024 * 1024;
 
+/** Reads up to `length` bytes at `position` into `buffer`; 0 at the end. */
+export type ReadAt = (buffer: Buffer, length: number, position: number) => Promise<number>;
+
 export interface PrefixDigest {
   /** SHA-256 (hex) of each whole chunk read, in order. */
   digests: string[];
@@ -14,7 +17,7 @@ export interface PrefixDigest {
 }
 
 /**
- * Hashes the leading chunks of an open file in one pass: each chunk's own SHA-256 (what a resume
+ * Hashes the leading chunks of an open file (a descriptor, or any positioned reader) in one pass: each chunk's own SHA-256 (what a resume
  * offer carries, or checks) and the whole-file hash after every chunk (so a transfer continuing at
  * any of those boundaries needs no second pass). A chunk runs to `end` at most; a chunk the file
  * does not wholly hold ends the prefix. With `expected`, the prefix also ends at the first chunk
@@ -25,10 +28,11 @@ export interface PrefixDigest {
  * checking a server's PUT_OFFER against its file.
  */
 export async function digestPrefix(
-  fd: number,
+  source: number | ReadAt,
   options: { chunkSize: number; end: number; maxChunks?: number; expected?: readonly string[] },
 ): Promise<PrefixDigest> {
   const { chunkSize, end, expected } = options;
+  const read: ReadAt = typeof source === "number" ? (buffer, length, position) => readAt(source, buffer, length, position) : source;
   const maxChunks = Math.min(options.maxChunks ?? Infinity, expected?.length ?? Infinity);
   const result: PrefixDigest = { digests: [], states: [createHash("sha256")], bytes: 0 };
   if (maxChunks === 0 || end <= 0) return result;
@@ -41,7 +45,7 @@ export async function digestPrefix(
     const whole = result.states.at(-1)!.copy();
     let at = start;
     while (at < stop) {
-      const bytesRead = await readAt(fd, buffer, Math.min(buffer.length, stop - at), at);
+      const bytesRead = await read(buffer, Math.min(buffer.length, stop - at), at);
       if (bytesRead === 0) break;
       chunkHash.update(buffer.subarray(0, bytesRead));
       whole.update(buffer.subarray(0, bytesRead));

@@ -23,7 +23,7 @@ import { serveDelete, serveGet, serveList, type RequestContext } from "./request
 import { AnswerQueue } from "./answer-queue.js";
 import { LINGER_MS, describe, lingerThenClose, toWireCode, unexpected } from "./failures.js";
 import { serveRawUpload } from "./raw-upload.js";
-import type { StorageRoot } from "./storage-root.js";
+import type { Storage } from "./storage.js";
 import type { Authenticator, Identity } from "./auth.js";
 import { forbidden } from "./permissions.js";
 import { RateWatch } from "./rate-watch.js";
@@ -34,8 +34,8 @@ export type { Space } from "./upload-session.js";
 /** What a connection needs from its server. */
 export interface ConnectionContext {
   config: ServerConfig;
-  /** The storage root itself: raw uploads land here. */
-  storage: StorageRoot;
+  /** The server's storage itself: raw uploads land here. */
+  storage: Storage;
   /** The peer's IP address (failed authentications are counted per address). */
   ip: string;
   /** Raw (lab-format) uploads are served. */

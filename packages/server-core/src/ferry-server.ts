@@ -3,7 +3,6 @@ import { X509Certificate } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import net, { type AddressInfo, type Socket } from "node:net";
-import path from "node:path";
 import tls from "node:tls";
 import {
   CAPABILITIES,
@@ -19,7 +18,7 @@ import { Connection, type ConnectionContext, type Space } from "./connection.js"
 import { lingerThenClose } from "./failures.js";
 import { ServerError } from "./errors.js";
 import type { ListeningEvent, ServerEvents } from "./events.js";
-import { Quota } from "./quota.js";
+import type { Storage } from "./storage.js";
 import { StorageRoot } from "./storage-root.js";
 
 const SOCKET_HIGH_WATER = 1024 * 1024;
@@ -45,7 +44,9 @@ export interface StopOptions {
 export class FerryServer extends EventEmitter<ServerEvents> {
   readonly config: ServerConfig;
   #server: net.Server | undefined;
-  #storage: StorageRoot | undefined;
+  #storage: Storage | undefined;
+  /** Opens the storage at start(); the default is the local directory config.dir. */
+  readonly #openStorage: (config: ServerConfig) => Promise<Storage>;
   readonly #connections = new Set<Connection>();
   readonly #running = new Set<Promise<void>>();
   readonly #rejected = new Set<Socket>();
@@ -56,14 +57,12 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   #connectionCount = 0;
   #sweeper: NodeJS.Timeout | undefined;
   readonly #auth: Authenticator;
-  /** Storage roots by real path: the server's root and each user folder, opened once each. */
-  readonly #roots = new Map<string, StorageRoot>();
   /** Each configured user's folder and quota; anonymous peers get the root, no quota. */
   readonly #spaces = new Map<string, Space>();
   #tls: { context: tls.SecureContext; fingerprint: string } | undefined;
 
   /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
-  constructor(input: ServerConfigInput = {}) {
+  constructor(input: ServerConfigInput = {}, options: { storage?: (config: ServerConfig) => Promise<Storage> } = {}) {
     super();
     const checked = checkServerConfig(input);
     if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
@@ -76,6 +75,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       );
     }
     this.config = config;
+    this.#openStorage = options.storage ?? ((c) => StorageRoot.open(c.dir, { fsync: c.fsync, partialTtlMs: c.partialTtlMs, maxPartials: c.maxPartials }));
     this.#auth = new Authenticator(config.users, {
       failureDelayMs: config.authFailureDelayMs,
       maxFailures: config.maxAuthFailures,
@@ -91,20 +91,19 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
   async start(): Promise<ListeningEvent> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
-    const storage = await StorageRoot.open(this.config.dir, this.#rootOptions());
+    const storage = await this.#openStorage(this.config);
     this.#storage = storage;
-    this.#roots.set(storage.dir, storage);
     try {
       await this.#openSpaces(storage);
       if (this.config.tls) this.#tls = await loadTls(this.config.tls);
     } catch (error) {
-      for (const root of this.#roots.values()) await root.close();
-      this.#roots.clear();
+      await storage.close();
+      this.#storage = undefined;
       throw error;
     }
     // Partials nobody resumes expire; look hourly (or sooner for short TTLs), without keeping the process alive.
     this.#sweeper = setInterval(() => {
-      for (const root of this.#roots.values()) void root.sweepPartials(this.config.partialTtlMs).catch(() => undefined);
+      void storage.sweepPartials(this.config.partialTtlMs).catch(() => undefined);
     }, Math.min(this.config.partialTtlMs, 3_600_000));
     this.#sweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
@@ -130,7 +129,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const address = this.address();
     const info: ListeningEvent = {
       ...address,
-      dir: storage.dir,
+      dir: storage.location,
       open: this.#auth.open,
       raw: this.rawAllowed,
       tlsFingerprint: this.#tls?.fingerprint ?? null,
@@ -169,31 +168,18 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     await Promise.all(this.#running);
     clearTimeout(grace);
     await closed;
-    for (const root of this.#roots.values()) await root.close();
-    this.#roots.clear();
+    await this.#storage?.close();
     this.#spaces.clear();
     this.emit("closed");
   }
 
   /** Opens each user's folder (once per distinct folder) and measures the quotas. */
-  async #openSpaces(root: StorageRoot): Promise<void> {
+  async #openSpaces(root: Storage): Promise<void> {
     for (const user of this.config.users) {
-      let storage = root;
-      if (user.dir !== undefined) {
-        const dir = path.join(root.dir, user.dir);
-        storage =
-          this.#roots.get(dir) ??
-          (await StorageRoot.open(dir, { ...this.#rootOptions(), within: root.dir }));
-        this.#roots.set(storage.dir, storage);
-        root.adopt(storage);
-      }
-      const quota = user.quotaBytes === undefined ? null : await Quota.measure(storage, user.quotaBytes);
+      const storage = user.dir === undefined ? root : await root.folder(user.dir);
+      const quota = user.quotaBytes === undefined ? null : await storage.quota(user.quotaBytes);
       this.#spaces.set(user.name, { storage, quota });
     }
-  }
-
-  #rootOptions(): { fsync: boolean; partialTtlMs: number; maxPartials: number } {
-    return { fsync: this.config.fsync, partialTtlMs: this.config.partialTtlMs, maxPartials: this.config.maxPartials };
   }
 
   #spaceFor(identity: Identity): Space {

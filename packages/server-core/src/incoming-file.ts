@@ -8,9 +8,11 @@ import { ServerError } from "./errors.js";
 /** Prefix of temporary files in the storage dir; swept at start-up. */
 export const TEMP_PREFIX = ".ferry-tmp-";
 
-/** An upload being received into a hidden temporary file, hashed (SHA-256) as bytes arrive. */
+/**
+ * An upload being received, hashed (SHA-256) as bytes arrive, invisible until its storage publishes
+ * it: a hidden temporary file (local) or an object not yet committed (cluster).
+ */
 export interface IncomingFile {
-  readonly tempPath: string;
   /** Bytes accepted so far. */
   readonly bytes: number;
   /** The write error, if the disk refused bytes (ENOSPC, EIO…). */
@@ -21,9 +23,9 @@ export interface IncomingFile {
   drained(): Promise<void>;
   /** SHA-256 of everything written; call once, after the last write. */
   digest(): string;
-  /** Makes the temp file complete (and durable with `fsync`); returns the SHA-256. */
+  /** Makes the upload complete (and durable with `fsync`); returns the SHA-256. */
   finish(fsync: boolean): Promise<string>;
-  /** Drops the upload and its temp file. Safe to call more than once. */
+  /** Drops the upload and what it holds. Safe to call more than once. */
   discard(): Promise<void>;
   /** Keeps what was received for a later resume, if this kind of file can; otherwise discards. */
   suspend(): Promise<void>;

@@ -12,3 +12,6 @@ export type {
 } from "./events.js";
 export { hashToken, newToken } from "./auth.js";
 export type { ListeningEvent } from "./events.js";
+export type { Storage, Facts, Published, PartialHeader, ResumableUpload, StoredReader, QuotaLedger } from "./storage.js";
+export type { IncomingFile } from "./incoming-file.js";
+export { StorageRoot } from "./storage-root.js";

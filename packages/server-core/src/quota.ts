@@ -1,14 +1,15 @@
 import { ServerError } from "./errors.js";
+import type { QuotaLedger } from "./storage.js";
 import type { StorageRoot } from "./storage-root.js";
 
 /**
- * Bytes a user's folder holds, against their quota. Counted once from a listing, then kept by
+ * The local directory's QuotaLedger. Bytes a user's folder holds, against their quota. Counted once from a listing, then kept by
  * the server as uploads publish and deletes remove. Uploads in flight reserve their declared
  * size up front, so concurrent uploads cannot together pass the limit, and interrupted uploads
  * waiting to be resumed count with the bytes they hold, so resetting connections cannot either. An overwrite is counted
  * as new bytes (the old file's size is not subtracted): conservative, never over the limit.
  */
-export class Quota {
+export class Quota implements QuotaLedger {
   readonly limit: number;
   readonly #storage: StorageRoot;
   #used: number;
@@ -34,7 +35,7 @@ export class Quota {
    * Interrupted uploads waiting on disk count from their first byte; `resuming` names the partial
    * this upload continues, whose bytes the reservation itself covers.
    */
-  reserve(size: number, resuming?: string): (stored: boolean) => void {
+  async reserve(size: number, resuming?: string): Promise<(stored: boolean) => void> {
     const waiting = this.#storage.waitingPartialBytes(resuming);
     if (this.#used + this.#reserved + waiting + size > this.limit) {
       throw new ServerError(

@@ -30,7 +30,7 @@ export async function serveRawUpload(
       chunk = await next();
     }
     const sha256 = await file.finish(config.fsync);
-    const name = await storage.publishRaw(file.tempPath, { size: file.bytes, sha256 });
+    const name = await storage.publishRaw(file, { size: file.bytes, sha256 });
     stored = true;
     ctx.emit("upload-stored", {
       ...peer,

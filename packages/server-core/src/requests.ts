@@ -1,20 +1,18 @@
 import { createHash } from "node:crypto";
-import { closeSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
-import { BufferPool, digestPrefix, readAt, type FrameWriter } from "@ferry/node-io";
+import { BufferPool, digestPrefix, type FrameWriter } from "@ferry/node-io";
 import { LIMITS, encodeData, folderMarker, type DeleteMessage, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
-import type { Quota } from "./quota.js";
-import type { StorageRoot } from "./storage-root.js";
+import type { QuotaLedger, Storage } from "./storage.js";
 
 /** What the request handlers need from their connection. */
 export interface RequestContext {
   socket: Socket;
   /** The connection's frame writer (corked per tick), shared with its answers. */
   frames: FrameWriter;
-  storage: StorageRoot;
-  quota: Quota | null;
+  storage: Storage;
+  quota: QuotaLedger | null;
   peer: PeerInfo;
   send(message: ServerMessage): void;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
@@ -34,30 +32,32 @@ const SMALL_DOWNLOAD = 64 * 1024;
  */
 export async function serveGet(ctx: RequestContext, request: GetMessage): Promise<void> {
   const startedAt = performance.now();
-  const { fd, size } = ctx.storage.openForRead(request.name);
+  const file = await ctx.storage.openForRead(request.name);
+  const { size } = file;
+  const read = file.read.bind(file);
   try {
     let hash = createHash("sha256");
     let offset = 0;
     if (request.resume) {
       // How much the client already holds: its leading chunk digests against ours, our prefix read
       // once; the same read feeds the whole-file hash GET_END reports.
-      const prefix = await digestPrefix(fd, { chunkSize: request.resume.chunkSize, end: size, expected: request.resume.chunks });
+      const prefix = await digestPrefix(read, { chunkSize: request.resume.chunkSize, end: size, expected: request.resume.chunks });
       hash = prefix.states.at(-1)!;
       offset = prefix.bytes;
     }
     ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
     const shrank = (): ServerError => new ServerError(`${request.name} shrank while it was being sent`, { code: "STORAGE_ERROR" });
     if (size - offset <= SMALL_DOWNLOAD) {
-      // One synchronous read for a small file (docs/performance.md, "Synchronous metadata calls").
+      // One read for a small file (synchronous on a local disk: docs/performance.md, "Synchronous metadata calls").
       const bytes = Buffer.allocUnsafe(size - offset);
-      if (bytes.length > 0 && readSync(fd, bytes, 0, bytes.length, offset) < bytes.length) throw shrank();
+      if (bytes.length > 0 && (await read(bytes, bytes.length, offset)) < bytes.length) throw shrank();
       hash.update(bytes);
       if (bytes.length > 0) ctx.frames.write(encodeData(bytes));
     } else {
       const pool = new BufferPool(DOWNLOAD_BUFFERS, Math.min(DOWNLOAD_FRAME, size - offset));
       for (let position = offset; position < size; ) {
         const buffer = await pool.take();
-        const bytesRead = await readAt(fd, buffer, Math.min(buffer.length, size - position), position);
+        const bytesRead = await read(buffer, Math.min(buffer.length, size - position), position);
         if (bytesRead === 0) throw shrank();
         position += bytesRead;
         const chunk = buffer.subarray(0, bytesRead);
@@ -70,7 +70,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
     ctx.send({ type: "get_end", id: request.id, sha256 });
     ctx.emit("download-sent", { ...ctx.peer, name: request.name, size, sha256, durationMs: performance.now() - startedAt, resumedFrom: offset });
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { ChunkJournal, closeFd, digestPrefix, JournalledWriter, PARTIAL_PREFIX, type PrefixDigest } from "@ferry/node-io";
 import { DiskFile } from "./disk-file.js";
 import { ServerError } from "./errors.js";
+import type { PartialHeader, ResumableUpload } from "./storage.js";
 
 /** What the storage root hears from a partial: it closed; it was suspended holding `bytes` on disk. */
 export interface PartialHooks {
@@ -12,12 +13,6 @@ export interface PartialHooks {
   onSuspend(bytes: number): void;
 }
 
-/** What a partial belongs to; a PUT that differs in any field starts it over. */
-export interface PartialHeader {
-  name: string;
-  size: number;
-  chunkSize: number;
-}
 
 /**
  * A resumable upload: `.ferry-part-<key>` holds the bytes and its chunk journal records each chunk
@@ -28,7 +23,7 @@ export interface PartialHeader {
  * per-chunk SHA-256s PUT_OFFER carries are computed only when an upload is resumed, from the bytes
  * on disk, in the same pass that rebuilds the whole-file hash (docs/performance.md, "Hashing once").
  */
-export class ResumableFile extends DiskFile<PartialHeader> {
+export class ResumableFile extends DiskFile<PartialHeader> implements ResumableUpload {
   readonly #journal: ChunkJournal<PartialHeader>;
   readonly #header: PartialHeader;
   readonly #hooks: PartialHooks;

@@ -3,24 +3,24 @@ import { lstat, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { compareNames, folderMarker, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry, type PublishOutcome } from "@ferry/protocol";
+import { compareNames, folderMarker, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
 import { StorageIndex } from "./storage-index.js";
 import { DirectorySync } from "./directory-sync.js";
 import { FsyncBatch } from "./fsync-batch.js";
-import { ResumableFile, type PartialHeader } from "./resumable-file.js";
+import { ResumableFile } from "./resumable-file.js";
+import { LocalReader } from "./local-reader.js";
+import { Quota } from "./quota.js";
+import type { Facts, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
 
-/** Size and SHA-256 of a verified upload, recorded in the index when it is published. */
-export interface Facts {
-  size: number;
-  sha256: string;
-}
+export type { Facts, Published } from "./storage.js";
 
-export interface Published {
-  name: string;
-  outcome: PublishOutcome;
+interface RootOptions {
+  fsync: boolean;
+  partialTtlMs?: number;
+  maxPartials?: number;
 }
 
 /** Uploads up to this size are written synchronously as they arrive (see SmallFile). */
@@ -52,7 +52,7 @@ function lstatQuietly(file: string): Stats | undefined {
   }
 }
 
-export class StorageRoot {
+export class StorageRoot implements Storage {
   /** One batch for the file and directory syncs of every upload on this root. */
   readonly #fsyncBatch = new FsyncBatch();
   readonly #dirSync = new DirectorySync(this.#fsyncBatch);
@@ -76,12 +76,18 @@ export class StorageRoot {
   readonly #subRoots = new Map<string, StorageRoot>();
 
   readonly #index: StorageIndex;
+  readonly #options: RootOptions;
 
-  private constructor(dir: string, fsync: boolean, index: StorageIndex, maxPartials: number) {
+  private constructor(dir: string, options: RootOptions, index: StorageIndex) {
     this.dir = dir;
-    this.#fsync = fsync;
+    this.#options = options;
+    this.#fsync = options.fsync;
     this.#index = index;
-    this.#maxPartials = maxPartials;
+    this.#maxPartials = options.maxPartials ?? Infinity;
+  }
+
+  get location(): string {
+    return this.dir;
   }
 
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
@@ -89,7 +95,7 @@ export class StorageRoot {
    * `within`: the real path of a root this one must lie inside (a user's folder under the server's
    * root). `maxPartials`: resumable uploads kept here at once (default: unbounded).
    */
-  static async open(dir: string, options: { fsync: boolean; partialTtlMs?: number; maxPartials?: number; within?: string }): Promise<StorageRoot> {
+  static async open(dir: string, options: RootOptions & { within?: string }): Promise<StorageRoot> {
     try {
       makeDirectories(dir);
       // A symlinked root can be re-pointed under a running server, and a world-writable one lets
@@ -102,9 +108,10 @@ export class StorageRoot {
       if (options.within !== undefined && !real.startsWith(options.within + path.sep)) {
         throw new Error(`${dir} resolves to ${real}, outside ${options.within}`);
       }
-      const root = new StorageRoot(real, options.fsync, await StorageIndex.load(real), options.maxPartials ?? Infinity);
+      const { within: _within, ...rootOptions } = options;
+      const root = new StorageRoot(real, rootOptions, await StorageIndex.load(real));
       await root.#sweepTemps();
-      if (options.partialTtlMs !== undefined) await root.sweepPartials(options.partialTtlMs);
+      if (options.partialTtlMs !== undefined) await root.#sweepOwnPartials(options.partialTtlMs);
       return root;
     } catch (cause) {
       if (cause instanceof ServerError) throw cause;
@@ -171,6 +178,12 @@ export class StorageRoot {
 
   /** Deletes partial uploads untouched for `ttlMs` (and not being received now); counts the others. */
   async sweepPartials(ttlMs: number): Promise<number> {
+    let swept = await this.#sweepOwnPartials(ttlMs);
+    for (const folder of this.#subRoots.values()) swept += await folder.sweepPartials(ttlMs);
+    return swept;
+  }
+
+  async #sweepOwnPartials(ttlMs: number): Promise<number> {
     let swept = 0;
     const now = Date.now();
     const kept: { key: string; size: number; mtime: number }[] = [];
@@ -222,7 +235,8 @@ export class StorageRoot {
    * rename → `name (1).ext`… when taken; fail → ALREADY_EXISTS; skip → leave the existing file;
    * overwrite → atomic rename(2) over it, so readers see the old file or the new one, never a mix.
    */
-  async publish(tempPath: string, name: string, policy: ConflictPolicy, facts: Facts, skipIdentical = false): Promise<Published> {
+  async publish(file: IncomingFile, name: string, policy: ConflictPolicy, facts: Facts, skipIdentical = false): Promise<Published> {
+    const tempPath = localTempPath(file);
     const folder = folderMarker(name);
     if (folder !== null) return this.#makeFolder(tempPath, folder, name);
     // Everything up to the link is synchronous: callers that publish one call after another take
@@ -290,7 +304,8 @@ export class StorageRoot {
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
-  async publishRaw(tempPath: string, facts: Facts): Promise<string> {
+  async publishRaw(file: IncomingFile, facts: Facts): Promise<string> {
+    const tempPath = localTempPath(file);
     const start = this.#nextRawIndex;
     const used = this.#storageCall("cannot publish a raw upload", () => linkFirstFree(this.#target(tempPath), (n) => `output${start + n}.txt`));
     this.#nextRawIndex = Number(/\d+/.exec(used)![0]) + 1;
@@ -310,7 +325,7 @@ export class StorageRoot {
    * download asks for one per file. O_NONBLOCK: a FIFO
    * planted in the storage dir opens at once (and is refused) instead of waiting for a writer.
    */
-  openForRead(name: string): { fd: number; size: number } {
+  async openForRead(name: string): Promise<StoredReader> {
     const full = this.#checked(name);
     this.#parents(name, { create: false });
     let fd: number;
@@ -324,7 +339,7 @@ export class StorageRoot {
       closeSync(fd);
       throw new ServerError(`${name} is not a file`, { code: "NOT_FOUND" });
     }
-    return { fd, size: info.size };
+    return new LocalReader(fd, info.size);
   }
 
   /**
@@ -433,10 +448,21 @@ export class StorageRoot {
    * recorded in its index, whoever stores them, so a user without a folder (who sees the whole
    * root) and the folder's own user see the same recorded SHA-256.
    */
-  adopt(folder: StorageRoot): void {
-    const relative = path.relative(this.dir, folder.dir).split(path.sep).join("/");
-    if (relative === "" || relative.startsWith("..")) return;
-    this.#subRoots.set(`${relative}/`, folder);
+  async folder(relative: string): Promise<StorageRoot> {
+    const dir = path.join(this.dir, relative);
+    if (dir === this.dir) return this;
+    const inside = path.relative(this.dir, dir).split(path.sep).join("/");
+    const known = this.#subRoots.get(`${inside}/`);
+    if (known) return known;
+    const folder = await StorageRoot.open(dir, { ...this.#options, within: this.dir });
+    const real = path.relative(this.dir, folder.dir).split(path.sep).join("/");
+    if (real !== "" && !real.startsWith("..")) this.#subRoots.set(`${real}/`, folder);
+    return folder;
+  }
+
+  /** The quota ledger of this folder, measured now from its files. */
+  quota(limit: number): Promise<Quota> {
+    return Quota.measure(this, limit);
   }
 
   /** The root whose index holds `name`, and the name relative to it. */
@@ -452,9 +478,10 @@ export class StorageRoot {
     return owner.root.#index.lookup(owner.name, size, mtime);
   }
 
-  /** Flushes the index log. */
-  close(): Promise<void> {
-    return this.#index.close();
+  /** Flushes the index logs (this root's and its users' folders'). */
+  async close(): Promise<void> {
+    for (const folder of this.#subRoots.values()) await folder.close();
+    await this.#index.close();
   }
 
   async #afterPublish(name: string, facts: Facts): Promise<void> {
@@ -551,4 +578,12 @@ export class StorageRoot {
       if (entry.startsWith(TEMP_PREFIX)) await unlink(path.join(this.dir, entry)).catch(() => undefined);
     }
   }
+}
+
+/** The temp file of an upload this root created (its own kinds of IncomingFile all have one). */
+function localTempPath(file: IncomingFile): string {
+  if (!("tempPath" in file) || typeof file.tempPath !== "string") {
+    throw new ServerError("an upload from another storage was handed to a local storage root", { code: "BAD_STATE" });
+  }
+  return file.tempPath;
 }

@@ -20,14 +20,12 @@ import type { PeerInfo, ServerEvents } from "./events.js";
 import { describe, diskFailureCode, toWireCode, unexpected } from "./failures.js";
 import type { IncomingFile } from "./incoming-file.js";
 import { forbidden } from "./permissions.js";
-import type { Quota } from "./quota.js";
-import type { ResumableFile } from "./resumable-file.js";
-import type { StorageRoot } from "./storage-root.js";
+import type { QuotaLedger, ResumableUpload, Storage } from "./storage.js";
 
 /** Where one user's files live, and their quota (null: none). */
 export interface Space {
-  storage: StorageRoot;
-  quota: Quota | null;
+  storage: Storage;
+  quota: QuotaLedger | null;
 }
 
 /** What the uploads of one connection need from it. */
@@ -56,7 +54,7 @@ type UploadState =
   | { kind: "none" }
   | { kind: "receiving"; upload: Upload }
   /** A resumable upload got its PUT_OFFER; PUT_FROM must come before any DATA. */
-  | { kind: "offering"; upload: Upload & { file: ResumableFile } }
+  | { kind: "offering"; upload: Upload & { file: ResumableUpload } }
   /** An upload failed before its PUT_END: drop its DATA until PUT_END or CANCEL with this id. */
   | { kind: "discarding"; id: number }
   /** A PUT_BATCH whose bytes are arriving: each DATA byte belongs to the file at `at`. */
@@ -127,7 +125,7 @@ export class UploadSession {
     let settle: Upload["settle"] = NO_QUOTA;
     try {
       const key = put.resume ? this.#partialKey(put.resume) : undefined;
-      if (space.quota) settle = space.quota.reserve(put.size, key);
+      if (space.quota) settle = await space.quota.reserve(put.size, key);
       // A resumed upload needs room only for what it has yet to send; resumeFrom() checks that.
       if (put.resume && key) return await this.#offerResume(put, put.resume, key, settle);
       await space.storage.ensureRoom(put.size, config.minFreeBytes);
@@ -171,7 +169,7 @@ export class UploadSession {
       let settle: Upload["settle"] = NO_QUOTA;
       try {
         if (refusal) throw new ServerError(refusal.text, { code: refusal.code });
-        if (space.quota) settle = space.quota.reserve(put.size);
+        if (space.quota) settle = await space.quota.reserve(put.size);
       } catch (error) {
         const { code, message: text } = this.#describe(error);
         slots.push({ put, received: 0, refused: this.#failure(put, toWireCode(code), text) });
@@ -387,7 +385,7 @@ export class UploadSession {
   }
 
   async #offerResume(put: PutMessage, resume: ResumeInfo, key: string, settle: Upload["settle"]): Promise<void> {
-    let opened: { file: ResumableFile; offset: number };
+    let opened: { file: ResumableUpload; offset: number };
     try {
       opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
     } catch (error) {
@@ -427,7 +425,7 @@ export class UploadSession {
     const { put, file } = upload;
     try {
       const facts = { size: file.bytes, sha256 };
-      const { name, outcome } = await this.#ctx.space.storage.publish(file.tempPath, put.name, put.onConflict ?? "rename", facts, put.skipIdentical);
+      const { name, outcome } = await this.#ctx.space.storage.publish(file, put.name, put.onConflict ?? "rename", facts, put.skipIdentical);
       const kept = outcome === "skipped" || outcome === "unchanged"; // nothing new was stored
       upload.settle(!kept);
       await file.release();

@@ -4,6 +4,7 @@
 #                                account/container/object servers and the proxy (data under DIR),
 #                                waits for /healthcheck, writes DIR/env (FERRY_TEST_S3_* variables)
 #   scripts/swift.sh stop DIR    stops every process it started, by the PIDs in DIR/pids
+#   scripts/swift.sh proxy DIR [PORT]  one more proxy on the same servers; prints "PORT PID"
 # Credentials: access key test:tester, secret testing (tempauth), region us-east-1.
 set -euo pipefail
 cmd=${1:?usage: swift.sh start|stop DIR}
@@ -25,8 +26,29 @@ stop() {
   rm -f "$dir/pids"
 }
 
+wait_healthy() { # PORT: waits up to 30 s for the proxy's /healthcheck
+  for _ in $(seq 300); do
+    "$PY" -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$1/healthcheck', timeout=1).status == 200 else 1)" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 if [ "$cmd" = stop ]; then stop; exit 0; fi
-[ "$cmd" = start ] || { echo "usage: swift.sh start|stop DIR" >&2; exit 2; }
+if [ "$cmd" = proxy ]; then
+  # scripts/swift.sh proxy DIR [PORT]: one more proxy over the same servers (a test may kill it and
+  # start it again on the same PORT without disturbing anyone using the first). Prints "PORT PID".
+  port=${3:-$(free_port)}
+  sed "s/^bind_port = .*/bind_port = $port/" "$dir/etc/proxy-server.conf" > "$dir/etc/proxy-$port.conf"
+  # Its own process group (setsid), so `kill -- -PID` stops it and the worker it forks.
+  setsid "$PY" "$(command -v swift-proxy-server)" "$dir/etc/proxy-$port.conf" >>"$dir/log/proxy-$port.log" 2>&1 &
+  pid=$!
+  echo "$pid" >> "$dir/pids"
+  wait_healthy "$port" || { echo "swift: proxy on $port did not start; see $dir/log/proxy-$port.log" >&2; exit 1; }
+  echo "$port $pid"
+  exit 0
+fi
+[ "$cmd" = start ] || { echo "usage: swift.sh start|stop|proxy DIR" >&2; exit 2; }
 
 if ! command -v swift-proxy-server >/dev/null || ! command -v memcached >/dev/null; then
   apt-get update -qq >/dev/null
@@ -128,20 +150,17 @@ done
 echo $! > "$dir/proxy.pid"
 cat "$dir/proxy.pid" >> "$dir/pids"
 
-for _ in $(seq 300); do
-  if "$PY" -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$proxy/healthcheck', timeout=1).status == 200 else 1)" 2>/dev/null; then
-    cat > "$dir/env" <<ENV
+if wait_healthy "$proxy"; then
+  cat > "$dir/env" <<ENV
 export FERRY_TEST_S3_ENDPOINT=http://127.0.0.1:$proxy
 export FERRY_TEST_SWIFT_DIR=$dir
 export AWS_ACCESS_KEY_ID=test:tester
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
 ENV
-    echo "swift: S3 API on http://127.0.0.1:$proxy (data in $dir)"
-    exit 0
-  fi
-  sleep 0.1
-done
+  echo "swift: S3 API on http://127.0.0.1:$proxy (data in $dir)"
+  exit 0
+fi
 echo "swift: the proxy did not answer /healthcheck within 30 s; logs in $dir/log" >&2
 stop
 exit 1

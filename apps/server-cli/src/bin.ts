@@ -11,6 +11,7 @@ import { createServerLog, type LogFormat, type ServerLog } from "./logger.js";
 /** Made once --log is known; until then (usage errors) stderr is written directly. */
 let log: ServerLog | undefined;
 import { EXIT, exitCodeFor } from "./exit-codes.js";
+import { openCluster } from "./cluster.js";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
 const program = new Command()
@@ -31,6 +32,9 @@ const program = new Command()
   .addOption(new Option("--tls <mode>", "auto: a self-signed certificate made on first start and kept in the state dir").choices(["auto"]))
   .option("--state-dir <path>", "where --tls auto keeps its certificate (env FERRY_STATE_DIR; default $XDG_STATE_HOME/ferry-server)")
   .option("--no-fsync", "do not fsync before publishing (faster, loses acknowledged files on power loss)")
+  .option("--s3-endpoint <url>", "cluster storage: the S3 API holding file bytes (env FERRY_S3_ENDPOINT; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the config file)")
+  .option("--s3-bucket <name>", "cluster storage: the bucket, used as it is or created if missing (env FERRY_S3_BUCKET)")
+  .option("--db <url>", "cluster storage: postgres://… catalog of names, quotas and sessions, schema created at start (env FERRY_DB)")
   .option("--grace <ms>", "on Ctrl+C/SIGTERM, how long uploads in progress may finish", "10000")
   .addOption(new Option("--log <format>", "log line format").choices(["text", "json"]).default("text"))
   .addHelpText(
@@ -39,7 +43,7 @@ const program = new Command()
 Exit codes:
   0  stopped cleanly (Ctrl+C or SIGTERM)
   2  bad flags or configuration
-  3  storage directory unusable
+  3  storage unusable (directory; or object store or database unreachable or refusing the credentials)
   4  cannot listen on host:port
   1  any other failure
 
@@ -57,7 +61,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       });
       if (made.created) logger.info({ stateDir: autoTlsDir }, `made a self-signed TLS certificate in ${autoTlsDir}`);
     }
-    const server = new FerryServer(config);
+    const server = new FerryServer(config, config.s3 && config.db ? { storage: openCluster } : {});
     attachEventLog(server, log);
     const info = await server.start();
     if (info.open) {

@@ -19,6 +19,9 @@ export interface ServerFlags {
   /** "auto": a self-signed certificate kept in the state dir. */
   tls?: string;
   stateDir?: string;
+  s3Endpoint?: string;
+  s3Bucket?: string;
+  db?: string;
 }
 
 /** What the CLI does before the server starts: make (or reuse) a self-signed certificate there. */
@@ -54,6 +57,7 @@ const ENV_KEYS = {
   FERRY_ALLOW_ANONYMOUS: "allowAnonymous",
   FERRY_MIN_FREE_BYTES: "minFreeBytes",
   FERRY_MIN_BYTES_PER_SECOND: "minBytesPerSecond",
+  FERRY_DB: "db",
 } as const;
 
 const NUMERIC = new Set([
@@ -133,6 +137,13 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
     merged.tls = { cert: flags.tlsCert, key: flags.tlsKey };
   }
   if (flags.fsync === false) merged.fsync = false;
+  if (flags.db !== undefined) merged.db = flags.db;
+  const s3 = { ...(merged.s3 as Record<string, unknown> | undefined) };
+  if (env.FERRY_S3_ENDPOINT) s3.endpoint = env.FERRY_S3_ENDPOINT;
+  if (env.FERRY_S3_BUCKET) s3.bucket = env.FERRY_S3_BUCKET;
+  if (flags.s3Endpoint !== undefined) s3.endpoint = flags.s3Endpoint;
+  if (flags.s3Bucket !== undefined) s3.bucket = flags.s3Bucket;
+  if (Object.keys(s3).length > 0) merged.s3 = s3;
   const checked = checkServerConfig(merged);
   if (!checked.ok) throw new ConfigError(`invalid configuration:\n${checked.message}`);
   return { config: checked.config, autoTlsDir };

@@ -67,7 +67,9 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   }
   const startedAt = performance.now();
   const resume = options.resume !== false && wire.supports(CAPABILITIES.RESUME);
-  const key = createHash("sha256").update([wire.config.host, wire.config.port, name, dir].join("\0")).digest("hex").slice(0, 40);
+  // Not tied to one server: a download cut from one server of a cluster resumes from another (the
+  // chunk digests catch a different file under the same name).
+  const key = createHash("sha256").update([name, path.resolve(dir)].join("\0")).digest("hex").slice(0, 40);
   const partial = await LocalPartial.open(dir, key, name, !resume);
   let expected = -1;
   let resumedFrom = 0;

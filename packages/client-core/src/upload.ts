@@ -66,12 +66,14 @@ const RESUME_THRESHOLD = 16 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /**
- * The same file, sent to the same name on the same server, gets the same key in every attempt,
- * which is how a re-run finds the partial the last one left. Content is not part of the key: a
- * changed file is caught by the chunk digests instead.
+ * The same file, sent to the same name, gets the same key in every attempt, which is how a re-run
+ * finds the partial the last one left. Which server is not part of the key: servers sharing a
+ * cluster store resume each other's uploads (docs/scale-out.md), and a server that never saw the
+ * key simply starts a new one. Content is not part of it either: a changed file is caught by the
+ * chunk digests instead.
  */
-function resumeKey(wire: Wire, filePath: string, name: string, size: number): string {
-  const identity = [path.resolve(filePath), name, size, wire.config.host, wire.config.port].join("\0");
+function resumeKey(filePath: string, name: string, size: number): string {
+  const identity = [path.resolve(filePath), name, size].join("\0");
   return createHash("sha256").update(identity).digest("hex").slice(0, 40);
 }
 
@@ -100,7 +102,7 @@ export async function uploadFile(wire: Wire, filePath: string, options: UploadOp
       return await transfer(wire, { ...options, name, size: stat.size }, {
         kind: "resumable",
         fd,
-        key: resumeKey(wire, filePath, name, stat.size),
+        key: resumeKey(filePath, name, stat.size),
         // resume: false starts over under the same key, so the server replaces the stale partial
         // (PUT_FROM 0 truncates it) instead of keeping it until it expires.
         startOver: options.resume === false,

@@ -62,13 +62,13 @@ export class S3BlobStore implements BlobStore {
       await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, MaxKeys: 1 }));
       return;
     } catch (error) {
-      if (errorName(error) !== "NoSuchBucket") throw unusable(this.location, error);
+      if (errorName(error) !== "NoSuchBucket") throw unusable(this.location, error, await this.#accessKey());
     }
     try {
       await this.#client.send(new CreateBucketCommand({ Bucket: this.#bucket }));
     } catch (error) {
       // Another server made it meanwhile: fine.
-      if (!["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].includes(errorName(error))) throw unusable(this.location, error);
+      if (!["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].includes(errorName(error))) throw unusable(this.location, error, await this.#accessKey());
     }
   }
 
@@ -178,6 +178,15 @@ export class S3BlobStore implements BlobStore {
     this.#client.destroy();
   }
 
+  /** The access key id in use (not secret: it names the credential to check), if one resolves. */
+  async #accessKey(): Promise<string | undefined> {
+    try {
+      return (await this.#client.config.credentials()).accessKeyId;
+    } catch {
+      return undefined;
+    }
+  }
+
   #key(key: string): string {
     return this.#prefix + key;
   }
@@ -201,13 +210,17 @@ function errorName(error: unknown): string {
 }
 
 /** One line a person can act on: what the store said, or that it did not answer. */
-function describeFailure(error: unknown): string {
+function describeFailure(error: unknown, accessKey?: string): string {
   const name = errorName(error);
+  const key = accessKey === undefined ? "the access key" : `access key ${JSON.stringify(accessKey)}`;
   switch (name) {
+    case "CredentialsProviderError":
+      return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or s3.accessKeyId and s3.secretAccessKey in the config file";
     case "InvalidAccessKeyId":
-      return "the object store does not know the access key (AWS_ACCESS_KEY_ID)";
+      return `the object store does not know ${key} (AWS_ACCESS_KEY_ID)`;
     case "SignatureDoesNotMatch":
-      return "the object store refused the secret key (AWS_SECRET_ACCESS_KEY)";
+      // Swift's s3api answers this for an unknown access key too: name both, the secret first.
+      return `the object store refused the signature made with ${key}: the secret key (AWS_SECRET_ACCESS_KEY) is wrong for it, or the store does not know that access key (AWS_ACCESS_KEY_ID)`;
     case "AccessDenied":
       return "the object store denied access with these credentials";
     case "ECONNREFUSED":
@@ -227,6 +240,6 @@ function storageError(what: string, error: unknown): ServerError {
   return new ServerError(`${what}: ${describeFailure(error)}`, { code: "STORAGE_ERROR", cause: error });
 }
 
-function unusable(location: string, error: unknown): ServerError {
-  return new ServerError(`object store ${location} is unusable: ${describeFailure(error)}`, { code: "STORAGE_UNUSABLE", cause: error });
+function unusable(location: string, error: unknown, accessKey?: string): ServerError {
+  return new ServerError(`object store ${location} is unusable: ${describeFailure(error, accessKey)}`, { code: "STORAGE_UNUSABLE", cause: error });
 }

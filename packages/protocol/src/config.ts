@@ -101,6 +101,25 @@ export const ServerConfigSchema = z.strictObject({
   slotGraceMs: z.int().min(0).default(2_000),
   /** fsync each file (and its directory) before it is published. Turn off only for throwaway data. */
   fsync: z.boolean().default(true),
+  /**
+   * Cluster storage (docs/scale-out.md): file bytes in this S3 bucket, names in `db`. Given with
+   * `db`, `dir` is only a scratch area. Credentials: here, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+   */
+  s3: z
+    .strictObject({
+      endpoint: z.url({ protocol: /^https?$/ }),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "3-63 lowercase letters, digits, '.' or '-'"),
+      region: z.string().min(1).optional(),
+      accessKeyId: z.string().min(1).optional(),
+      secretAccessKey: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** PostgreSQL URL (postgres://user:password@host:port/database) of the cluster catalog; goes with `s3`. */
+  db: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  /** Cluster storage: bytes of file data held in memory on their way to the store, server-wide. */
+  maxBufferedBytes: z.int().min(16 * 1024 * 1024).default(256 * 1024 * 1024),
+}).refine((config) => (config.s3 === undefined) === (config.db === undefined), {
+  message: "s3 (--s3-endpoint, --s3-bucket) and db (--db) go together: cluster storage needs both",
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 export type ServerConfigInput = z.input<typeof ServerConfigSchema>;

@@ -462,10 +462,15 @@ export class UploadSession {
     await answer;
   }
 
-  /** An upload that will not be stored: its quota reservation ends, its temp file goes, its answer is ERROR. */
+  /**
+   * An upload that will not be stored: its quota reservation ends, its temp file goes, its answer is
+   * ERROR. A resumable upload the storage failed (STORAGE_ERROR: a disk or an object store that went
+   * away) keeps what is stored, so the same PUT resumes once storage is back (protocol.md §4.2).
+   */
   async #dropUpload(upload: Upload, code: WireErrorCode, message: string): Promise<ErrorMessage> {
     upload.settle(false);
-    await upload.file.discard();
+    if (code === "STORAGE_ERROR" && upload.put.resume) await upload.file.suspend();
+    else await upload.file.discard();
     return this.#failure(upload.put, code, message);
   }
 

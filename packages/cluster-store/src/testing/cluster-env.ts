@@ -19,12 +19,17 @@ export function clusterEnv(): { s3Endpoint: string; db: string } | { skipped: st
 
 export const TEST_BUCKET = "ferry-test";
 
+// The SDK warns that its releases after January 2027 need Node 22; the one used here is pinned.
+process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+
 /** A fresh, empty cluster store: its own key prefix in the test bucket and its own PostgreSQL schema. */
 export async function freshCluster(env: { s3Endpoint: string; db: string }, options: Partial<ClusterConfig> = {}) {
   const id = randomBytes(6).toString("hex");
   const config: ClusterConfig = { s3: { endpoint: env.s3Endpoint, bucket: TEST_BUCKET, prefix: `t-${id}/` }, db: env.db, schema: `t_${id}`, ...options };
   return {
     config,
+    /** The database URL with this store's schema as its search_path (for a ferry-server process). */
+    dbUrl: `${env.db}${env.db.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${config.schema}`)}`,
     open: (): Promise<ClusterStorage> => openClusterStorage(config),
     async cleanup(): Promise<void> {
       const client = new pg.Client({ connectionString: env.db });

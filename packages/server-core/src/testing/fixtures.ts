@@ -54,9 +54,9 @@ type Recorded = { [K in keyof ServerEvents]: ServerEvents[K][0][] };
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 
 /** A started server on 127.0.0.1:0 with a temp storage dir and every event recorded. */
-export async function startTestServer(config: ServerConfigInput = {}) {
+export async function startTestServer(config: ServerConfigInput = {}, options: ConstructorParameters<typeof FerryServer>[1] = {}) {
   const storage = await tempDir("ferry-store-");
-  const server = new FerryServer({ host: "127.0.0.1", port: 0, dir: storage.dir, fsync: false, ...config });
+  const server = new FerryServer({ host: "127.0.0.1", port: 0, dir: storage.dir, fsync: false, ...config }, options);
   const events = {} as Recorded;
   const names: (keyof ServerEvents)[] = [
     "connection",

@@ -1,0 +1,237 @@
+// Scale-out (docs/scale-out.md): several servers over one Swift (S3 API) and one PostgreSQL. Needs
+// both running (scripts/swift.sh, scripts/postgres.sh; .ci/run starts them); skipped otherwise.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { execFile } from "node:child_process";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientError, FerryClient } from "@ferry/client-core";
+import { openClusterStorage } from "@ferry/cluster-store";
+import { clusterEnv, freshCluster } from "@ferry/cluster-store/testing";
+import { hashToken } from "@ferry/server-core";
+import { sha256, sha256File, startTestServer, tempDir, waitFor, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
+
+const MiB = 1024 * 1024;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SERVER_BIN = path.resolve(here, "../../../apps/server-cli/dist/ferry-server.mjs");
+const SWIFT_SCRIPT = path.resolve(here, "../../../scripts/swift.sh");
+const env = clusterEnv();
+
+if ("skipped" in env) {
+  console.log(`skipped: cluster e2e: ${env.skipped}`);
+  describe.skip("several servers over one object store and one database", () => it("needs Swift and PostgreSQL", () => undefined));
+} else {
+  describe("several servers over one object store and one database", () => {
+    let cluster: Awaited<ReturnType<typeof freshCluster>>;
+    let local: Awaited<ReturnType<typeof tempDir>>;
+    const servers: TestServer[] = [];
+
+    /** An in-process server with its own connections to the shared store (as another machine would have). */
+    async function startServer(config: Parameters<typeof startTestServer>[0] = {}, endpoint?: string): Promise<TestServer> {
+      const storageConfig = endpoint ? { ...cluster.config, s3: { ...cluster.config.s3, endpoint } } : cluster.config;
+      const server = await startTestServer(config, { storage: () => openClusterStorage(storageConfig) });
+      servers.push(server);
+      return server;
+    }
+
+    beforeAll(async () => {
+      cluster = await freshCluster(env);
+      (await cluster.open()).close(); // creates the schema the server processes below use by URL
+      local = await tempDir("ferry-cluster-");
+    });
+    afterAll(async () => {
+      for (const server of servers) await server.cleanup();
+      await local.cleanup();
+      await cluster.cleanup();
+    });
+
+    it("stores through A and serves the same bytes and SHA-256 through B", async () => {
+      const [a, b] = [await startServer(), await startServer()];
+      const source = path.join(local.dir, "shared.bin");
+      const digest = await writeRandomFile(source, 12 * MiB + 5);
+      const toA = await FerryClient.connect({ port: a.port });
+      expect((await toA.upload(source, { name: "team/shared.bin" })).sha256).toBe(digest);
+      await toA.close();
+      const toB = await FerryClient.connect({ port: b.port });
+      const listed = await toB.list("team");
+      expect(listed).toEqual([expect.objectContaining({ name: "team/shared.bin", size: 12 * MiB + 5, sha256: digest })]);
+      const inbox = path.join(local.dir, "inbox");
+      const got = await toB.download("team/shared.bin", { dir: inbox });
+      await toB.close();
+      expect(got.sha256).toBe(digest);
+      expect(await sha256File(got.path)).toBe(digest);
+    });
+
+    it("decides one name uploaded through A and B at the same moment: fail stores one, rename stores both", async () => {
+      const [a, b] = [await startServer(), await startServer()];
+      const clients = [await FerryClient.connect({ port: a.port }), await FerryClient.connect({ port: b.port })];
+      const bodies = [Buffer.from("from A"), Buffer.from("from B")];
+      const send = (policy: "fail" | "rename", name: string) =>
+        Promise.allSettled(clients.map((client, at) => client.uploadStream([bodies[at]!], { name, size: bodies[at]!.length, onConflict: policy })));
+      const failed = await send("fail", "race.txt");
+      expect(failed.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const refused = failed.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect((refused.reason as ClientError).code).toBe("ALREADY_EXISTS");
+      const renamed = await send("rename", "both.txt");
+      const names = renamed.map((r) => (r.status === "fulfilled" ? r.value.name : "refused"));
+      expect(names.sort()).toEqual(["both (1).txt", "both.txt"]);
+      const listing = (await clients[1]!.list()).filter((e) => e.name.startsWith("both"));
+      expect(listing.map((e) => e.sha256).sort()).toEqual(bodies.map((body) => sha256(body)).sort());
+      for (const client of clients) await client.close();
+    });
+
+    it("never lets parallel uploads through two servers pass a shared quota", async () => {
+      const token = "quota-user-token-0123456789";
+      const users = [{ name: "q", tokenSha256: hashToken(token), permissions: ["read", "write", "delete"] as const, dir: "q", quotaBytes: 10 * MiB }];
+      const [a, b] = [await startServer({ users: users.map((u) => ({ ...u, permissions: [...u.permissions] })) }), await startServer({ users: users.map((u) => ({ ...u, permissions: [...u.permissions] })) })];
+      const body = Buffer.alloc(2 * MiB, 7);
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 10 }, async (_, at) => {
+          const client = await FerryClient.connect({ port: (at % 2 === 0 ? a : b).port, token });
+          try {
+            return await client.uploadStream([body], { name: `f${at}.bin`, size: body.length });
+          } finally {
+            await client.close();
+          }
+        }),
+      );
+      const stored = attempts.filter((r) => r.status === "fulfilled");
+      for (const r of attempts) if (r.status === "rejected") expect((r.reason as ClientError).code).toBe("QUOTA_EXCEEDED");
+      expect(stored.length).toBeGreaterThanOrEqual(1);
+      expect(stored.length).toBeLessThanOrEqual(5);
+      const client = await FerryClient.connect({ port: b.port, token });
+      const total = (await client.list()).reduce((sum, e) => sum + e.size, 0);
+      await client.close();
+      expect(total).toBeLessThanOrEqual(10 * MiB);
+      expect(total).toBe(stored.length * body.length);
+    });
+
+    it("finishes on B a 200 MiB upload whose server A was killed (SIGKILL) at half, sending well under the full size again", async () => {
+      const source = path.join(local.dir, "big.bin");
+      const size = 200 * MiB;
+      const digest = await writeRandomFile(source, size);
+      const a = await spawnServer(cluster.config.s3.endpoint, cluster.config.s3.bucket, cluster.dbUrl);
+      const toA = await FerryClient.connect({ port: a.port });
+      const cut = await toA
+        .upload(source, {
+          onProgress: (p) => {
+            if (p.bytes >= size / 2 && a.child.exitCode === null && !a.child.killed) a.child.kill("SIGKILL");
+          },
+        })
+        .catch((error: unknown) => error);
+      expect(cut).toBeInstanceOf(ClientError);
+      await a.exited;
+      await toA.close().catch(() => undefined);
+      // PostgreSQL drops a dead server's advisory locks once it sees the connection close.
+      await waitFor(async () => (await advisoryLocks(env.db)) === 0);
+      const b = await spawnServer(cluster.config.s3.endpoint, cluster.config.s3.bucket, cluster.dbUrl);
+      try {
+        const toB = await FerryClient.connect({ port: b.port });
+        const result = await toB.upload(source);
+        await toB.close();
+        expect(result.sha256).toBe(digest);
+        const sentAgain = size - result.resumedFrom;
+        expect(result.resumedFrom).toBeGreaterThan(0);
+        expect(sentAgain).toBeLessThan(0.75 * size);
+        const check = await FerryClient.connect({ port: b.port });
+        expect((await check.list()).find((e) => e.name === "big.bin")?.sha256).toBe(digest);
+        await check.close();
+      } finally {
+        b.child.kill("SIGTERM");
+        await b.exited;
+      }
+    });
+
+    it("fails an upload with STORAGE_ERROR when the object store goes away, publishes nothing, and resumes once it is back", async () => {
+      // A proxy of its own: killing it leaves the one the other tests use alone.
+      const proxy = await startProxy();
+      const server = await startServer({}, `http://127.0.0.1:${proxy.port}`);
+      const source = path.join(local.dir, "outage.bin");
+      const size = 64 * MiB;
+      const digest = await writeRandomFile(source, size);
+      const client = await FerryClient.connect({ port: server.port });
+      const failure = await client
+        .upload(source, {
+          onProgress: (p) => {
+            if (p.bytes >= size / 2) proxy.kill();
+          },
+        })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ClientError);
+      expect((failure as ClientError).code).toBe("STORAGE_ERROR");
+      // The connection still serves: the catalog says nothing is under the name.
+      expect((await client.list()).filter((e) => e.name === "outage.bin")).toEqual([]);
+      await client.close();
+      await proxy.restart();
+      try {
+        const again = await FerryClient.connect({ port: server.port });
+        const result = await again.upload(source);
+        await again.close();
+        expect(result.sha256).toBe(digest);
+        expect(result.resumedFrom).toBeGreaterThan(0);
+      } finally {
+        proxy.kill();
+      }
+    });
+  });
+}
+
+/** A ferry-server process on the cluster store; resolves once it listens. */
+async function spawnServer(endpoint: string, bucket: string, db: string): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [SERVER_BIN, "-p", "0", "--log", "json", "--no-fsync", "--s3-endpoint", endpoint, "--s3-bucket", bucket, "--db", db], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env },
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let errors = "";
+  child.stderr!.on("data", (chunk: Buffer) => (errors += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    lines.on("line", (line) => {
+      const event = JSON.parse(line) as { event?: string; port?: number };
+      if (event.event === "listening") resolve(event.port!);
+    });
+    child.once("exit", (code) => reject(new Error(`ferry-server exited ${code}: ${errors}`)));
+  });
+  return { child, port, exited };
+}
+
+async function advisoryLocks(db: string): Promise<number> {
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    return rows[0].n as number;
+  } finally {
+    await client.end();
+  }
+}
+
+/** One more Swift proxy (scripts/swift.sh proxy), which the test may kill and start again on the same port. */
+async function startProxy(): Promise<{ port: number; kill(): void; restart(): Promise<void> }> {
+  const dir = process.env["FERRY_TEST_SWIFT_DIR"];
+  if (!dir) throw new Error("FERRY_TEST_SWIFT_DIR is not set (scripts/swift.sh writes it)");
+  const run = promisify(execFile);
+  const started = async (port?: number) => {
+    const { stdout } = await run(SWIFT_SCRIPT, ["proxy", dir, ...(port ? [String(port)] : [])]);
+    const [p, pid] = stdout.trim().split(" ").map(Number);
+    return { port: p!, pid: pid! };
+  };
+  let current = await started();
+  return {
+    port: current.port,
+    kill() {
+      try {
+        process.kill(-current.pid, "SIGKILL"); // the proxy's process group: it and its worker
+      } catch {
+        // already gone
+      }
+    },
+    async restart() {
+      current = await started(current.port);
+    },
+  };
+}

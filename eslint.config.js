@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   {
     // Cores and protocol are libraries: no terminal, no process globals. Apps own those.
-    files: ["packages/{protocol,server-core,client-core}/src/**/*.ts"],
+    files: ["packages/{protocol,server-core,client-core,node-io,cluster-store}/src/**/*.ts"],
     ignores: ["packages/*/src/**/*.test.ts", "packages/*/src/testing/**"],
     rules: {
       "no-console": "error",

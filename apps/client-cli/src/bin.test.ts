@@ -414,6 +414,17 @@ describe("help and version", () => {
     expect(version.stdout.trim()).toBe("0.1.0");
   });
 
+  it("stops quietly with 141 when the reader of its output goes away (ferry --help | head -1)", async () => {
+    // A pipe whose reader has already closed: the first write gets EPIPE.
+    const child = spawn(process.execPath, [BIN, "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(141);
+    expect(stderr).toBe("");
+  });
+
   it("exits 2 on a bad port", async () => {
     const result = await ferry(["send", "-p", "http", "x"]);
     expect(result.code).toBe(2);

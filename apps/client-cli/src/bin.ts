@@ -163,6 +163,13 @@ program.action(async (_opts: unknown, command: Command) => runShell(command));
 
 throwOnUsageErrors(program);
 
+// `ferry ls | head`: once the reader is gone, stop quietly with SIGPIPE's exit code rather than
+// crash on EPIPE with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(EXIT.BROKEN_PIPE);
+});
+
 program.parseAsync().then(
   () => reportInterruption(),
   (error: unknown) => {

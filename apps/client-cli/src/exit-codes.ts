@@ -16,6 +16,8 @@ export const EXIT = {
   INTERRUPTED: 130,
   /** Stopped with SIGTERM. */
   TERMINATED: 143,
+  /** Whoever read stdout went away (`ferry ls | head`): stopped quietly, as a shell reports SIGPIPE. */
+  BROKEN_PIPE: 141,
 } as const;
 
 export type Interrupt = "SIGINT" | "SIGTERM";
@@ -32,7 +34,8 @@ Exit codes:
   2    bad flags or arguments
   3    could not reach or trust the server (refused, busy, timeout, lost,
        TLS certificate not trusted, token missing or wrong)
-  130  interrupted (Ctrl+C); 143 stopped by SIGTERM`;
+  130  interrupted (Ctrl+C); 143 stopped by SIGTERM
+  141  the reader of stdout went away (ferry ls | head): stopped quietly`;
 
 /** True when the error means the connection is gone, not just one file. */
 export const isConnectionError = isConnectionLevel;

@@ -48,8 +48,8 @@ async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise
   return { child, port, output: () => out, exited };
 }
 
-async function run(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, [BIN, ...args]);
+async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
   let stderr = "";
   let stdout = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -214,6 +214,43 @@ describe("ferry-server binary", () => {
     const result = await run(["--port", "0", "--dir", path.join(file, "sub")]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("unusable");
+  });
+});
+
+describe("ferry-server cluster storage flags (docs/scale-out.md)", () => {
+  const s3 = process.env["FERRY_TEST_S3_ENDPOINT"];
+  const db = process.env["FERRY_TEST_DB"];
+  const creds = { AWS_ACCESS_KEY_ID: "test:tester", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" };
+
+  it("exits 2 when only one of --s3-* and --db is given", async () => {
+    const result = await run(["--port", "0", "--db", "postgres://ferry@127.0.0.1:1/x"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("go together");
+  });
+
+  it("exits 3 with one line when the object store is unreachable", async () => {
+    const result = await run(["--port", "0", "--s3-endpoint", "http://127.0.0.1:1", "--s3-bucket", "ferry", "--db", "postgres://ferry@127.0.0.1:1/x"], creds);
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^ferry-server: object store .* is unusable: the object store is unreachable \(ECONNREFUSED\)$/)]);
+  });
+
+  it.runIf(s3 && db)("exits 3 with one line naming the database when it is unreachable, its password hidden", async () => {
+    const result = await run(["--port", "0", "--s3-endpoint", s3!, "--s3-bucket", "ferry-flags", "--db", "postgres://ferry:secret@127.0.0.1:1/x"], creds);
+    expect(result.code).toBe(3);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/database postgres:\/\/ferry:\*\*\*@127\.0\.0\.1:1\/x is unusable: the database is unreachable/);
+    expect(result.stderr).not.toContain("secret");
+  });
+
+  it.runIf(s3 && db)("exits 3 with one line naming the access key when the object store refuses the credentials", async () => {
+    const result = await run(["--port", "0", "--s3-endpoint", s3!, "--s3-bucket", "ferry-flags", "--db", db!], { ...creds, AWS_SECRET_ACCESS_KEY: "wrong-secret" });
+    expect(result.code).toBe(3);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('access key "test:tester"');
+    expect(lines[0]).toContain("AWS_SECRET_ACCESS_KEY");
+    expect(result.stderr).not.toContain("wrong-secret");
   });
 });
 

@@ -13,7 +13,7 @@ export async function openCluster(config: ServerConfig): Promise<Storage> {
   const s3 = config.s3!;
   const credentials = s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined;
   return openClusterStorage({
-    s3: { endpoint: s3.endpoint, bucket: s3.bucket, ...(s3.region ? { region: s3.region } : {}), ...(credentials ? { credentials } : {}) },
+    s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region ?? process.env["AWS_REGION"] ?? "us-east-1", ...(credentials ? { credentials } : {}) },
     db: config.db!,
     maxBufferedBytes: config.maxBufferedBytes,
   });

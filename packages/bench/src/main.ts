@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
+import { startClusterServices, type ClusterServices } from "./cluster-services.js";
 import { cliStartupMs, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, type Measurement, type ToolName } from "./tools.js";
 import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
 
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     runs: { type: "string" },
     only: { type: "string" },
     out: { type: "string" },
+    backend: { type: "string", default: "local" },
   },
 });
 const quick = values.quick!;
@@ -30,8 +32,13 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 const outFile = values.out ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out) : path.join(repoRoot, "docs/benchmarks.md");
 const dataRoot = values.disk ? os.tmpdir() : existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
 
+if (values.backend !== "local" && values.backend !== "cluster") throw new Error(`--backend: local or cluster, not ${values.backend}`);
+// --backend cluster adds ferry over Swift + PostgreSQL (W1–W3) beside the local rows, in the same run.
+const cluster: ClusterServices | null = values.backend === "cluster" ? await startClusterServices() : null;
+
 const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {
   ferry: runFerry,
+  "ferry-cluster": (w, dir) => runFerry(w, dir, { args: () => cluster!.freshStore(), env: cluster!.env }),
   "ferry-download": runFerryDownload,
   "raw-pipe": runRawPipe,
   nc: runNetcat,
@@ -52,6 +59,7 @@ try {
     const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-download", "raw-pipe"] : ["ferry", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
+    if (cluster && ["W1", "W2", "W3"].includes(workload.id)) tools.splice(1, 0, "ferry-cluster");
     for (const tool of tools) {
       const measured: Measurement[] = [];
       for (let i = 0; i < runs; i++) {
@@ -92,4 +100,5 @@ try {
   log(`wrote ${outFile}`);
 } finally {
   await rm(base, { recursive: true, force: true });
+  await cluster?.stop();
 }

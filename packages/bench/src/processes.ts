@@ -9,8 +9,8 @@ export interface Running {
   exited: Promise<number | null>;
 }
 
-export function start(command: string, args: string[]): Running {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function start(command: string, args: string[], env?: Record<string, string>): Running {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = "";
   let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));

@@ -13,7 +13,15 @@ export interface Measurement {
   clientRss: number | null;
 }
 
-export type ToolName = "ferry" | "ferry-download" | "raw-pipe" | "nc" | "rsync";
+export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "raw-pipe" | "nc" | "rsync";
+
+/** How a ferry-server is started: its storage flags and environment (local: --dir only). */
+export interface Backend {
+  args(runDir: string): Promise<string[]>;
+  env?: Record<string, string>;
+}
+
+export const LOCAL: Backend = { args: async (runDir) => ["--dir", path.join(runDir, "store")] };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
@@ -34,8 +42,9 @@ async function allExited(runs: Running[]): Promise<void> {
 }
 
 /** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
-export async function runFerry(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store"), "--max-clients", "1024", "--max-clients-per-ip", "1024"]);
+export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL): Promise<Measurement> {
+  const storage = await backend.args(runDir);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const clients = workload.clients.map((paths) =>

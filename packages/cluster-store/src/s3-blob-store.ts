@@ -20,7 +20,7 @@ export interface S3Options {
   /** http(s)://host:port of the S3 API. */
   endpoint: string;
   bucket: string;
-  /** Default: AWS_REGION, else us-east-1. */
+  /** Default us-east-1 (what Swift's s3api and MinIO answer to). */
   region?: string;
   /** Default: the SDK's chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, shared config…). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -47,7 +47,7 @@ export class S3BlobStore implements BlobStore {
     this.#client = new S3Client({
       endpoint: options.endpoint,
       forcePathStyle: true,
-      region: options.region ?? process.env["AWS_REGION"] ?? "us-east-1",
+      region: options.region ?? "us-east-1",
       ...(options.credentials ? { credentials: options.credentials } : {}),
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",

@@ -214,6 +214,7 @@ export class ObjectUpload implements ResumableUpload {
 
   #restore(session: Session): void {
     this.#cuts = session.parts.length;
+    this.#nextPart = Math.max(0, ...session.parts.map((part) => part.number)) + 1;
     this.#uploadId = session.uploadId;
     this.#parts = [...session.parts];
     this.#committed = session.offset;
@@ -256,7 +257,10 @@ export class ObjectUpload implements ResumableUpload {
     const end = this.#committed + this.#queuedBytes + body.length;
     // The session's state at this part's end: taken now, before later bytes are hashed.
     const snapshot = this.#session && !last ? { hashState: this.#wasm!.save(), chunks: this.#chunks.slice(0, end / this.#session.chunkSize) } : undefined;
-    const number = this.#parts.length + this.#queuedParts + 1;
+    // Numbered when cut, from a counter: counting stored and queued parts instead gave the same
+    // number twice when a part was cut while the previous one was still being recorded in the
+    // session (S3 then refused the list: InvalidPartOrder).
+    const number = this.#nextPart++;
     this.#queuedParts++;
     this.#queuedBytes += body.length;
     let done!: () => void;
@@ -288,6 +292,8 @@ export class ObjectUpload implements ResumableUpload {
 
   /** Parts cut so far (0: the file may still go as one PutObject). */
   #cuts = 0;
+  /** The number the next part cut gets (1…). */
+  #nextPart = 1;
   #queuedParts = 0;
   #queuedBytes = 0;
   /** Resolves when the part last cut is done (stored or failed). */

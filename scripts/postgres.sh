@@ -26,9 +26,15 @@ fi
 BIN=$(bin)
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p "$dir"
-# initdb refuses to run as root: the cluster belongs to the postgres user.
-[ "$(id -u)" = 0 ] && chown postgres "$dir"
-as_pg "$BIN/initdb" -D "$dir/data" -A trust -U ferry >"$dir/initdb.log" 2>&1
+# initdb refuses to run as root: the cluster belongs to the postgres user, who must reach DIR.
+if [ "$(id -u)" = 0 ]; then
+  chown postgres "$dir"
+  if ! runuser -u postgres -- test -w "$dir"; then
+    echo "postgres: the postgres user cannot reach $dir (a parent directory is private: chmod a+x it)" >&2
+    exit 1
+  fi
+fi
+as_pg "$BIN/initdb" -D "$dir/data" -A trust -U ferry >"$dir/initdb.log" 2>&1 || { echo "postgres: initdb failed; see $dir/initdb.log" >&2; exit 1; }
 as_pg "$BIN/pg_ctl" -D "$dir/data" -w -t 60 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" -l "$dir/log" start >/dev/null
 cat > "$dir/env" <<ENV
 export FERRY_TEST_DB=postgres://ferry@127.0.0.1:$port/postgres

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,7 @@ async function readEnv(file: string): Promise<Record<string, string>> {
 export async function startClusterServices(): Promise<ClusterServices> {
   // Swift keeps its objects' metadata in extended attributes: on disk (os.tmpdir), not /dev/shm.
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-services-"));
+  await chmod(dir, 0o755); // PostgreSQL runs as its own user and must reach its data dir inside
   const swiftDir = path.join(dir, "swift");
   const pgDir = path.join(dir, "pg");
   await run("swift.sh", ["start", swiftDir]);

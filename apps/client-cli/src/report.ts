@@ -93,6 +93,10 @@ export class Reporter {
       this.#out(`skipped ${printable(name)}: ${printable(result.path)} already exists`);
       return;
     }
+    if (result.outcome === "unchanged") {
+      this.#out(`unchanged ${printable(name)}: ${printable(result.path)} already holds these bytes (sha256 ${result.sha256})`);
+      return;
+    }
     const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already here)` : "";
     this.#out(
       `got ${printable(name)} → ${printable(result.path)}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,

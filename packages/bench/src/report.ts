@@ -100,6 +100,9 @@ Do not edit by hand: run the bench again.
 - nc (netcat-openbsd) and rsync --daemon run where installed; the bench never installs them.
 - ferry-cluster (with \`--backend cluster\`): the same \`ferry-server\` over a loopback OpenStack Swift (S3 API, one
   replica, on disk) and PostgreSQL started by scripts/swift.sh and scripts/postgres.sh, a fresh bucket and schema per run.
+- ferry-resend / rsync-resend (W2): the same folder sent a second time with nothing changed, timed on
+  that second run: the \`ferry send DIR\` CLI process (one LIST, local hashes, no file bytes) against
+  \`rsync -a\` to the daemon. Their MiB/s is the tree's size over the time; no file byte moves.
 - ferry-download: W1's file is uploaded first (not timed), then one client process downloads it (verified,
   fsynced, renamed into place). The raw pipe is symmetric, so its upload figure is the baseline for both.
 
@@ -127,7 +130,7 @@ export function renderSvg(rows: Row[]): string {
   const left = 210;
   const width = 760;
   const max = Math.max(...rows.map((r) => r.rate.median), 1);
-  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-cluster": "#805ad5", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e" };
+  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-cluster": "#805ad5", "ferry-resend": "#4299e1", "rsync-resend": "#ecc94b", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e" };
   const bars = rows.map((r, i) => {
     const y = 30 + i * (barHeight + gap);
     const w = Math.max(1, ((width - left - 90) * r.rate.median) / max);

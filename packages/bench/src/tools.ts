@@ -13,7 +13,7 @@ export interface Measurement {
   clientRss: number | null;
 }
 
-export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "raw-pipe" | "nc" | "rsync";
+export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "ferry-resend" | "raw-pipe" | "nc" | "rsync" | "rsync-resend";
 
 /** How a ferry-server is started: its storage flags and environment (local: --dir only). */
 export interface Backend {
@@ -114,8 +114,34 @@ export async function runNetcat(workload: Workload, runDir: string): Promise<Mea
   return { ms: performance.now() - t0, serverRss: null, clientRss: null };
 }
 
-/** Native reference: rsync --daemon on 127.0.0.1 (W1 and W2). */
-export async function runRsync(workload: Workload, runDir: string): Promise<Measurement> {
+/**
+ * Sending W2's folder again with nothing changed (issue 15): the `ferry send DIR` CLI process, as
+ * users run it, timed on its second run against a server that already holds every file.
+ */
+export async function runFerryResend(workload: Workload, runDir: string): Promise<Measurement> {
+  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
+  const send = () => start(process.execPath, [clientBin, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
+  await allExited([send()]);
+  const t0 = performance.now();
+  const again = send();
+  await allExited([again]);
+  const ms = performance.now() - t0;
+  if (!/unchanged/.test(again.stdout())) throw new Error(`the second send reported no unchanged file: ${again.stdout().slice(0, 500)}`);
+  const serverRss = await peakRss(server.child.pid!);
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return { ms, serverRss, clientRss: null };
+}
+
+/** rsync's figure for the same: the second `rsync -a` of the unchanged tree to the daemon. */
+export function runRsyncResend(workload: Workload, runDir: string): Promise<Measurement> {
+  return runRsync(workload, runDir, true);
+}
+
+/** Native reference: rsync --daemon on 127.0.0.1 (W1 and W2); `again`: time a second, unchanged run. */
+export async function runRsync(workload: Workload, runDir: string, again = false): Promise<Measurement> {
   const port = await freePort();
   const dest = path.join(runDir, "rsync-dest");
   await mkdir(dest, { recursive: true });
@@ -126,8 +152,10 @@ export async function runRsync(workload: Workload, runDir: string): Promise<Meas
   const daemon = start("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1", "--log-file=/dev/null"]);
   await new Promise((r) => setTimeout(r, 300));
   const source = workload.clients[0]![0]!;
+  const args = ["-a", source.endsWith(".bin") ? source : `${source}/`, `rsync://127.0.0.1:${port}/bench/`];
+  if (again) await allExited([start("rsync", args)]);
   const t0 = performance.now();
-  const client = start("rsync", ["-a", source.endsWith(".bin") ? source : `${source}/`, `rsync://127.0.0.1:${port}/bench/`]);
+  const client = start("rsync", args);
   await allExited([client]);
   const ms = performance.now() - t0;
   daemon.child.kill("SIGTERM");

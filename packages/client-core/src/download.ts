@@ -59,7 +59,10 @@ export async function download(wire: Wire, name: string, options: DownloadOption
   }
   // fail and skip are decided before a byte moves.
   if (policy === "fail" || policy === "skip") {
-    const taken = lstatSync(path.join(dir, fileName), { throwIfNoEntry: false }) !== undefined;
+    // A local folder of that name is not decided here: the name may be a folder on the server too
+    // (`get docs` twice), and a file is never published over a folder anyway (local-publish.ts).
+    const existing = lstatSync(path.join(dir, fileName), { throwIfNoEntry: false });
+    const taken = existing !== undefined && !existing.isDirectory();
     if (taken && policy === "fail") {
       throw new ClientError(`${path.join(dir, fileName)} already exists`, { code: "ALREADY_EXISTS" });
     }

@@ -17,3 +17,4 @@ export {
   type FolderUploadOptions,
   type FolderDownloadOptions,
 } from "./folders.js";
+export { findUnchanged, sha256OfFile } from "./unchanged.js";

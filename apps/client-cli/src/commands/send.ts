@@ -1,6 +1,7 @@
 import { UsageError } from "../settings.js";
 import { stat } from "node:fs/promises";
-import { ClientError, FerryClient, makeFolders, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
+import path from "node:path";
+import { ClientError, FerryClient, findUnchanged, makeFolders, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import type { ClientConfig, ConflictPolicy } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
@@ -172,8 +173,16 @@ async function sendFolder(client: FerryClient, source: Extract<Source, { kind: "
       reporter.failed(entry.localPath, new ClientError(entry.reason, { code: "UNSENDABLE_NAME" }));
     }
   }
+  // What the server already holds byte for byte is reported unchanged without sending a byte: one
+  // LIST of the folder, then only same-size files with a recorded SHA-256 are hashed here.
+  const same = await findUnchanged(client, path.basename(path.resolve(source.path)).normalize("NFC"), files);
+  for (const [file, sha256] of same) {
+    progress.fileDone(file.size);
+    reporter.stored(file.localPath, { name: file.name, requestedName: file.name, size: file.size, sha256, durationMs: 0, outcome: "unchanged", resumedFrom: 0 });
+  }
+  const changed = same.size === 0 ? files : files.filter((file) => !same.has(file));
   // Files are pipelined, many in flight at once: the overall bar is the one that moves.
-  const failed = unsendable + (await uploadFiles(client, files, {
+  const failed = unsendable + (await uploadFiles(client, changed, {
     onConflict: options.onConflict,
     skipIdentical: true,
     resume: options.resume,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -313,5 +313,79 @@ describe("ferry-server security", () => {
     const second = await startServer(["--port", "0", "--dir", dir, "--tls", "auto", "--state-dir", state]);
     expect(second.output()).toContain(`TLS ${fingerprint}`);
     expect(second.output()).not.toContain("made a self-signed");
+  });
+});
+
+describe("ferry-server operator kit (docs/operations.md)", () => {
+  const user = (name: string, token: string) => ({
+    name,
+    tokenSha256: createHash("sha256").update(token).digest("hex"),
+    permissions: ["read", "write", "delete"],
+  });
+
+  it("SIGHUP during a 200 MiB upload: the upload completes, an added token works, a removed one is refused, a broken config changes nothing", async () => {
+    const dir = await tempDir();
+    const config = path.join(dir, "server.json");
+    await writeFile(config, JSON.stringify({ users: [user("old", "old-token-0123456789")], authFailureDelayMs: 0 }));
+    const server = await startServer(["--port", "0", "--dir", path.join(dir, "store"), "--config", config]);
+    const size = 200 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    const reloadedLines = (): number => server.output().split("configuration reloaded").length - 1;
+    async function* body(): AsyncGenerator<Buffer> {
+      for (let sent = 0; sent < size; sent += chunk.length) {
+        if (sent === size / 2) {
+          // Half-way: swap the users and reload; the second half goes only once the reload is done.
+          await writeFile(config, JSON.stringify({ users: [user("new", "new-token-0123456789")], authFailureDelayMs: 0 }));
+          server.child.kill("SIGHUP");
+          await waitFor(() => reloadedLines() === 1);
+        }
+        yield chunk;
+      }
+    }
+    const client = await FerryClient.connect({ port: server.port, token: "old-token-0123456789" });
+    const stored = await client.uploadStream(body(), { name: "big.bin", size });
+    expect(stored.size).toBe(size);
+    expect((await stat(path.join(dir, "store", "big.bin"))).size).toBe(size);
+    await client.close().catch(() => undefined);
+    const refused = await FerryClient.connect({ port: server.port, token: "old-token-0123456789" }).then(
+      () => "connected",
+      (e: { code: string }) => e.code,
+    );
+    expect(refused).toBe("AUTH_FAILED");
+    const fresh = await FerryClient.connect({ port: server.port, token: "new-token-0123456789" });
+    expect((await fresh.list()).map((e) => e.name)).toEqual(["big.bin"]);
+    await fresh.close();
+
+    await writeFile(config, "{ not json");
+    server.child.kill("SIGHUP");
+    await waitFor(() => server.output().includes("reload refused"));
+    expect(server.output()).toMatch(/SIGHUP: reload refused, the running configuration stays: config file .* is not valid JSON/);
+    const still = await FerryClient.connect({ port: server.port, token: "new-token-0123456789" });
+    await still.close();
+    expect(server.child.exitCode).toBeNull();
+  });
+
+  it("--admin PORT binds loopback and serves /metrics, /healthz and /readyz, 404 elsewhere", async () => {
+    const dir = await tempDir();
+    const server = await startServer(["--port", "0", "--dir", dir, "--admin", "0"]);
+    await waitFor(() => /admin on http:\/\/127\.0\.0\.1:\d+/.test(server.output()));
+    const port = Number(/admin on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1]);
+    const get = async (p: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${p}`);
+      return { status: response.status, body: await response.text() };
+    };
+    expect((await get("/healthz")).status).toBe(200);
+    expect((await get("/readyz")).status).toBe(200);
+    const metrics = await get("/metrics");
+    expect(metrics.body).toMatch(/^ferry_connections_open 0$/m);
+    expect(metrics.body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect((await get("/status")).status).toBe(404);
+  });
+
+  it("refuses an admin port beyond loopback without TLS (exit 2, one line)", async () => {
+    const dir = await tempDir();
+    const result = await run(["--port", "0", "--dir", dir, "--admin", "0.0.0.0:0", "--allow-anonymous", "--host", "0.0.0.0"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringContaining("the admin port on 0.0.0.0 is reachable beyond this machine")]);
   });
 });

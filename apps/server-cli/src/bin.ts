@@ -12,6 +12,8 @@ import { createServerLog, type LogFormat, type ServerLog } from "./logger.js";
 let log: ServerLog | undefined;
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { openCluster } from "./cluster.js";
+import { adminAddress, startAdminPort } from "./admin.js";
+import { ServerMetrics } from "@ferry/server-admin";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 
 const program = new Command()
@@ -35,6 +37,7 @@ const program = new Command()
   .option("--s3-endpoint <url>", "cluster storage: the S3 API holding file bytes (env FERRY_S3_ENDPOINT; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the config file)")
   .option("--s3-bucket <name>", "cluster storage: the bucket, used as it is or created if missing (env FERRY_S3_BUCKET)")
   .option("--db <url>", "cluster storage: postgres://… catalog of names, quotas and sessions, schema created at start (env FERRY_DB)")
+  .option("--admin <[host:]port>", "serve /metrics, /healthz and /readyz over HTTP here (env FERRY_ADMIN; a port alone binds 127.0.0.1; beyond loopback needs TLS and users)")
   .option("--grace <ms>", "on Ctrl+C/SIGTERM, how long uploads in progress may finish", "10000")
   .addOption(new Option("--log <format>", "log line format").choices(["text", "json"]).default("text"))
   .addHelpText(
@@ -63,7 +66,12 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     }
     const server = new FerryServer(config, config.s3 && config.db ? { storage: openCluster } : {});
     attachEventLog(server, log);
+    // Counting from the first connection: the metrics listen before the server starts.
+    if (config.admin) adminAddress(config); // a refused admin address stops the start, before anything listens
+    const metrics = config.admin ? new ServerMetrics(server) : undefined;
     const info = await server.start();
+    const admin = metrics ? await startAdminPort(server, metrics, config) : undefined;
+    if (admin) logger.info({ event: "admin-listening", host: admin.host, port: admin.port }, `admin on ${admin.url} (/metrics, /healthz, /readyz)`);
     if (info.open) {
       logger.warn(
         { warning: "open" },
@@ -88,6 +96,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       stopping = true;
       const again = signal === "SIGINT" ? "Ctrl+C again" : "SIGTERM again";
       logger.info({ signal }, `${signal}: stopping — finishing uploads in progress (${again} to stop at once)`);
+      void admin?.close();
       void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => {
         logger.info({ signal }, "stopped");
         log?.flush();
@@ -96,6 +105,14 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // SIGHUP: read the config file (and env, flags) again; an invalid one changes nothing.
+    process.on("SIGHUP", () => {
+      void loadServerConfig(flags)
+        .then(({ config: next }) => server.reload(next))
+        .catch((error: unknown) => {
+          logger.error({ event: "reload-refused", code: (error as { code?: string }).code ?? "INTERNAL" }, `SIGHUP: reload refused, the running configuration stays: ${(error as Error).message}`);
+        });
+    });
   });
 
 program.addCommand(tokenCommand());

@@ -22,6 +22,7 @@ export interface ServerFlags {
   s3Endpoint?: string;
   s3Bucket?: string;
   db?: string;
+  admin?: string;
 }
 
 /** What the CLI does before the server starts: make (or reuse) a self-signed certificate there. */
@@ -58,6 +59,7 @@ const ENV_KEYS = {
   FERRY_MIN_FREE_BYTES: "minFreeBytes",
   FERRY_MIN_BYTES_PER_SECOND: "minBytesPerSecond",
   FERRY_DB: "db",
+  FERRY_ADMIN: "admin",
 } as const;
 
 const NUMERIC = new Set([
@@ -138,6 +140,9 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
   }
   if (flags.fsync === false) merged.fsync = false;
   if (flags.db !== undefined) merged.db = flags.db;
+  // --admin PORT alone binds loopback.
+  if (flags.admin !== undefined) merged.admin = /^\d+$/.test(flags.admin) ? `127.0.0.1:${flags.admin}` : flags.admin;
+  if (typeof merged.admin === "string" && /^\d+$/.test(merged.admin)) merged.admin = `127.0.0.1:${merged.admin}`;
   const s3 = { ...(merged.s3 as Record<string, unknown> | undefined) };
   if (env.FERRY_S3_ENDPOINT) s3.endpoint = env.FERRY_S3_ENDPOINT;
   if (env.FERRY_S3_BUCKET) s3.bucket = env.FERRY_S3_BUCKET;

@@ -4,7 +4,7 @@ import type { FerryServer, ServerEvents } from "@ferry/server-core";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 // Events that mean something went wrong for a client; the rest are the normal course of things.
-const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "connection-evicted", "upload-failed", "request-failed", "connection-error"]);
+const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "connection-evicted", "upload-failed", "request-failed", "connection-error", "auth-failed"]);
 
 /**
  * One log record per server event: the lab's sentences kept as the message ("Connected with client
@@ -65,6 +65,15 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     );
   });
   server.on("deleted", (e) => emit("deleted", `Client ${e.connection} deleted ${printable(e.name)}`, e));
+  server.on("authenticated", (e) => emit("authenticated", `Client ${e.connection} authenticated as ${e.user}`, e));
+  server.on("auth-failed", (e) =>
+    emit("auth-failed", `Client ${e.connection} (${e.remote}) refused: ${e.code === "AUTH_REQUIRED" ? "no token" : "wrong token"}${e.blocked ? "; the address is now blocked for too many failures" : ""}`, e),
+  );
+  server.on("listed", (e) => emit("listed", `Client ${e.connection} listed ${e.path === null ? "everything" : printable(e.path)}: ${e.entries} entr${e.entries === 1 ? "y" : "ies"}`, e));
+  server.on("partials-swept", (e) => emit("partials-swept", `Deleted ${e.count} interrupted upload${e.count === 1 ? "" : "s"} nobody resumed`, e));
+  server.on("reloaded", (e) =>
+    emit("reloaded", `SIGHUP: configuration reloaded (${e.users} user${e.users === 1 ? "" : "s"}${e.retired ? `; ${e.retired} connection${e.retired === 1 ? "" : "s"} whose token was withdrawn will close after their transfer` : ""})`, e),
+  );
   server.on("request-failed", (e) => {
     const what = e.name === null ? e.request : `${e.request} ${printable(e.name)}`;
     emit("request-failed", `Client ${e.connection}: ${what} failed: ${e.code} — ${printable(e.message)}`, e);

@@ -42,6 +42,8 @@ export interface Catalog {
   settle(reservation: number): Promise<void>;
   /** Claims resumable session `key` for this server (false: held by another connection, here or on another server). */
   claim(key: string): Promise<boolean>;
+  /** Sessions this server holds now. */
+  claimedCount(): number;
   /** Gives a claimed session back (suspended or gone). */
   unclaim(key: string): Promise<void>;
   session(key: string): Promise<Session | undefined>;

@@ -195,6 +195,7 @@ export class ClusterStorage implements Storage {
       released() {
         // Used bytes are summed from the catalog: a deleted file stops counting by itself.
       },
+      usedBytes: () => catalog.used(space),
     };
   }
 
@@ -211,10 +212,19 @@ export class ClusterStorage implements Storage {
     return folder;
   }
 
-  /** Readiness: both the store and the catalog answer. */
-  async ping(): Promise<void> {
+  /** Readiness: the catalog answers and the bucket can be listed. */
+  async probe(): Promise<void> {
     await this.#shared.catalog.ping();
     await this.#shared.blobs.check();
+  }
+
+  /** An object store has no free-space figure. */
+  async freeBytes(): Promise<null> {
+    return null;
+  }
+
+  resumableInProgress(): number {
+    return this.#shared.catalog.claimedCount();
   }
 
   async close(): Promise<void> {

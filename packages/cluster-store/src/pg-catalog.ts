@@ -233,6 +233,10 @@ export class PgCatalog implements Catalog {
     }
   }
 
+  claimedCount(): number {
+    return this.#claimed.size;
+  }
+
   async unclaim(key: string): Promise<void> {
     if (!this.#claimed.delete(key)) return;
     try {

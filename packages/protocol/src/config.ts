@@ -116,6 +116,14 @@ export const ServerConfigSchema = z.strictObject({
     .optional(),
   /** PostgreSQL URL (postgres://user:password@host:port/database) of the cluster catalog; goes with `s3`. */
   db: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL").optional(),
+  /**
+   * The admin HTTP listener (/metrics, /healthz, /readyz; docs/operations.md), "host:port"; off when
+   * absent. Beyond loopback it needs `tls` and `users`, as the data port does.
+   */
+  admin: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "host:port, e.g. 127.0.0.1:9100")
+    .optional(),
   /** Cluster storage: bytes of file data held in memory on their way to the store, server-wide. */
   maxBufferedBytes: z.int().min(16 * 1024 * 1024).default(256 * 1024 * 1024),
 }).refine((config) => (config.s3 === undefined) === (config.db === undefined), {

@@ -24,8 +24,8 @@ const ANYONE: Identity = { user: null, can: () => true };
  * `maxFailures` times within `blockMs` is refused without a check until the window passes.
  */
 export class Authenticator {
-  readonly #users: { user: UserConfig; digest: Buffer }[];
-  readonly #options: AuthOptions;
+  #users: { user: UserConfig; digest: Buffer }[];
+  #options: AuthOptions;
   /** Failure times per IP, oldest first; pruned as they age out of the window. */
   readonly #failures = new Map<string, number[]>();
   /** Bad tokens per IP still waiting out their delay: they count as failures already, so many
@@ -35,6 +35,32 @@ export class Authenticator {
   constructor(users: readonly UserConfig[], options: AuthOptions) {
     this.#users = users.map((user) => ({ user, digest: Buffer.from(user.tokenSha256, "hex") }));
     this.#options = options;
+  }
+
+  /**
+   * New users, tokens and limits (a reload): new authentications use them; failure counts are kept,
+   * so a reload does not unblock an address.
+   */
+  replace(users: readonly UserConfig[], options: AuthOptions): void {
+    this.#users = users.map((user) => ({ user, digest: Buffer.from(user.tokenSha256, "hex") }));
+    this.#options = options;
+  }
+
+  /** Whether `user` (as a connection authenticated it) still holds: same name, same token. */
+  stillValid(user: UserConfig): boolean {
+    return this.#users.some((entry) => entry.user.name === user.name && entry.user.tokenSha256 === user.tokenSha256);
+  }
+
+  /** Whether `ip` is refused now for too many failed authentications. */
+  isBlocked(ip: string): boolean {
+    return this.#recentFailures(ip) >= this.#options.maxFailures;
+  }
+
+  /** Addresses refused now for too many failed authentications. */
+  blockedAddresses(): number {
+    let blocked = 0;
+    for (const ip of [...this.#failures.keys()]) if (this.#recentFailures(ip) >= this.#options.maxFailures) blocked++;
+    return blocked;
   }
 
   /** No users configured: everyone may do everything. */

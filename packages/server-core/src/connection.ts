@@ -16,6 +16,7 @@ import {
   type Message,
   type ServerMessage,
   type ServerConfig,
+  type UserConfig,
 } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
@@ -71,7 +72,8 @@ export interface SlotClaim {
 
 /** Serves one accepted socket: sniffs raw vs Ferry, then runs the matching protocol. */
 export class Connection {
-  readonly peer: PeerInfo;
+  /** Who is at the other end; gains `user` once authenticated, so every later event names them. */
+  peer: PeerInfo;
   readonly #socket: Socket;
   readonly #frames: FrameWriter;
   #internalReported = false;
@@ -80,7 +82,8 @@ export class Connection {
   #state: State = { kind: "handshake" };
   /** Known after the first bytes; only a Ferry peer is sent ERROR frames. */
   #mode: "unknown" | "raw" | "ferry" = "unknown";
-  #stopping = false;
+  /** Set by shutdown() or retire(): why the connection closes once it is idle. */
+  #stopping: ServerError | undefined;
   /** Answers, which must leave in request order. */
   readonly #answers = new AnswerQueue((message) => this.#send(message));
   /** Set by HELLO: the uploads of this connection (null before, and for raw peers). */
@@ -171,12 +174,24 @@ export class Connection {
 
   /** Graceful stop: close now if idle, otherwise after the upload in progress. */
   shutdown(): void {
-    this.#stopping = true;
+    this.#closeWhenIdle(new ServerError("server is shutting down", { code: "SHUTTING_DOWN" }));
+  }
+
+  /** The user this connection authenticated as, if any. */
+  get user(): UserConfig | null {
+    return this.#state.kind === "ready" ? this.#state.identity.user : null;
+  }
+
+  /** Its token no longer holds (a reload removed it): closes once the current transfer ends, told AUTH_FAILED. */
+  retire(why: string): void {
+    this.#closeWhenIdle(new ServerError(why, { code: "AUTH_FAILED" }));
+  }
+
+  #closeWhenIdle(reason: ServerError): void {
+    this.#stopping ??= reason;
     // A request still being set up (a PUT waiting on the disk-space check) is not idle: the read
     // loop closes the connection once it is done.
-    if ((this.#idle() || this.#state.kind === "handshake") && !this.#handling) {
-      this.#hangUp(new ServerError("server is shutting down", { code: "SHUTTING_DOWN" }));
-    }
+    if ((this.#idle() || this.#state.kind === "handshake") && !this.#handling) this.#hangUp(this.#stopping);
   }
 
   /**
@@ -287,9 +302,7 @@ export class Connection {
           this.#socket.setTimeout(this.#ctx.config.idleTimeoutMs);
         }
       }
-      if (this.#stopping && this.#idle()) {
-        throw new ServerError("server is shutting down", { code: "SHUTTING_DOWN" });
-      }
+      if (this.#stopping && this.#idle()) throw this.#stopping;
     }
   }
 
@@ -346,7 +359,15 @@ export class Connection {
 
   /** Authenticates HELLO's token (a failure is fatal, after the Authenticator's delay), then WELCOME. */
   async #welcome(token: string | undefined): Promise<void> {
-    const identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
+    let identity: Identity;
+    try {
+      identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
+    } catch (error) {
+      if (error instanceof ServerError && (error.code === "AUTH_FAILED" || error.code === "AUTH_REQUIRED")) {
+        this.#ctx.emit("auth-failed", { ...this.peer, code: error.code, blocked: this.#ctx.auth.isBlocked(this.#ctx.ip) });
+      }
+      throw error;
+    }
     const space = this.#ctx.spaceFor(identity);
     const { config } = this.#ctx;
     const user = identity.user;
@@ -358,7 +379,10 @@ export class Connection {
       capabilities: this.#ctx.capabilities,
       ...(user ? { user: { name: user.name, permissions: user.permissions } } : {}),
     });
-    if (user) this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
+    if (user) {
+      this.peer = { ...this.peer, user: user.name };
+      this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
+    }
     this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, answers: this.#answers, emit: this.#ctx.emit, onInternal: this.#onInternal });
     this.#state = { kind: "ready", space, identity };
   }

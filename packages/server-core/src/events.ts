@@ -5,6 +5,8 @@ import type { ServerErrorCode } from "./errors.js";
 export interface PeerInfo {
   connection: number;
   remote: string;
+  /** The authenticated user, once HELLO's token matched one (absent on an open server and before): every event after it names who acted (the audit trail). */
+  user?: string;
 }
 
 export interface UploadStartedEvent extends PeerInfo {
@@ -95,12 +97,23 @@ export interface ServerEvents {
   "upload-stored": [UploadStoredEvent];
   "upload-failed": [UploadFailedEvent];
   "download-sent": [DownloadSentEvent];
-  deleted: [PeerInfo & { name: string }];
+  /** A DELETE was served (`size`: the file's bytes; 0 for an empty folder). */
+  deleted: [PeerInfo & { name: string; size: number }];
   /** A GET, LIST or DELETE was answered with an error (the connection goes on). */
   "request-failed": [RequestFailedEvent];
   /** A connection ended on an error (protocol violation, timeout, shutdown) after being told why. */
   "connection-error": [PeerInfo & { code: ServerErrorCode; message: string }];
   /** A bug: an exception the server did not expect, with its stack. The connection gets INTERNAL_ERROR and is closed. */
   "internal-error": [PeerInfo & { message: string; stack: string }];
+  /** A LIST was answered (`path`: the folder, null for the whole store). */
+  listed: [PeerInfo & { path: string | null; entries: number }];
+  /** HELLO's token was missing or matched no user (`blocked`: the address is refused for too many failures). */
+  "auth-failed": [PeerInfo & { code: "AUTH_REQUIRED" | "AUTH_FAILED"; blocked: boolean }];
+  /** Files (and their folders) were made durable together: how many, and how long the fsync took. */
+  fsync: [{ files: number; durationMs: number }];
+  /** The sweeper removed resumable uploads nobody resumed within partialTtlMs. */
+  "partials-swept": [{ count: number }];
+  /** reload() took a new configuration (users, tokens, limits, TLS) for new connections and requests. */
+  reloaded: [{ users: number; retired: number }];
   closed: [];
 }

@@ -41,8 +41,22 @@ export interface StopOptions {
  *   server.on("upload-stored", (e) => log(e.name));
  *   const { port } = await server.start();
  */
+/** What the server is doing now (for metrics): counts read at the moment they are asked for. */
+export interface ServerStats {
+  connections: number;
+  resumableInProgress: number;
+  blockedAddresses: number;
+  /** Free bytes of the storage, or null where it has no such figure (an object store). */
+  storageFreeBytes: number | null;
+  /** Each configured user with a quota: bytes used and the limit. */
+  quotas: { user: string; usedBytes: number; limitBytes: number }[];
+}
+
+/** Keys reload() cannot change on a running server (they need a restart). */
+const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin"] as const;
+
 export class FerryServer extends EventEmitter<ServerEvents> {
-  readonly config: ServerConfig;
+  #config: ServerConfig;
   #server: net.Server | undefined;
   #storage: Storage | undefined;
   /** Opens the storage at start(); the default is the local directory config.dir. */
@@ -74,13 +88,26 @@ export class FerryServer extends EventEmitter<ServerEvents> {
         { code: "INVALID_CONFIG" },
       );
     }
-    this.config = config;
-    this.#openStorage = options.storage ?? ((c) => StorageRoot.open(c.dir, { fsync: c.fsync, partialTtlMs: c.partialTtlMs, maxPartials: c.maxPartials }));
+    this.#config = config;
+    this.#openStorage =
+      options.storage ??
+      ((c) =>
+        StorageRoot.open(c.dir, {
+          fsync: c.fsync,
+          partialTtlMs: c.partialTtlMs,
+          maxPartials: c.maxPartials,
+          onFsync: (files, durationMs) => this.emit("fsync", { files, durationMs }),
+        }));
     this.#auth = new Authenticator(config.users, {
       failureDelayMs: config.authFailureDelayMs,
       maxFailures: config.maxAuthFailures,
       blockMs: config.authBlockMs,
     });
+  }
+
+  /** The configuration in force (reload() replaces it). */
+  get config(): ServerConfig {
+    return this.#config;
   }
 
   /** Raw (lab-format) uploads: on for an open plain-TCP server unless configured otherwise. */
@@ -103,7 +130,12 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     }
     // Partials nobody resumes expire; look hourly (or sooner for short TTLs), without keeping the process alive.
     this.#sweeper = setInterval(() => {
-      void storage.sweepPartials(this.config.partialTtlMs).catch(() => undefined);
+      void storage
+        .sweepPartials(this.config.partialTtlMs)
+        .then((count) => {
+          if (count > 0) this.emit("partials-swept", { count });
+        })
+        .catch(() => undefined);
     }, Math.min(this.config.partialTtlMs, 3_600_000));
     this.#sweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
@@ -143,6 +175,83 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const address = this.#server?.address() as AddressInfo | null | undefined;
     if (!address) throw new ServerError("server is not listening", { code: "BAD_STATE" });
     return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Takes a new configuration for new connections and requests without dropping a transfer:
+   * users, tokens, permissions, quotas, limits and the TLS certificate. Connections authenticated
+   * with a token it no longer holds close once their current transfer ends. A config that does not
+   * validate, or that changes what needs a restart (address, storage), is refused with
+   * INVALID_CONFIG and the running one stays.
+   */
+  async reload(input: ServerConfigInput): Promise<void> {
+    if (!this.#server || !this.#storage) throw new ServerError("reload() needs a running server", { code: "BAD_STATE" });
+    const checked = checkServerConfig(input);
+    if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
+    const next = checked.config;
+    const changed = FIXED_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.#config[key]));
+    if (changed.length > 0) throw new ServerError(`${changed.join(", ")} cannot change on a running server; restart it for that`, { code: "INVALID_CONFIG" });
+    // Everything that can fail first; only then is anything replaced.
+    const tlsNext = next.tls ? await loadTls(next.tls) : undefined;
+    const spaces = new Map<string, Space>();
+    for (const user of next.users) {
+      const storage = user.dir === undefined ? this.#storage : await this.#storage.folder(user.dir);
+      const quota = user.quotaBytes === undefined ? null : await storage.quota(user.quotaBytes);
+      spaces.set(user.name, { storage, quota });
+    }
+    this.#config = next;
+    this.#tls = tlsNext;
+    this.#auth.replace(next.users, { failureDelayMs: next.authFailureDelayMs, maxFailures: next.maxAuthFailures, blockMs: next.authBlockMs });
+    this.#spaces.clear();
+    for (const [name, space] of spaces) this.#spaces.set(name, space);
+    let retired = 0;
+    for (const connection of this.#connections) {
+      const user = connection.user;
+      if (user && !this.#auth.stillValid(user)) {
+        connection.retire(`the token of ${user.name} was withdrawn by the server's configuration`);
+        retired++;
+      }
+    }
+    this.emit("reloaded", { users: next.users.length, retired });
+  }
+
+  /** The data port is listening. */
+  get listening(): boolean {
+    return this.#server?.listening ?? false;
+  }
+
+  /**
+   * Whether `token` is a configured user's (for the admin port beyond loopback). Failures count
+   * against `ip` and are delayed and blocked like HELLO's.
+   */
+  async authorizes(token: string | undefined, ip: string): Promise<boolean> {
+    try {
+      return (await this.#auth.authenticate(token, ip)).user !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Counts for metrics, read now. */
+  async stats(): Promise<ServerStats> {
+    const storage = this.#storage;
+    const quotas: ServerStats["quotas"] = [];
+    for (const [user, space] of this.#spaces) {
+      if (space.quota) quotas.push({ user, usedBytes: await space.quota.usedBytes(), limitBytes: space.quota.limit });
+    }
+    return {
+      connections: this.#connections.size,
+      resumableInProgress: storage?.resumableInProgress() ?? 0,
+      blockedAddresses: this.#auth.blockedAddresses(),
+      storageFreeBytes: storage ? await storage.freeBytes().catch(() => null) : null,
+      quotas,
+    };
+  }
+
+  /** Resolves if the server listens and its storage takes files now (readiness); rejects with why not. */
+  async ready(): Promise<void> {
+    if (!this.#server || !this.#storage) throw new ServerError("the server is not listening", { code: "BAD_STATE" });
+    await this.#storage.probe();
   }
 
   /** Connections currently being served (rejected BUSY ones excluded). */

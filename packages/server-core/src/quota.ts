@@ -53,6 +53,10 @@ export class Quota implements QuotaLedger {
     };
   }
 
+  async usedBytes(): Promise<number> {
+    return this.#used;
+  }
+
   /** A file of `size` bytes was deleted. */
   released(size: number): void {
     this.#used = Math.max(0, this.#used - size);

@@ -84,6 +84,7 @@ export async function serveList(ctx: RequestContext, request: ListMessage): Prom
     ctx.send({ type: "listing", id: request.id, entries: page, more: at < entries.length });
     if (ctx.socket.writableNeedDrain) await drained(ctx.socket);
   } while (at < entries.length);
+  ctx.emit("listed", { ...ctx.peer, path: request.path ?? null, entries: entries.length });
 }
 
 // A listing page's JSON stays this far under the CONTROL limit every client accepts, leaving room
@@ -117,7 +118,7 @@ export async function serveDelete(ctx: RequestContext, request: DeleteMessage): 
   else await ctx.storage.removeFolder(folder);
   ctx.quota?.released(size);
   ctx.send({ type: "deleted", id: request.id, name: request.name });
-  ctx.emit("deleted", { ...ctx.peer, name: request.name });
+  ctx.emit("deleted", { ...ctx.peer, name: request.name, size });
 }
 
 function drained(socket: Socket): Promise<void> {

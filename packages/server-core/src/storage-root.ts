@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync, type Stats } from "node:fs";
-import { lstat, readdir, realpath, statfs, unlink } from "node:fs/promises";
+import { lstat, open, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
@@ -21,6 +21,8 @@ interface RootOptions {
   fsync: boolean;
   partialTtlMs?: number;
   maxPartials?: number;
+  /** Told of every batch of fsyncs (metrics). */
+  onFsync?: (files: number, durationMs: number) => void;
 }
 
 /** Uploads up to this size are written synchronously as they arrive (see SmallFile). */
@@ -54,8 +56,8 @@ function lstatQuietly(file: string): Stats | undefined {
 
 export class StorageRoot implements Storage {
   /** One batch for the file and directory syncs of every upload on this root. */
-  readonly #fsyncBatch = new FsyncBatch();
-  readonly #dirSync = new DirectorySync(this.#fsyncBatch);
+  readonly #fsyncBatch: FsyncBatch;
+  readonly #dirSync: DirectorySync;
   #free = { at: 0, bytes: 0 };
   #freeQuery: Promise<void> | undefined;
   readonly dir: string;
@@ -81,6 +83,8 @@ export class StorageRoot implements Storage {
   private constructor(dir: string, options: RootOptions, index: StorageIndex) {
     this.dir = dir;
     this.#options = options;
+    this.#fsyncBatch = new FsyncBatch(options.onFsync);
+    this.#dirSync = new DirectorySync(this.#fsyncBatch);
     this.#fsync = options.fsync;
     this.#index = index;
     this.#maxPartials = options.maxPartials ?? Infinity;
@@ -413,6 +417,27 @@ export class StorageRoot implements Storage {
       dir = path.dirname(dir);
     }
     return dir;
+  }
+
+  /** Writes, syncs and removes a probe file: throws (STORAGE_ERROR) unless the directory takes files now. */
+  async probe(): Promise<void> {
+    const probe = path.join(this.dir, `${TEMP_PREFIX}probe-${this.#tempPrefix}-${(this.#tempCounter++).toString(36)}`);
+    await this.#fs("the storage directory does not take files", async () => {
+      const handle = await open(probe, "wx", 0o600);
+      try {
+        await handle.writeFile("ferry");
+        await handle.sync();
+      } finally {
+        await handle.close();
+        await unlink(probe).catch(() => undefined);
+      }
+    });
+  }
+
+  resumableInProgress(): number {
+    let count = this.#activePartials.size;
+    for (const folder of this.#subRoots.values()) count += folder.resumableInProgress();
+    return count;
   }
 
   /** Bytes an unprivileged writer may still put on this file system. */

@@ -48,6 +48,12 @@ export interface Storage {
   quota(limit: number): Promise<QuotaLedger>;
   /** Storage for a user's folder inside this one (made if missing); the same object for the same folder. */
   folder(relative: string): Promise<Storage>;
+  /** Throws unless the storage can be written now (readiness): a file made and removed, or the store and database answering. */
+  probe(): Promise<void>;
+  /** Bytes that may still be stored (local: free disk space); null where the store has no such figure. */
+  freeBytes(): Promise<number | null>;
+  /** Resumable uploads being received now on this server. */
+  resumableInProgress(): number;
   /** Releases what it holds (index logs, database pools). */
   close(): Promise<void>;
 }
@@ -100,4 +106,6 @@ export interface QuotaLedger {
   reserve(size: number, resuming?: string): Promise<(stored: boolean) => void>;
   /** A file of `size` bytes was deleted. */
   released(size: number): void;
+  /** Bytes stored now (for metrics). */
+  usedBytes(): Promise<number>;
 }

@@ -7,9 +7,11 @@ import { lsCommand, rmCommand } from "./commands/ls.js";
 import { sendCommand } from "./commands/send.js";
 import { shellCommand } from "./commands/shell.js";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.js";
+import { collectExclude, collectExcludeFrom, collectInclude, filterRules, PathFilter } from "./filters.js";
+import { parseFerryUrl, urlArguments } from "./remote-url.js";
 import { createProgress } from "./progress.js";
 import { Reporter } from "./report.js";
-import { loadSettings, type GlobalFlags } from "./settings.js";
+import { loadSettings, UsageError, type GlobalFlags } from "./settings.js";
 import { connectTrusted, terminalQuestion } from "./connect.js";
 import { KnownHosts } from "./known-hosts.js";
 import { describeError, errorCode, interruptedExit, type Interrupt } from "./exit-codes.js";
@@ -47,13 +49,14 @@ const program = new Command()
   .option("--config <file>", "JSON settings: host, port, token, tls, ca, fingerprint (env FERRY_CONFIG; default ~/.config/ferry/config.json)")
   .option("--json", "print the NDJSON event stream of docs/cli-events.md on stdout (start, progress, file, entry, error, summary)")
   .option("-q, --quiet", "no progress bar")
+  .option("--bwlimit <rate>", "at most RATE bytes per second each way on the connection; K, M, G suffixes in powers of 1024 (10M = 10 MiB/s; env FERRY_BWLIMIT)")
   .addHelpText("after", `\nWith no command, ferry runs the interactive prompt (same as 'ferry shell').\n${EXIT_HELP}`)
   .helpCommand(true);
 
 type Context = Awaited<ReturnType<typeof context>>;
 
 async function context(command: Command) {
-  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean; recursive?: boolean }>();
+  const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean; recursive?: boolean; to?: string; as?: string; delete?: boolean; dryRun?: boolean }>();
   const settings = loadSettings(flags);
   for (const warning of settings.warnings) process.stderr.write(`ferry: warning: ${warning}\n`);
   const knownHosts = new KnownHosts(settings.knownHostsFile);
@@ -98,6 +101,45 @@ async function run(command: Command, name: "send" | "get" | "ls" | "rm" | "shell
   process.exitCode = code;
 }
 
+/** The rsync-like options send and get share (issue 15): --delete, -n, filters. */
+function syncOptions(command: Command, destination: string): Command {
+  return command
+    .option("--delete", `make the folder on ${destination} equal to the source: delete what the source does not have (never excluded paths, never outside the folder); changed files are overwritten`)
+    .option("-n, --dry-run", "print (and, with --json, emit) what would be done; change nothing on either side")
+    .option("--exclude <pattern>", "leave out paths matching this gitignore-style pattern (*.tmp, dir/, **/build); repeatable; first matching rule decides", collectExclude)
+    .option("--include <pattern>", "keep paths matching this pattern even if a later --exclude matches; repeatable", collectInclude)
+    .option("--exclude-from <file>", "exclude patterns, one per line (# comments)", collectExcludeFrom);
+}
+
+function syncFlags(flags: { delete?: boolean; dryRun?: boolean }): { mirror: boolean; dryRun: boolean; filter: PathFilter } {
+  return { mirror: Boolean(flags.delete), dryRun: Boolean(flags.dryRun), filter: new PathFilter(filterRules) };
+}
+
+/** A ferry:// URL's server becomes --host/--port (flags given as well must agree with it). */
+function useUrlServer(command: Command, server: { host: string; port?: number } | undefined): void {
+  if (!server) return;
+  const root = command.parent ?? command;
+  root.setOptionValue("host", server.host);
+  if (server.port !== undefined) root.setOptionValue("port", String(server.port));
+}
+
+/**
+ * send's destination as a ferry:// URL, given last: `…/dir/` is --to, `…/name` is --as (one file).
+ * Returns the local paths.
+ */
+function sendDestination(command: Command, args: string[]): string[] {
+  const url = args.length > 1 ? parseFerryUrl(args.at(-1)!) : null;
+  if (!url) {
+    if (args.some((arg) => parseFerryUrl(arg))) throw new UsageError("send takes local paths, then at most one ferry:// URL, last: where they go");
+    return args;
+  }
+  useUrlServer(command, url);
+  if (url.path === "" || url.path.endsWith("/")) {
+    if (url.path !== "") command.setOptionValue("to", url.path);
+  } else command.setOptionValue("as", url.path);
+  return args.slice(0, -1);
+}
+
 function runShell(command: Command): Promise<void> {
   return run(command, "shell", (ctx) => shellCommand({
     ...ctx,
@@ -120,11 +162,24 @@ program
     new Option("--on-conflict <policy>", "when the name is taken on the server (default: rename → name (1).ext)").choices(CONFLICT_POLICIES),
   )
   .option("--no-resume", "start interrupted uploads over instead of continuing them (files of 16 MiB and more resume by default)")
-  .action((files: string[], _opts: unknown, command: Command) =>
-    run(command, "send", (ctx) =>
-      sendCommand(files, { ...ctx, raw: Boolean(ctx.flags.raw), onConflict: ctx.flags.onConflict, resume: ctx.flags.resume !== false }),
-    ),
-  );
+  .option("--to <folder/>", "store under this folder on the server (made if missing): a/b/ puts report.pdf at a/b/report.pdf")
+  .option("--as <name>", "store the one file (or standard input, `-`) under this name on the server");
+syncOptions(program.commands.at(-1)!, "the server")
+  .action((given: string[], _opts: unknown, command: Command) => {
+    const files = sendDestination(command, given);
+    return run(command, "send", (ctx) =>
+      sendCommand(files, {
+        ...ctx,
+        raw: Boolean(ctx.flags.raw),
+        onConflict: ctx.flags.onConflict,
+        resume: ctx.flags.resume !== false,
+        ...(ctx.flags.to !== undefined ? { to: ctx.flags.to } : {}),
+        ...(ctx.flags.as !== undefined ? { as: ctx.flags.as } : {}),
+        stdin: process.stdin,
+        ...syncFlags(ctx.flags),
+      }),
+    );
+  });
 
 program
   .command("get")
@@ -132,27 +187,38 @@ program
   .argument("<name...>", "stored files or folders to download")
   .option("-o, --output <dir>", "directory to write into, created if missing", ".")
   .addOption(new Option("--on-conflict <policy>", "when the local name is taken").choices(CONFLICT_POLICIES).default("fail"))
-  .option("--no-resume", "start interrupted downloads over instead of continuing them")
-  .action((names: string[], _opts: unknown, command: Command) =>
-    run(command, "get", (ctx) =>
-      getCommand(names, { ...ctx, dir: ctx.flags.output ?? ".", onConflict: ctx.flags.onConflict ?? "fail", resume: ctx.flags.resume !== false }),
-    ),
-  );
+  .option("--no-resume", "start interrupted downloads over instead of continuing them");
+syncOptions(program.commands.at(-1)!, "this side")
+  .action((given: string[], _opts: unknown, command: Command) => {
+    const { args: names, server } = urlArguments(given);
+    useUrlServer(command, server);
+    return run(command, "get", (ctx) =>
+      getCommand(names, { ...ctx, dir: ctx.flags.output ?? ".", onConflict: ctx.flags.onConflict ?? "fail", resume: ctx.flags.resume !== false, ...syncFlags(ctx.flags) }),
+    );
+  });
 
 program
   .command("ls")
   .description("list stored files: size, modification time, SHA-256 recorded at upload, name")
   .argument("[path]", "a folder on the server (default: everything)")
-  .action((folder: string | undefined, _opts: unknown, command: Command) => run(command, "ls", (ctx) => lsCommand(folder, ctx)));
+  .action((given: string | undefined, _opts: unknown, command: Command) => {
+    const { args, server } = urlArguments(given === undefined ? [] : [given]);
+    useUrlServer(command, server);
+    // ferry://host/ lists everything, as no path does.
+    const folder = args[0] === "" ? undefined : args[0];
+    return run(command, "ls", (ctx) => lsCommand(folder, ctx));
+  });
 
 program
   .command("rm")
   .description("delete stored files (and, with -r, folders with everything in them)")
   .argument("<name...>", "stored names to delete")
   .option("-r, --recursive", "delete folders and every file in them")
-  .action((names: string[], _opts: unknown, command: Command) =>
-    run(command, "rm", (ctx) => rmCommand(names, { ...ctx, recursive: Boolean(ctx.flags.recursive) })),
-  );
+  .action((given: string[], _opts: unknown, command: Command) => {
+    const { args: names, server } = urlArguments(given);
+    useUrlServer(command, server);
+    return run(command, "rm", (ctx) => rmCommand(names, { ...ctx, recursive: Boolean(ctx.flags.recursive) }));
+  });
 
 program
   .command("shell")
@@ -170,9 +236,22 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(EXIT.BROKEN_PIPE);
 });
 
+// If the event loop ever runs dry before the command has answered (a bug: nothing left to wake a
+// transfer up), exit 1 with one line, never 0 as if all were done.
+let settled = false;
+process.once("beforeExit", () => {
+  if (settled) return;
+  process.stderr.write("ferry: internal error: the command stopped before it finished (nothing was left to wait on); please report it\n");
+  process.exitCode = EXIT.SOME_FAILED;
+});
+
 program.parseAsync().then(
-  () => reportInterruption(),
+  () => {
+    settled = true;
+    reportInterruption();
+  },
   (error: unknown) => {
+    settled = true;
     const usage = usageOutcome(error, program, process.argv.slice(2), EXIT.USAGE);
     if (usage) {
       for (const line of usage.lines) process.stderr.write(`${line}\n`);

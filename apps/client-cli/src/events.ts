@@ -59,6 +59,8 @@ export const FileEvent = z.object({
   /** failed: a stable code (the server's, or LOCAL_FILE_ERROR, ABORTED…) and one line. */
   code: z.string().optional(),
   message: z.string().optional(),
+  /** -n/--dry-run: `outcome` is what a real run would do; nothing was done. */
+  dryRun: z.literal(true).optional(),
 });
 
 /** `ls`: one line per stored file. */

@@ -124,10 +124,42 @@ export class Reporter {
     this.note(`${entries.length} file${entries.length === 1 ? "" : "s"}`);
   }
 
+  /** get --delete: a local file or folder the server's folder does not have was removed. */
+  deletedLocal(target: string): void {
+    this.#count("deleted", 0);
+    if (this.json) this.event({ type: "file", direction: "delete", file: target, outcome: "deleted", path: target });
+    else this.#out(`deleted ${printable(target)} (not on the server)`);
+  }
+
   deleted(name: string): void {
     this.#count("deleted", 0);
     if (this.json) this.event({ type: "file", direction: "delete", file: name, outcome: "deleted", name });
     else this.#out(`deleted ${printable(name)}`);
+  }
+
+  /**
+   * -n: what a real run would do with one file (or deletion), and nothing done. JSON: a `file`
+   * event with the planned outcome and `dryRun: true`.
+   */
+  planned(direction: "up" | "down" | "delete", file: string, outcome: FileOutcome, where: { name?: string; path?: string; size: number }): void {
+    if (outcome === "skipped") this.#tally.skipped++;
+    else this.#tally.done++;
+    const { size } = where;
+    if (this.json) {
+      this.event({ type: "file", direction, file, outcome, ...(where.name !== undefined ? { name: where.name } : {}), ...(where.path !== undefined ? { path: where.path } : {}), size, dryRun: true });
+      return;
+    }
+    const name = where.path ?? where.name ?? file;
+    const verb: Record<string, string> = {
+      created: direction === "down" ? "get" : "send",
+      renamed: "send beside the server's different copy (renamed)",
+      overwritten: direction === "down" ? "get, replacing the local copy" : "send, replacing the server's copy",
+      skipped: "skip (the name is taken)",
+      unchanged: "leave unchanged",
+      failed: "refuse (the name is taken; --on-conflict chooses)",
+      deleted: "delete",
+    };
+    this.#out(`would ${verb[outcome] ?? outcome} ${printable(file)}${name !== file ? ` → ${printable(name)}` : ""}`);
   }
 
   sentRaw(file: string, size: number, sha256: string): void {

@@ -15,6 +15,7 @@ export interface GlobalFlags {
   fingerprint?: string;
   acceptNew?: boolean;
   config?: string;
+  bwlimit?: string;
 }
 
 /** Bad flags or arguments (exit 2). */
@@ -105,6 +106,8 @@ export function loadSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = proces
     if (fingerprint !== undefined) tls.fingerprint = fingerprint;
     input.tls = tls;
   }
+  const bwlimit = flags.bwlimit ?? (env.FERRY_BWLIMIT || undefined);
+  if (bwlimit !== undefined) input.bandwidthLimit = parseRate(bwlimit);
   const checked = checkClientConfig(input);
   // The schema's messages name the field, never its value, so a bad token is not echoed.
   if (!checked.ok) throw new UsageError(`invalid settings:\n${checked.message}`);
@@ -118,6 +121,19 @@ export function loadSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = proces
     acceptNew: Boolean(flags.acceptNew),
     warnings,
   };
+}
+
+/**
+ * --bwlimit RATE: bytes per second, with an optional K, M or G suffix in powers of 1024, as rsync
+ * takes it ("10M" = 10 MiB/s; "1.5M" too). UsageError for anything else or for less than 1 byte/s.
+ */
+export function parseRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG]i?B?)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`--bwlimit ${JSON.stringify(text)}: a rate in bytes per second, with an optional K, M or G suffix (10M = 10 MiB/s)`);
+  const unit = (match[2] ?? "").charAt(0).toUpperCase();
+  const rate = Math.floor(Number(match[1]) * 1024 ** (unit === "K" ? 1 : unit === "M" ? 2 : unit === "G" ? 3 : 0));
+  if (rate < 1) throw new UsageError(`--bwlimit ${JSON.stringify(text)}: at least 1 byte per second`);
+  return rate;
 }
 
 /** Colour only when stderr is a terminal and NO_COLOR is unset (https://no-color.org). */

@@ -365,6 +365,30 @@ describe("ferry-server operator kit (docs/operations.md)", () => {
     expect(server.child.exitCode).toBeNull();
   });
 
+  it("audit trail: every authenticated action is one JSON log event naming the user, the address, the path and the outcome", async () => {
+    const dir = await tempDir();
+    const config = path.join(dir, "server.json");
+    await writeFile(config, JSON.stringify({ users: [user("alice", "alice-token-0123456789")], authFailureDelayMs: 0 }));
+    const server = await startServer(["--port", "0", "--dir", path.join(dir, "store"), "--config", config, "--log", "json"]);
+    const client = await FerryClient.connect({ port: server.port, token: "alice-token-0123456789" });
+    await client.uploadStream([Buffer.from("hello")], { name: "notes.txt", size: 5 });
+    await client.download("notes.txt", { dir });
+    await client.list();
+    await client.delete("notes.txt");
+    await client.close();
+    await FerryClient.connect({ port: server.port, token: "wrong-token-0123456789" }).catch(() => undefined);
+    await waitFor(() => server.output().includes('"event":"auth-failed"'));
+    const lines = server.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const one = (event: string) => lines.find((line) => line["event"] === event);
+    expect(one("authenticated")).toMatchObject({ user: "alice", remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(one("upload-stored")).toMatchObject({ user: "alice", name: "notes.txt", size: 5, outcome: "created", remote: expect.any(String) });
+    expect(one("download-sent")).toMatchObject({ user: "alice", name: "notes.txt", size: 5 });
+    expect(one("listed")).toMatchObject({ user: "alice", entries: 1 });
+    expect(one("deleted")).toMatchObject({ user: "alice", name: "notes.txt", size: 5 });
+    expect(one("auth-failed")).toMatchObject({ level: 40, code: "AUTH_FAILED", remote: expect.any(String) });
+    expect(server.output()).not.toContain("alice-token");
+  });
+
   it("--admin PORT binds loopback and serves /metrics, /healthz and /readyz, 404 elsewhere", async () => {
     const dir = await tempDir();
     const server = await startServer(["--port", "0", "--dir", dir, "--admin", "0"]);

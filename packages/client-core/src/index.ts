@@ -17,4 +17,4 @@ export {
   type FolderUploadOptions,
   type FolderDownloadOptions,
 } from "./folders.js";
-export { findUnchanged, sha256OfFile } from "./unchanged.js";
+export { findUnchanged, listFolder, sha256OfFile } from "./unchanged.js";

@@ -23,14 +23,14 @@ export async function sha256OfFile(file: string, size: number): Promise<string> 
  * the digests match. A file without a same-size entry is not read at all. A folder the server does
  * not have (NOT_FOUND) holds nothing. Returns each unchanged file with its digest.
  */
-export async function findUnchanged(client: FerryClient, folder: string, files: readonly LocalFile[]): Promise<Map<LocalFile, string>> {
-  let entries: ListEntry[];
-  try {
-    entries = await client.list(folder);
-  } catch (error) {
-    if (error instanceof ClientError && error.code === "NOT_FOUND") return new Map();
-    throw error;
-  }
+export async function findUnchanged(
+  client: FerryClient,
+  folder: string,
+  files: readonly LocalFile[],
+  /** The folder's listing when the caller has it already (one LIST for a whole sync). */
+  listing?: readonly ListEntry[],
+): Promise<Map<LocalFile, string>> {
+  const entries = listing ?? (await listFolder(client, folder));
   const remote = new Map(entries.map((entry) => [entry.name, entry]));
   const same = new Map<LocalFile, string>();
   for (const file of files) {
@@ -40,4 +40,14 @@ export async function findUnchanged(client: FerryClient, folder: string, files: 
     if (sha256 === entry.sha256) same.set(file, sha256);
   }
   return same;
+}
+
+/** A server folder's listing ("" for the whole store; with emptyFolders, "name/" entries too); a folder the server does not have is empty. */
+export async function listFolder(client: FerryClient, folder: string, options: { emptyFolders?: boolean } = {}): Promise<ListEntry[]> {
+  try {
+    return await client.list(folder === "" ? undefined : folder, options); // "": the whole store
+  } catch (error) {
+    if (error instanceof ClientError && error.code === "NOT_FOUND") return [];
+    throw error;
+  }
 }

@@ -18,6 +18,7 @@ import { ClientError } from "./errors.js";
 import { handshake, type ServerInfo } from "./handshake.js";
 import { Request, type RequestHandler, type RequestWire } from "./request.js";
 import { SendLock } from "./send-lock.js";
+import { RatePacer } from "./rate-pacer.js";
 
 export type { ServerInfo } from "./handshake.js";
 
@@ -45,12 +46,21 @@ export class Wire implements RequestWire {
   #nextId = 1;
   #fatal: ClientError | undefined;
   #closing = false;
+  /** --bwlimit, each way (absent: no limit). */
+  readonly #sendPace: RatePacer | undefined;
+  readonly #receivePace: RatePacer | undefined;
+  /** Why reading is paused: a download's disk lagging, the receive rate, or both. */
+  readonly #readPaused = new Set<"disk" | "rate">();
 
   private constructor(config: ClientConfig, socket: Socket, server: ServerInfo) {
     this.config = config;
     this.#socket = socket;
     this.#frames = new FrameWriter(socket);
     this.server = server;
+    if (config.bandwidthLimit !== undefined) {
+      this.#sendPace = new RatePacer(config.bandwidthLimit);
+      this.#receivePace = new RatePacer(config.bandwidthLimit);
+    }
   }
 
   /** Connects and handshakes (transport.ts, handshake.ts); resolves once WELCOME has arrived. */
@@ -126,14 +136,24 @@ export class Wire implements RequestWire {
   writeFrame(frame: [Buffer, Uint8Array], onWritten?: () => void): void {
     this.assertOpen();
     this.#frames.write(frame, onWritten);
+    this.#sendPace?.spend(frame[0].length + frame[1].length);
   }
 
-  /** True when written frames exceed the socket's queue; await drained() before writing more. */
+  /**
+   * True when written frames exceed the socket's queue, or the bandwidth limit wants a pause; await
+   * drained() before writing more. Every upload loop already waits here, so --bwlimit paces them all.
+   */
   get needsDrain(): boolean {
-    return this.#socket.writableNeedDrain;
+    return this.#socket.writableNeedDrain || (this.#sendPace?.waitMs() ?? 0) > 0;
   }
 
-  drained(signal: AbortSignal | undefined): Promise<void> {
+  async drained(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#socket.writableNeedDrain) await this.#socketDrained(signal);
+    const wait = this.#sendPace?.waitMs() ?? 0;
+    if (wait > 0) await sleep(wait, signal);
+  }
+
+  #socketDrained(signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
         this.#socket.off("drain", onDrain);
@@ -160,11 +180,26 @@ export class Wire implements RequestWire {
 
   /** Stops reading while a download's disk lags (backpressure), and starts again. */
   pauseReading(): void {
+    this.#readPaused.add("disk");
     this.#socket.pause();
   }
 
   resumeReading(): void {
-    this.#socket.resume();
+    this.#readPaused.delete("disk");
+    if (this.#readPaused.size === 0) this.#socket.resume();
+  }
+
+  /** --bwlimit on what arrives: after a chunk that ran ahead of the rate, reading rests until it is paid for. */
+  #paceReading(bytes: number): void {
+    const wait = this.#receivePace?.spend(bytes) ?? 0;
+    if (wait <= 0 || this.#readPaused.has("rate")) return;
+    this.#readPaused.add("rate");
+    this.#socket.pause();
+    // Not unref'd: a socket whose reading is stopped does not keep the process alive, this timer must.
+    setTimeout(() => {
+      this.#readPaused.delete("rate");
+      if (this.#readPaused.size === 0 && !this.#socket.destroyed) this.#socket.resume();
+    }, wait);
   }
 
   /** Ends the connection politely; requests still waiting fail CONNECTION_CLOSED. */
@@ -184,6 +219,7 @@ export class Wire implements RequestWire {
   }
 
   #onBytes(decoder: FrameDecoder, chunk: Buffer): void {
+    this.#paceReading(chunk.length);
     let frames: Frame[];
     try {
       frames = decoder.push(chunk);
@@ -232,4 +268,20 @@ export class Wire implements RequestWire {
     this.#streaming = undefined;
     for (const request of waiting) request.refuse(error);
   }
+}
+
+/** Resolves after `ms`, or rejects ABORTED when `signal` fires first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

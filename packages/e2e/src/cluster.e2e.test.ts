@@ -134,6 +134,8 @@ if ("skipped" in env) {
         await toB.close();
         expect(result.sha256).toBe(digest);
         const sentAgain = size - result.resumedFrom;
+        // The figure docs/scale-out.md quotes: how much of the upload B did not need again.
+        console.log(`cluster: 200 MiB, A killed at half; B resumed from ${result.resumedFrom} bytes, ${sentAgain} sent again`);
         expect(result.resumedFrom).toBeGreaterThan(0);
         expect(sentAgain).toBeLessThan(0.75 * size);
         const check = await FerryClient.connect({ port: b.port });
@@ -172,6 +174,7 @@ if ("skipped" in env) {
         await again.close();
         expect(result.sha256).toBe(digest);
         expect(result.resumedFrom).toBeGreaterThan(0);
+        console.log(`cluster: 64 MiB, store lost at half; resumed from ${result.resumedFrom} bytes once it was back`);
       } finally {
         proxy.kill();
       }

@@ -142,6 +142,8 @@ export const ClientConfigSchema = z.strictObject({
   connectTimeoutMs: z.int().min(1).default(10_000),
   /** Agent string sent in HELLO. */
   agent: z.string().max(128).default("ferry-client-core"),
+  /** Most bytes per second this connection sends, and receives, each way (--bwlimit). Absent: no limit. */
+  bandwidthLimit: z.int().min(1).optional(),
   /** Token for servers with users. Sent in HELLO; never logged. */
   token: z.string().min(1).max(1024).optional(),
   /**

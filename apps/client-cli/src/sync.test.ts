@@ -147,6 +147,16 @@ describe("remote paths", () => {
     expect(await readFile(path.join(store, "a", "b", "u.txt"), "utf8").catch(() => "gone")).toBe("gone");
   });
 
+  it("the prompt takes put --to FOLDER/ and rm -r FOLDER", async () => {
+    await writeFile(path.join(src, "p.txt"), "prompt");
+    const put = await ferry(["shell"], Buffer.from(`put --to box/ ${path.join(src, "p.txt")}\nquit\n`));
+    expect(put.code).toBe(0);
+    expect(await readFile(path.join(store, "box", "p.txt"), "utf8")).toBe("prompt");
+    const removed = await ferry(["shell"], Buffer.from("rm -r box\nquit\n"));
+    expect(removed.code).toBe(0);
+    expect(await readFile(path.join(store, "box", "p.txt"), "utf8").catch(() => "gone")).toBe("gone");
+  });
+
   it.each([
     [["send", "-"], "needs --as NAME"],
     [["send", "--to", "a/b", "x"], 'ends with "/"'],

@@ -16,6 +16,9 @@ describe("parseShellLine", () => {
     ["get notes.txt", { verb: "get", arg: "notes.txt" }],
     ["rm old.log", { verb: "rm", arg: "old.log" }],
     ["get", { verb: "usage", message: "get needs a name: get NAME" }],
+    ["put --to backups/2026/ my notes.txt", { verb: "put", arg: "my notes.txt", to: "backups/2026/" }],
+    ["put --to backups my.txt", { verb: "usage", message: "--to names a folder: --to backups/" }],
+    ["rm -r old photos", { verb: "rm", arg: "old photos", recursive: true }],
   ])("%j", (line, expected) => {
     expect(parseShellLine(line)).toEqual(expected);
   });

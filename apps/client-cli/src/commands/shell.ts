@@ -1,3 +1,4 @@
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { FerryClient } from "@ferry/client-core";
 import { EXIT, isConnectionError } from "../exit-codes.js";
@@ -95,7 +96,8 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
               reporter.invalidName(line.arg, INVALID_NAME, error);
               break;
             }
-            if (!(await uploadReported(await connected(), line.arg, size, commandOptions))) failures++;
+            const name = line.to === undefined ? undefined : `${line.to}${path.basename(line.arg).normalize("NFC")}`;
+            if (!(await uploadReported(await connected(), line.arg, size, { ...commandOptions, ...(name !== undefined ? { name } : {}) }))) failures++;
             break;
           }
           case "get":
@@ -105,7 +107,7 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
             reporter.listing(await (await connected()).list(line.arg));
             break;
           case "rm":
-            failures += await removeOne(await connected(), line.arg, { ...commandOptions, recursive: false });
+            failures += await removeOne(await connected(), line.arg, { ...commandOptions, recursive: line.recursive === true });
             break;
           default:
             assertNever(line);

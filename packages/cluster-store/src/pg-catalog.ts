@@ -44,6 +44,8 @@ export class PgCatalog implements Catalog {
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 5_000,
+      // Which server a backend serves, for operators (pg_stat_activity) and for tests waiting for a dead one's to go.
+      application_name: `ferry-server ${process.pid}`,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     };
     const pool = new pg.Pool(config);

@@ -125,8 +125,8 @@ if ("skipped" in env) {
       expect(cut).toBeInstanceOf(ClientError);
       await a.exited;
       await toA.close().catch(() => undefined);
-      // PostgreSQL drops a dead server's advisory locks once it sees the connection close.
-      await waitFor(async () => (await advisoryLocks(env.db)) === 0);
+      // PostgreSQL drops a dead server's advisory locks once its backends see the connections close.
+      await waitFor(async () => (await backendsOf(env.db, a.child.pid!)) === 0);
       const b = await spawnServer(cluster.config.s3.endpoint, cluster.config.s3.bucket, cluster.dbUrl);
       try {
         const toB = await FerryClient.connect({ port: b.port });
@@ -202,11 +202,12 @@ async function spawnServer(endpoint: string, bucket: string, db: string): Promis
   return { child, port, exited };
 }
 
-async function advisoryLocks(db: string): Promise<number> {
+/** PostgreSQL backends still serving the ferry-server process `pid` (PgCatalog names them so). */
+async function backendsOf(db: string, pid: number): Promise<number> {
   const client = new pg.Client({ connectionString: db });
   await client.connect();
   try {
-    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'");
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [`ferry-server ${pid}`]);
     return rows[0].n as number;
   } finally {
     await client.end();

@@ -385,7 +385,7 @@ describe("ferry-server operator kit (docs/operations.md)", () => {
     expect(one("download-sent")).toMatchObject({ user: "alice", name: "notes.txt", size: 5 });
     expect(one("listed")).toMatchObject({ user: "alice", entries: 1 });
     expect(one("deleted")).toMatchObject({ user: "alice", name: "notes.txt", size: 5 });
-    expect(one("auth-failed")).toMatchObject({ level: 40, code: "AUTH_FAILED", remote: expect.any(String) });
+    expect(one("auth-failed")).toMatchObject({ level: "warn", code: "AUTH_FAILED", remote: expect.any(String) });
     expect(server.output()).not.toContain("alice-token");
   });
 

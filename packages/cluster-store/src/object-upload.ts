@@ -60,6 +60,16 @@ export class ObjectUpload implements ResumableUpload {
   #chunks: string[] = [];
   #chunkHash: Hash | undefined;
   #chunkBytes = 0;
+  /** Parts cut so far (0: the file may still go as one PutObject). */
+  #cuts = 0;
+  /** The number the next part cut gets (1…). */
+  #nextPart = 1;
+  #queuedParts = 0;
+  #queuedBytes = 0;
+  /** Resolves when the part last cut is done (stored or failed). */
+  #partDone: Promise<void> | undefined;
+  /** Set while the part being filled waits for budget. */
+  #waitingForBudget: Promise<void> | undefined;
 
   private constructor(ctx: UploadContext, key: string, size: number | null, session: Session | undefined, wasm: IHasher | undefined) {
     this.#ctx = ctx;
@@ -289,17 +299,6 @@ export class ObjectUpload implements ResumableUpload {
       });
     if (!last) this.#holdNextPart();
   }
-
-  /** Parts cut so far (0: the file may still go as one PutObject). */
-  #cuts = 0;
-  /** The number the next part cut gets (1…). */
-  #nextPart = 1;
-  #queuedParts = 0;
-  #queuedBytes = 0;
-  /** Resolves when the part last cut is done (stored or failed). */
-  #partDone: Promise<void> | undefined;
-  /** Set while the part being filled waits for budget. */
-  #waitingForBudget: Promise<void> | undefined;
 
   /** Takes budget for a file that is one part, at once (small files: bounded by the protocol's batch limits). */
   #hold(bytes: number): void {

@@ -53,6 +53,8 @@ export const WIRE_ERROR_CODES = {
   TOO_SLOW: "TOO_SLOW",
   /** A resumable PUT's size and chunkSize make more chunks than a PUT_OFFER can carry (512). */
   TOO_MANY_CHUNKS: "TOO_MANY_CHUNKS",
+  /** The request needs a capability the server did not announce (SHARE to a server without its HTTP listener). */
+  UNSUPPORTED: "UNSUPPORTED",
   /** The server hit a bug (an exception it did not expect); it logged the details and closes. */
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;

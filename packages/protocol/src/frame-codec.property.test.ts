@@ -4,7 +4,7 @@ import { encodeControl, encodeData } from "./frame-encoder.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { ProtocolError } from "./errors.js";
 import type { Frame } from "./frame.js";
-import { CONFLICT_POLICIES, PERMISSIONS, PUBLISH_OUTCOMES, type Message, type MessageType } from "./messages.js";
+import { CONFLICT_POLICIES, PERMISSIONS, PUBLISH_OUTCOMES, SHARE_KINDS, type Message, type MessageType } from "./messages.js";
 import { WIRE_ERROR_CODES } from "./error-codes.js";
 import { LIMITS } from "./wire-constants.js";
 
@@ -17,6 +17,22 @@ const outcome = fc.constantFrom(...PUBLISH_OUTCOMES);
 const code = fc.constantFrom(...Object.values(WIRE_ERROR_CODES));
 const resumeChunk = fc.integer({ min: LIMITS.MIN_RESUME_CHUNK, max: LIMITS.MAX_RESUME_CHUNK });
 const shas = fc.array(sha, { maxLength: 3 });
+
+const count = fc.maxSafeNat();
+const shareInfo = fc.record({
+  fingerprint: fc.stringMatching(/^[0-9a-f]{12}$/),
+  kind: fc.constantFrom(...SHARE_KINDS),
+  paths: fc.array(text, { maxLength: 4 }),
+  createdAt: count,
+  expiresAt: count,
+  maxDownloads: fc.option(count, { nil: null }),
+  downloads: count,
+  password: fc.boolean(),
+  maxBytes: fc.option(count, { nil: null }),
+  maxFiles: fc.option(count, { nil: null }),
+  uploadedBytes: count,
+  uploadedFiles: count,
+});
 
 // One arbitrary per message type; the mapped type makes the compiler insist on every one.
 const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>> } = {
@@ -78,6 +94,31 @@ const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T
   get_begin: fc.record({ type: fc.constant("get_begin" as const), id: u32, name: text, size, offset: size }, { requiredKeys: ["type", "id", "name", "size"] }),
   get_end: fc.record({ type: fc.constant("get_end" as const), id: u32, sha256: sha }),
   list: fc.record({ type: fc.constant("list" as const), id: u32, path: text }, { requiredKeys: ["type", "id"] }),
+  share: fc.record(
+    {
+      type: fc.constant("share" as const),
+      id: u32,
+      kind: fc.constantFrom(...SHARE_KINDS),
+      paths: fc.array(text, { minLength: 1, maxLength: 4 }),
+      expiresIn: fc.integer({ min: 1, max: LIMITS.MAX_SHARE_SECONDS }),
+      maxDownloads: fc.integer({ min: 1, max: 1000 }),
+      password: fc.string({ minLength: 1, maxLength: 40 }),
+      maxBytes: size,
+      maxFiles: fc.integer({ min: 1, max: 1000 }),
+    },
+    { requiredKeys: ["type", "id", "kind", "paths", "expiresIn"] },
+  ),
+  shared: fc.record({
+    type: fc.constant("shared" as const),
+    id: u32,
+    url: fc.webUrl(),
+    secret: fc.stringMatching(/^[A-Za-z0-9_-]{22,64}$/),
+    link: shareInfo,
+  }),
+  share_list: fc.record({ type: fc.constant("share_list" as const), id: u32 }),
+  shares: fc.record({ type: fc.constant("shares" as const), id: u32, links: fc.array(shareInfo, { maxLength: 3 }), more: fc.boolean() }),
+  share_revoke: fc.record({ type: fc.constant("share_revoke" as const), id: u32, link: fc.string({ minLength: 1, maxLength: 64 }) }),
+  share_revoked: fc.record({ type: fc.constant("share_revoked" as const), id: u32, fingerprint: fc.stringMatching(/^[0-9a-f]{12}$/) }),
   listing: fc.record({
     type: fc.constant("listing" as const),
     id: u32,

@@ -41,6 +41,15 @@ export {
   type BatchResult,
   type BatchStoredMessage,
   type ResumeInfo,
+  SHARE_KINDS,
+  type ShareKind,
+  type ShareInfo,
+  type ShareMessage,
+  type SharedMessage,
+  type ShareListMessage,
+  type SharesMessage,
+  type ShareRevokeMessage,
+  type ShareRevokedMessage,
 } from "./messages.js";
 export type { Frame } from "./frame.js";
 export { encodeControl, encodeData } from "./frame-encoder.js";

@@ -231,6 +231,91 @@ export const DeletedSchema = z.strictObject({
   name,
 });
 
+/** What a share link gives: the named files and folders to read, or a folder to drop files into. */
+export const SHARE_KINDS = ["download", "upload"] as const;
+export const ShareKindSchema = z.enum(SHARE_KINDS);
+export type ShareKind = z.infer<typeof ShareKindSchema>;
+/** A link's public handle: the first 12 hex digits of the SHA-256 of its secret id. */
+const shareFingerprint = z.string().regex(/^[0-9a-f]{12}$/);
+// 512 UTF-16 units (≤ 1.5 KiB of UTF-8) × 32 paths keeps a link, and so SHARE and a SHARES page of one, inside a CONTROL frame.
+const sharePath = z.string().max(512);
+const count = z.int().min(0).max(LIMITS.MAX_FILE_SIZE);
+
+/**
+ * Client → server: make a share link (capability "share"). `paths` are the user's files and
+ * folders ("dir/" or "dir" for a folder); an upload link takes exactly one folder ("" is the user's root).
+ */
+export const ShareSchema = z.strictObject({
+  type: z.literal("share"),
+  id,
+  kind: ShareKindSchema,
+  paths: z.array(sharePath).min(1).max(LIMITS.MAX_SHARE_PATHS),
+  /** The link stops working this many seconds after it is made. */
+  expiresIn: z.int().min(1).max(LIMITS.MAX_SHARE_SECONDS),
+  /** Download links: how many downloads (a file, or a folder's zip) it serves before it stops. */
+  maxDownloads: z.int().min(1).max(LIMITS.MAX_FILE_SIZE).optional(),
+  /** Visitors must give this password (stored as a salted scrypt hash, never kept as sent). */
+  password: z.string().min(1).max(256).optional(),
+  /** Upload links: at most this many bytes and files in all. */
+  maxBytes: size.optional(),
+  maxFiles: z.int().min(1).max(LIMITS.MAX_FILE_SIZE).optional(),
+});
+
+/** A share link as the server describes it: everything but its secret id. */
+export const ShareInfoSchema = z.strictObject({
+  fingerprint: shareFingerprint,
+  kind: ShareKindSchema,
+  paths: z.array(sharePath).max(LIMITS.MAX_SHARE_PATHS),
+  /** Milliseconds since the Unix epoch. */
+  createdAt: count,
+  expiresAt: count,
+  maxDownloads: count.nullable(),
+  downloads: count,
+  password: z.boolean(),
+  maxBytes: count.nullable(),
+  maxFiles: count.nullable(),
+  uploadedBytes: count,
+  uploadedFiles: count,
+});
+export type ShareInfo = z.infer<typeof ShareInfoSchema>;
+
+/** Server → client: the link is made. `url` ends in /s/`secret`; the server keeps only a hash of `secret`. */
+export const SharedSchema = z.strictObject({
+  type: z.literal("shared"),
+  id,
+  url: z.string().min(1).max(2048),
+  secret: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
+  link: ShareInfoSchema,
+});
+
+/** Client → server: list my share links, live and expired (capability "share"). */
+export const ShareListSchema = z.strictObject({
+  type: z.literal("share_list"),
+  id,
+});
+
+/** Server → client: a page of the links; pages for one SHARE_LIST share its id, the last has more=false. */
+export const SharesSchema = z.strictObject({
+  type: z.literal("shares"),
+  id,
+  links: z.array(ShareInfoSchema).max(LIMITS.MAX_SHARE_PAGE),
+  more: z.boolean(),
+});
+
+/** Client → server: withdraw a link of mine, named by its secret or its fingerprint. */
+export const ShareRevokeSchema = z.strictObject({
+  type: z.literal("share_revoke"),
+  id,
+  link: z.string().min(1).max(128),
+});
+
+/** Server → client: the link is gone; its URL answers 404 from now on. */
+export const ShareRevokedSchema = z.strictObject({
+  type: z.literal("share_revoked"),
+  id,
+  fingerprint: shareFingerprint,
+});
+
 /** Either direction: something failed. With `id` it concerns that upload only. */
 export const ErrorMessageSchema = z.strictObject({
   type: z.literal("error"),
@@ -250,6 +335,9 @@ export const CLIENT_MESSAGE_SCHEMAS = [
   GetSchema,
   ListSchema,
   DeleteSchema,
+  ShareSchema,
+  ShareListSchema,
+  ShareRevokeSchema,
 ] as const;
 
 /** Messages a server sends (§4); ERROR may also come from a client (§8). */
@@ -262,6 +350,9 @@ export const SERVER_MESSAGE_SCHEMAS = [
   GetEndSchema,
   ListingSchema,
   DeletedSchema,
+  SharedSchema,
+  SharesSchema,
+  ShareRevokedSchema,
   ErrorMessageSchema,
 ] as const;
 
@@ -303,6 +394,12 @@ export type PutBatchMessage = z.infer<typeof PutBatchSchema>;
 export type BatchFile = z.infer<typeof BatchFileSchema>;
 export type BatchResult = z.infer<typeof BatchResultSchema>;
 export type BatchStoredMessage = z.infer<typeof BatchStoredSchema>;
+export type ShareMessage = z.infer<typeof ShareSchema>;
+export type SharedMessage = z.infer<typeof SharedSchema>;
+export type ShareListMessage = z.infer<typeof ShareListSchema>;
+export type SharesMessage = z.infer<typeof SharesSchema>;
+export type ShareRevokeMessage = z.infer<typeof ShareRevokeSchema>;
+export type ShareRevokedMessage = z.infer<typeof ShareRevokedSchema>;
 
 /** For exhaustive switches: the compiler proves this is unreachable. */
 export function assertNever(value: never): never {

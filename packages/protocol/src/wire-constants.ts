@@ -47,6 +47,10 @@ export const LIMITS = {
   MAX_BATCH_FILES: 128,
   MAX_BATCH_FILE: 64 * 1024,
   MAX_BATCH_PAYLOAD: 8 * 1024,
+  /** SHARE: at most 32 paths per link, living at most a year; SHARES pages hold at most 32 links (32 × 32 × ~300 B fits a frame). */
+  MAX_SHARE_PATHS: 32,
+  MAX_SHARE_SECONDS: 366 * 24 * 3600,
+  MAX_SHARE_PAGE: 32,
 } as const;
 
 /** Capabilities a server may announce in WELCOME; a client uses a feature only when announced. */
@@ -71,4 +75,6 @@ export const CAPABILITIES = {
   UNCHANGED: "unchanged",
   /** Empty folders travel: PUT of "dir/" (size 0) makes one, LIST.folders lists them, DELETE of "dir/" removes one. */
   EMPTY_FOLDERS: "empty-folders",
+  /** SHARE, SHARE_LIST, SHARE_REVOKE: links for browsers and curl (announced when the server's HTTP listener is on). */
+  SHARE: "share",
 } as const;

@@ -7,6 +7,22 @@ import { frame } from "./hand-writer.js";
 
 export const SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; // sha256("")
 
+const SHARE_INFO = {
+  fingerprint: "0123456789ab",
+  kind: "download" as const,
+  paths: ["a.txt", "docs/"],
+  createdAt: 1764633600000,
+  expiresAt: 1764720000000,
+  maxDownloads: 3,
+  downloads: 0,
+  password: false,
+  maxBytes: null,
+  maxFiles: null,
+  uploadedBytes: 0,
+  uploadedFiles: 0,
+};
+const SHARE_INFO_JSON = '{"fingerprint":"0123456789ab","kind":"download","paths":["a.txt","docs/"],"createdAt":1764633600000,"expiresAt":1764720000000,"maxDownloads":3,"downloads":0,"password":false,"maxBytes":null,"maxFiles":null,"uploadedBytes":0,"uploadedFiles":0}';
+
 export interface ControlVector {
   name: string;
   message: Message;
@@ -15,6 +31,37 @@ export interface ControlVector {
 
 // Expected bytes: 0x01 (CONTROL), u32 length, then the JSON written out by hand in schema order.
 export const CONTROL_VECTORS: ControlVector[] = [
+  {
+    name: "share",
+    message: { type: "share", id: 3, kind: "download", paths: ["a.txt", "docs/"], expiresIn: 86400, maxDownloads: 3 },
+    bytes: frame(0x01, '{"type":"share","id":3,"kind":"download","paths":["a.txt","docs/"],"expiresIn":86400,"maxDownloads":3}'),
+  },
+  {
+    name: "share for uploads with a password",
+    message: { type: "share", id: 4, kind: "upload", paths: ["inbox/"], expiresIn: 3600, password: "pw", maxBytes: 1048576, maxFiles: 10 },
+    bytes: frame(0x01, '{"type":"share","id":4,"kind":"upload","paths":["inbox/"],"expiresIn":3600,"password":"pw","maxBytes":1048576,"maxFiles":10}'),
+  },
+  {
+    name: "shared",
+    message: { type: "shared", id: 3, url: "https://h:8443/s/AAAAAAAAAAAAAAAAAAAAAA", secret: "AAAAAAAAAAAAAAAAAAAAAA", link: SHARE_INFO },
+    bytes: frame(0x01, `{"type":"shared","id":3,"url":"https://h:8443/s/AAAAAAAAAAAAAAAAAAAAAA","secret":"AAAAAAAAAAAAAAAAAAAAAA","link":${SHARE_INFO_JSON}}`),
+  },
+  { name: "share_list", message: { type: "share_list", id: 5 }, bytes: frame(0x01, '{"type":"share_list","id":5}') },
+  {
+    name: "shares",
+    message: { type: "shares", id: 5, links: [SHARE_INFO], more: false },
+    bytes: frame(0x01, `{"type":"shares","id":5,"links":[${SHARE_INFO_JSON}],"more":false}`),
+  },
+  {
+    name: "share_revoke",
+    message: { type: "share_revoke", id: 6, link: "0123456789ab" },
+    bytes: frame(0x01, '{"type":"share_revoke","id":6,"link":"0123456789ab"}'),
+  },
+  {
+    name: "share_revoked",
+    message: { type: "share_revoked", id: 6, fingerprint: "0123456789ab" },
+    bytes: frame(0x01, '{"type":"share_revoked","id":6,"fingerprint":"0123456789ab"}'),
+  },
   {
     name: "hello",
     message: { type: "hello", version: 1, agent: "t" },

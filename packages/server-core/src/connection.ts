@@ -16,6 +16,9 @@ import {
   type Message,
   type ServerMessage,
   type ServerConfig,
+  type ShareListMessage,
+  type ShareMessage,
+  type ShareRevokeMessage,
   type UserConfig,
 } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
@@ -24,6 +27,8 @@ import { serveDelete, serveGet, serveList, type RequestContext } from "./request
 import { AnswerQueue } from "./answer-queue.js";
 import { LINGER_MS, describe, lingerThenClose, toWireCode, unexpected } from "./failures.js";
 import { serveRawUpload } from "./raw-upload.js";
+import { serveShare, serveShareList, serveShareRevoke } from "./share-requests.js";
+import type { ShareStore } from "./share-store.js";
 import type { Storage } from "./storage.js";
 import type { Authenticator, Identity } from "./auth.js";
 import { forbidden } from "./permissions.js";
@@ -31,6 +36,9 @@ import { RateWatch } from "./rate-watch.js";
 import { UploadSession, type Space } from "./upload-session.js";
 
 export type { Space } from "./upload-session.js";
+
+/** The requests served one at a time while the connection's reading waits. */
+type Request = GetMessage | ListMessage | DeleteMessage | ShareMessage | ShareListMessage | ShareRevokeMessage;
 
 /** What a connection needs from its server. */
 export interface ConnectionContext {
@@ -45,6 +53,10 @@ export interface ConnectionContext {
   spaceFor(identity: Identity): Space;
   agent: string;
   capabilities: string[];
+  /** Share links, or null when they are off (the server's HTTP listener is not running). */
+  shares: ShareStore | null;
+  /** The base of link URLs for a connection that reached the server at `localAddress`. */
+  shareBaseUrl(localAddress: string): string;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
 }
 
@@ -341,6 +353,9 @@ export class Connection {
       case "get":
       case "list":
       case "delete":
+      case "share":
+      case "share_list":
+      case "share_revoke":
         if (!uploads.idle) throw unexpected(`${message.type.toUpperCase()} during an upload`);
         return this.#serveRequest(message, state);
       case "welcome":
@@ -351,6 +366,9 @@ export class Connection {
       case "deleted":
       case "put_offer":
       case "batch_stored":
+      case "shared":
+      case "shares":
+      case "share_revoked":
         throw unexpected(`${message.type.toUpperCase()} is a server message`);
       default:
         return assertNever(message);
@@ -392,7 +410,7 @@ export class Connection {
    * waits (a download streams to its end before the next request is read). A refusal (NOT_FOUND,
    * BAD_NAME, a read error) answers that request only; a lost socket ends the connection.
    */
-  async #serveRequest(request: GetMessage | ListMessage | DeleteMessage, { space, identity }: { space: Space; identity: Identity }): Promise<void> {
+  async #serveRequest(request: Request, { space, identity }: { space: Space; identity: Identity }): Promise<void> {
     await this.#answers.idle();
     const ctx: RequestContext = {
       socket: this.#socket,
@@ -405,19 +423,44 @@ export class Connection {
     };
     this.#serving = true;
     try {
-      const refusal = forbidden(identity, request);
-      if (refusal) throw new ServerError(refusal, { code: "FORBIDDEN" });
-      if (request.type === "get") await serveGet(ctx, request);
-      else if (request.type === "list") await serveList(ctx, request);
-      else await serveDelete(ctx, request);
+      switch (request.type) {
+        case "share":
+        case "share_list":
+        case "share_revoke":
+          await this.#serveShare(request, { space, identity });
+          break;
+        default: {
+          const refusal = forbidden(identity, request);
+          if (refusal) throw new ServerError(refusal, { code: "FORBIDDEN" });
+          if (request.type === "get") await serveGet(ctx, request);
+          else if (request.type === "list") await serveList(ctx, request);
+          else await serveDelete(ctx, request);
+        }
+      }
     } catch (error) {
       if (!(error instanceof ServerError) || this.#socket.destroyed) throw error;
-      const name = request.type === "list" ? null : request.name;
+      const name = request.type === "get" || request.type === "delete" ? request.name : null;
       this.#ctx.emit("request-failed", { ...this.peer, request: request.type, name, code: error.code, message: error.message });
       this.#send({ type: "error", id: request.id, code: toWireCode(error.code), message: error.message.slice(0, 1024) });
     } finally {
       this.#serving = false;
     }
+  }
+
+  /** SHARE, SHARE_LIST, SHARE_REVOKE (protocol.md §4.6): the permission checks are the link kind's. */
+  async #serveShare(request: ShareMessage | ShareListMessage | ShareRevokeMessage, { space, identity }: { space: Space; identity: Identity }): Promise<void> {
+    const ctx = {
+      shares: this.#ctx.shares,
+      baseUrl: () => this.#ctx.shareBaseUrl(this.#socket.localAddress ?? "127.0.0.1"),
+      identity,
+      storage: space.storage,
+      peer: this.peer,
+      send: (message: ServerMessage) => this.#send(message),
+      emit: this.#ctx.emit,
+    };
+    if (request.type === "share") await serveShare(ctx, request);
+    else if (request.type === "share_list") await serveShareList(ctx, request);
+    else await serveShareRevoke(ctx, request);
   }
 
   #send(message: ServerMessage): void {

@@ -41,7 +41,7 @@ export interface DownloadSentEvent extends PeerInfo {
 }
 
 export interface RequestFailedEvent extends PeerInfo {
-  request: "get" | "list" | "delete";
+  request: "get" | "list" | "delete" | "share" | "share_list" | "share_revoke";
   name: string | null;
   code: ServerErrorCode;
   message: string;
@@ -115,5 +115,9 @@ export interface ServerEvents {
   "partials-swept": [{ count: number }];
   /** reload() took a new configuration (users, tokens, limits, TLS) for new connections and requests. */
   reloaded: [{ users: number; retired: number }];
+  /** A share link was made (`fingerprint`: its public handle; the secret is never in an event). */
+  "share-created": [PeerInfo & { fingerprint: string; kind: "download" | "upload"; paths: string[]; expiresAt: number }];
+  /** A share link was revoked by its owner. */
+  "share-revoked": [PeerInfo & { fingerprint: string }];
   closed: [];
 }

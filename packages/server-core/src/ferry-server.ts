@@ -19,14 +19,19 @@ import { lingerThenClose } from "./failures.js";
 import { ServerError } from "./errors.js";
 import type { ListeningEvent, ServerEvents } from "./events.js";
 import type { Storage } from "./storage.js";
+import type { ShareStore } from "./share-store.js";
+import { LocalShareStore } from "./local-share-store.js";
+import { EXPIRED_LINK_KEPT_MS } from "./share-requests.js";
+import type { Permission } from "@ferry/protocol";
 import { StorageRoot } from "./storage-root.js";
 
 const SOCKET_HIGH_WATER = 1024 * 1024;
 
 /** Agent string sent in WELCOME. */
 export const SERVER_AGENT = "ferry-server/0.1.0";
-/** Features this server announces in WELCOME. */
-export const SERVER_CAPABILITIES: string[] = Object.values(CAPABILITIES);
+/** Features this server announces in WELCOME ("share" is added while sharing is on: enableSharing()). */
+export const SERVER_CAPABILITIES: string[] = Object.values(CAPABILITIES).filter((capability) => capability !== CAPABILITIES.SHARE);
+const SHARING_CAPABILITIES: string[] = [...SERVER_CAPABILITIES, CAPABILITIES.SHARE];
 
 export interface StopOptions {
   /** How long uploads in progress may take to finish before they are cut (ms). Default 10 s. */
@@ -70,13 +75,20 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   readonly #perIp = new Map<string, number>();
   #connectionCount = 0;
   #sweeper: NodeJS.Timeout | undefined;
+  #linkSweeper: NodeJS.Timeout | undefined;
   readonly #auth: Authenticator;
   /** Each configured user's folder and quota; anonymous peers get the root, no quota. */
   readonly #spaces = new Map<string, Space>();
   #tls: { context: tls.SecureContext; fingerprint: string } | undefined;
+  /** Opens the share links when sharing is turned on; the default is a file in config.dir. */
+  readonly #openShares: (config: ServerConfig) => Promise<ShareStore>;
+  #sharing: { store: ShareStore; baseUrl: (localAddress: string) => string } | undefined;
 
   /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
-  constructor(input: ServerConfigInput = {}, options: { storage?: (config: ServerConfig) => Promise<Storage> } = {}) {
+  constructor(
+    input: ServerConfigInput = {},
+    options: { storage?: (config: ServerConfig) => Promise<Storage>; shares?: (config: ServerConfig) => Promise<ShareStore> } = {},
+  ) {
     super();
     const checked = checkServerConfig(input);
     if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
@@ -98,6 +110,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
           maxPartials: c.maxPartials,
           onFsync: (files, durationMs) => this.emit("fsync", { files, durationMs }),
         }));
+    this.#openShares = options.shares ?? ((c) => LocalShareStore.open(c.dir));
     this.#auth = new Authenticator(config.users, {
       failureDelayMs: config.authFailureDelayMs,
       maxFailures: config.maxAuthFailures,
@@ -138,6 +151,10 @@ export class FerryServer extends EventEmitter<ServerEvents> {
         .catch(() => undefined);
     }, Math.min(this.config.partialTtlMs, 3_600_000));
     this.#sweeper.unref();
+    this.#linkSweeper = setInterval(() => {
+      void this.#sharing?.store.sweep(Date.now() - EXPIRED_LINK_KEPT_MS).catch(() => undefined);
+    }, 3_600_000);
+    this.#linkSweeper.unref();
     // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
     // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
     // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
@@ -215,6 +232,37 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     this.emit("reloaded", { users: next.users.length, retired });
   }
 
+  /**
+   * Turns share links on (capability "share", docs/sharing.md): opens the link store and answers
+   * SHARE with URLs `baseUrl(localAddress)` + "/s/<secret>", where localAddress is the address the
+   * asking connection reached. The HTTP side (@ferry/share-web) calls it once its listener is up.
+   */
+  async enableSharing(baseUrl: (localAddress: string) => string): Promise<ShareStore> {
+    if (!this.#server) throw new ServerError("enableSharing() needs a running server", { code: "BAD_STATE" });
+    if (this.#sharing) return this.#sharing.store;
+    const store = await this.#openShares(this.config);
+    this.#sharing = { store, baseUrl };
+    return store;
+  }
+
+  /** The share links while sharing is on. */
+  get shares(): ShareStore | undefined {
+    return this.#sharing?.store;
+  }
+
+  /**
+   * Where a link made by `owner` reaches, if it still may: the owner is still configured and holds
+   * `permission` (a link of an anonymous peer works only while the server is open). Links follow
+   * the configuration: a withdrawn user or permission ends their links at once.
+   */
+  spaceForLink(owner: string | null, permission: Permission): Space | undefined {
+    if (!this.#storage) return undefined;
+    if (owner === null) return this.#auth.open ? { storage: this.#storage, quota: null } : undefined;
+    const user = this.config.users.find((candidate) => candidate.name === owner);
+    if (!user || !user.permissions.includes(permission)) return undefined;
+    return this.#spaces.get(owner);
+  }
+
   /** The data port is listening. */
   get listening(): boolean {
     return this.#server?.listening ?? false;
@@ -268,6 +316,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     if (!server) return;
     this.#server = undefined;
     clearInterval(this.#sweeper);
+    clearInterval(this.#linkSweeper);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const connection of this.#connections) connection.shutdown();
     for (const socket of this.#rejected) socket.destroy();
@@ -277,6 +326,8 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     await Promise.all(this.#running);
     clearTimeout(grace);
     await closed;
+    await this.#sharing?.store.close();
+    this.#sharing = undefined;
     await this.#storage?.close();
     this.#spaces.clear();
     this.emit("closed");
@@ -322,7 +373,9 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       auth: this.#auth,
       spaceFor: (identity) => this.#spaceFor(identity),
       agent: SERVER_AGENT,
-      capabilities: SERVER_CAPABILITIES,
+      capabilities: this.#sharing ? SHARING_CAPABILITIES : SERVER_CAPABILITIES,
+      shares: this.#sharing?.store ?? null,
+      shareBaseUrl: (localAddress) => this.#sharing!.baseUrl(localAddress),
       // The context's emit has the same typed signature; TS cannot relate the generic spreads.
       emit: (event, ...args) => void (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
     };

@@ -15,3 +15,17 @@ export type { ListeningEvent } from "./events.js";
 export type { Storage, Facts, Published, PartialHeader, ResumableUpload, StoredReader, QuotaLedger } from "./storage.js";
 export type { IncomingFile } from "./incoming-file.js";
 export { StorageRoot } from "./storage-root.js";
+export type { ShareStore } from "./share-store.js";
+export { LocalShareStore, SHARES_FILE } from "./local-share-store.js";
+export {
+  type ShareRecord,
+  shareEnded,
+  shareKey,
+  shareFingerprint,
+  shareInfo,
+  newShareSecret,
+  hashSharePassword,
+  checkSharePassword,
+} from "./share-links.js";
+export type { Space } from "./upload-session.js";
+export { EXPIRED_LINK_KEPT_MS } from "./share-requests.js";

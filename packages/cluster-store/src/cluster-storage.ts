@@ -135,7 +135,7 @@ export class ClusterStorage implements Storage {
     this.checkName(name);
     const found = await this.#shared.catalog.lookup(this.#space + name);
     if (!found) throw new ServerError(`${name} is not stored here`, { code: "NOT_FOUND" });
-    return new ObjectReader(this.#shared.blobs, found.key, found.size);
+    return new ObjectReader(this.#shared.blobs, found);
   }
 
   async list(prefix?: string, options: { emptyFolders?: boolean } = {}): Promise<ListEntry[]> {

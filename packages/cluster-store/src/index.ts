@@ -4,3 +4,4 @@ export { PgCatalog } from "./pg-catalog.js";
 export type { BlobStore, PartRecord } from "./blob-store.js";
 export type { Catalog, CatalogFile, CatalogPublished, Session, StoredObject } from "./catalog.js";
 export { openClusterStorage, type ClusterConfig } from "./open.js";
+export { PgShareStore } from "./pg-share-store.js";

@@ -8,6 +8,8 @@ import type { BlobStore } from "./blob-store.js";
  */
 export class ObjectReader implements StoredReader {
   readonly size: number;
+  readonly sha256: string;
+  readonly mtime: number;
   readonly #blobs: BlobStore;
   readonly #key: string;
   #stream: AsyncIterator<Uint8Array> | undefined;
@@ -15,10 +17,12 @@ export class ObjectReader implements StoredReader {
   #position = 0;
   #left: Uint8Array | undefined;
 
-  constructor(blobs: BlobStore, key: string, size: number) {
+  constructor(blobs: BlobStore, file: { key: string; size: number; sha256: string; mtime: number }) {
     this.#blobs = blobs;
-    this.#key = key;
-    this.size = size;
+    this.#key = file.key;
+    this.size = file.size;
+    this.sha256 = file.sha256;
+    this.mtime = file.mtime;
   }
 
   async read(buffer: Buffer, length: number, position: number): Promise<number> {

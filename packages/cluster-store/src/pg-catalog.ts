@@ -386,7 +386,8 @@ function spaceRange(column: string, n: number): string {
   return `($${n} = '' OR starts_with(${column}, $${n}))`;
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
+/** Creates or migrates the schema (every table of pg-schema.ts) under an advisory lock. */
+export async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -427,7 +428,7 @@ function toSession(row: Record<string, unknown>): Session {
 }
 
 /** The URL without its password, for messages and logs. */
-function redact(url: string): string {
+export function redact(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";
@@ -437,7 +438,7 @@ function redact(url: string): string {
   }
 }
 
-function describePgFailure(error: unknown): string {
+export function describePgFailure(error: unknown): string {
   const code = (error as { code?: string } | undefined)?.code;
   switch (code) {
     case "28P01":

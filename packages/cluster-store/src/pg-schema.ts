@@ -39,6 +39,25 @@ export const MIGRATIONS: readonly string[] = [
     after bigint NOT NULL
   );
   `,
+  // Share links (docs/sharing.md): the key is the SHA-256 of the link's secret.
+  `
+  CREATE TABLE shares (
+    key text PRIMARY KEY,
+    owner text,
+    kind text NOT NULL CHECK (kind IN ('download', 'upload')),
+    paths jsonb NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    max_downloads bigint,
+    downloads bigint NOT NULL DEFAULT 0,
+    password text,
+    max_bytes bigint,
+    max_files bigint,
+    uploaded_bytes bigint NOT NULL DEFAULT 0,
+    uploaded_files bigint NOT NULL DEFAULT 0
+  );
+  CREATE INDEX shares_owner ON shares (owner, created_at);
+  `,
 ];
 
 /** Advisory lock keys (pg_advisory_xact_lock's two-int form, first int) of the catalog's own locks. */

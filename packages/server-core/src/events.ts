@@ -117,6 +117,10 @@ export interface ServerEvents {
   reloaded: [{ users: number; retired: number }];
   /** A share link was made (`fingerprint`: its public handle; the secret is never in an event). */
   "share-created": [PeerInfo & { fingerprint: string; kind: "download" | "upload"; paths: string[]; expiresAt: number }];
+  /** A share link's file (or a folder's zip, `zip` true) was served over HTTP from `from` (a resumed download) to its end or to where the visitor stopped. */
+  "share-downloaded": [{ remote: string; fingerprint: string; name: string; zip: boolean; from: number; bytes: number; complete: boolean }];
+  /** A file dropped into an upload link was verified and published (`resumedFrom`: bytes it already held when this request began). */
+  "share-uploaded": [{ remote: string; fingerprint: string; name: string; size: number; sha256: string; resumedFrom: number }];
   /** A share link was revoked by its owner. */
   "share-revoked": [PeerInfo & { fingerprint: string }];
   closed: [];

@@ -29,3 +29,4 @@ export {
 } from "./share-links.js";
 export type { Space } from "./upload-session.js";
 export { EXPIRED_LINK_KEPT_MS } from "./share-requests.js";
+export { RateWatch } from "./rate-watch.js";

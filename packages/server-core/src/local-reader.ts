@@ -8,12 +8,16 @@ const SYNC_READ_BYTES = 64 * 1024;
 /** A stored file of the local directory, opened once: an overwrite published meanwhile is not seen. */
 export class LocalReader implements StoredReader {
   readonly size: number;
+  readonly sha256: string | null;
+  readonly mtime: number;
   readonly #fd: number;
   #closed = false;
 
-  constructor(fd: number, size: number) {
+  constructor(fd: number, facts: { size: number; sha256: string | null; mtime: number }) {
     this.#fd = fd;
-    this.size = size;
+    this.size = facts.size;
+    this.sha256 = facts.sha256;
+    this.mtime = facts.mtime;
   }
 
   async read(buffer: Buffer, length: number, position: number): Promise<number> {

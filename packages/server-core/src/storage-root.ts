@@ -343,7 +343,8 @@ export class StorageRoot implements Storage {
       closeSync(fd);
       throw new ServerError(`${name} is not a file`, { code: "NOT_FOUND" });
     }
-    return new LocalReader(fd, info.size);
+    const mtime = Math.floor(info.mtimeMs);
+    return new LocalReader(fd, { size: info.size, mtime, sha256: this.#recorded(name, info.size, mtime) });
   }
 
   /**

@@ -87,6 +87,10 @@ export interface ResumableUpload extends IncomingFile {
 /** A stored file opened for reading: one version, read by position. */
 export interface StoredReader {
   readonly size: number;
+  /** The SHA-256 recorded when this version was published; null for a file Ferry never verified (put in the folder by hand). */
+  readonly sha256: string | null;
+  /** Modification time of this version, milliseconds since the Unix epoch. */
+  readonly mtime: number;
   /** Reads `length` bytes at `position` into `buffer` (fewer only where the file ends); 0 at the end. */
   read(buffer: Buffer, length: number, position: number): Promise<number>;
   close(): void;

@@ -1,0 +1,2 @@
+export { startShareWeb, type ShareWeb, type ShareWebOptions } from "./share-web.js";
+export { TUS_CHUNK } from "./tus-upload.js";

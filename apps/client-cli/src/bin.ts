@@ -6,6 +6,8 @@ import { getCommand } from "./commands/get.js";
 import { lsCommand, rmCommand } from "./commands/ls.js";
 import { sendCommand } from "./commands/send.js";
 import { shellCommand } from "./commands/shell.js";
+import { shareCommand, type ShareFlags } from "./commands/share.js";
+import { readSharePassword } from "./secret-prompt.js";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.js";
 import { collectExclude, collectExcludeFrom, collectInclude, filterRules, PathFilter } from "./filters.js";
 import { parseFerryUrl, urlArguments } from "./remote-url.js";
@@ -86,7 +88,7 @@ async function context(command: Command) {
  * connection, trust) is reported as an `error` event and a line on stderr; the exit code is the
  * command's, or the signal's after Ctrl+C/SIGTERM.
  */
-async function run(command: Command, name: "send" | "get" | "ls" | "rm" | "shell", body: (ctx: Context) => Promise<number>): Promise<void> {
+async function run(command: Command, name: "send" | "get" | "ls" | "rm" | "share" | "shell", body: (ctx: Context) => Promise<number>): Promise<void> {
   const ctx = await context(command);
   ctx.reporter.start(name, { host: ctx.config.host, port: ctx.config.port });
   let code: number;
@@ -218,6 +220,26 @@ program
     const { args: names, server } = urlArguments(given);
     useUrlServer(command, server);
     return run(command, "rm", (ctx) => rmCommand(names, { ...ctx, recursive: Boolean(ctx.flags.recursive) }));
+  });
+
+program
+  .command("share")
+  .description("make a link for a browser or curl: download PATH… (files, folders as pages and zips), or --upload FOLDER to collect files; --list, --revoke ID")
+  .argument("[path...]", "stored files or folders the link gives (download links)")
+  .option("--upload <folder>", "a link whose page takes files dropped into this folder of yours (resumable uploads)")
+  .option("--expires <duration>", "how long the link works: 30m, 24h, 7d… (default 24h, at most 366d)")
+  .option("--max-downloads <n>", "download links: stop after N downloads (a file, or a folder's zip)")
+  .option("--max-size <bytes>", "upload links: at most this much in all; K, M, G suffixes (2G)")
+  .option("--max-files <n>", "upload links: at most N files")
+  .option("--password", "visitors must give a password (asked here without echo; or FERRY_SHARE_PASSWORD, or a line of stdin)")
+  .option("--list", "my links: fingerprint, kind, state, expiry, use, paths")
+  .option("--revoke <id>", "withdraw a link: its URL, the last part of it, or the fingerprint --list shows")
+  .action((given: string[], flags: ShareFlags, command: Command) => {
+    const { args: paths, server } = urlArguments(given);
+    useUrlServer(command, server);
+    return run(command, "share", (ctx) =>
+      shareCommand(paths, flags, { ...ctx, readPassword: () => readSharePassword(process.env, process.stdin, process.stderr) }),
+    );
   });
 
 program

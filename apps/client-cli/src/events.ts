@@ -15,7 +15,7 @@ const count = z.int().min(0);
 export const StartEvent = z.object({
   type: z.literal("start"),
   version: z.literal(CLI_EVENTS_VERSION),
-  command: z.enum(["send", "get", "ls", "rm", "shell"]),
+  command: z.enum(["send", "get", "ls", "rm", "share", "shell"]),
   server: z.object({ host: z.string(), port: z.int() }),
 });
 
@@ -72,6 +72,31 @@ export const EntryEvent = z.object({
   sha256: sha256.nullable(),
 });
 
+/**
+ * `share`: a link made (`created`, with its `url`: the only place its secret appears), one of
+ * `share --list`'s lines (`listed`), or a link withdrawn (`revoked`).
+ */
+export const LinkEvent = z.object({
+  type: z.literal("link"),
+  action: z.enum(["created", "listed", "revoked"]),
+  /** The link's public handle (12 hex digits); `share --revoke` takes it. */
+  fingerprint: z.string().regex(/^[0-9a-f]{12}$/),
+  url: z.string().optional(),
+  kind: z.enum(["download", "upload"]).optional(),
+  paths: z.array(z.string()).optional(),
+  /** ms since the epoch. */
+  expiresAt: count.optional(),
+  /** live, expired, or used-up (downloads exhausted). */
+  state: z.enum(["live", "expired", "used-up"]).optional(),
+  maxDownloads: count.nullable().optional(),
+  downloads: count.optional(),
+  password: z.boolean().optional(),
+  maxBytes: count.nullable().optional(),
+  maxFiles: count.nullable().optional(),
+  uploadedBytes: count.optional(),
+  uploadedFiles: count.optional(),
+});
+
 /** A failure that is not one file's: the connection, the server's trust, a bad argument. */
 export const ErrorEvent = z.object({
   type: z.literal("error"),
@@ -90,6 +115,6 @@ export const SummaryEvent = z.object({
   exitCode: z.int(),
 });
 
-export const CliEventSchema = z.discriminatedUnion("type", [StartEvent, ProgressEvent, FileEvent, EntryEvent, ErrorEvent, SummaryEvent]);
+export const CliEventSchema = z.discriminatedUnion("type", [StartEvent, ProgressEvent, FileEvent, EntryEvent, LinkEvent, ErrorEvent, SummaryEvent]);
 export type CliEvent = z.infer<typeof CliEventSchema>;
 export type FileOutcome = (typeof FILE_OUTCOMES)[number];

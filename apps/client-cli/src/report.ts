@@ -1,5 +1,6 @@
 import type { DownloadResult, UploadResult } from "@ferry/client-core";
-import type { ListEntry } from "@ferry/protocol";
+import type { ListEntry, ShareInfo } from "@ferry/protocol";
+import { linkState } from "./commands/share.js";
 import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
 import { describeError, errorCode } from "./exit-codes.js";
@@ -124,6 +125,40 @@ export class Reporter {
     this.note(`${entries.length} file${entries.length === 1 ? "" : "s"}`);
   }
 
+  /** share: the URL alone on stdout (for `$(ferry share …)`), what it reaches on stderr. */
+  linkCreated(url: string, link: ShareInfo): void {
+    if (this.json) {
+      this.event({ type: "link", action: "created", url, ...linkFields(link) });
+      return;
+    }
+    this.#out(url);
+    const limit =
+      link.kind === "download"
+        ? link.maxDownloads === null ? "" : `, ${link.maxDownloads} download${link.maxDownloads === 1 ? "" : "s"}`
+        : [link.maxFiles === null ? "" : `, up to ${link.maxFiles} files`, link.maxBytes === null ? "" : `, up to ${formatBytes(link.maxBytes)}`].join("");
+    const what = link.kind === "download" ? link.paths.map((p) => printable(p || "/")).join(", ") : `drop files into ${printable(link.paths[0] || "/")}`;
+    this.note(`${link.kind} link ${link.fingerprint}: ${what}; expires ${new Date(link.expiresAt).toISOString().replace(/:\d\d\.\d+Z$/, "Z")}${limit}${link.password ? ", password" : ""}`);
+  }
+
+  /** share --list: one line per link, newest last. */
+  links(links: ShareInfo[], now: number): void {
+    if (this.json) {
+      for (const link of links) this.event({ type: "link", action: "listed", state: linkState(link, now), ...linkFields(link) });
+      return;
+    }
+    for (const link of links) {
+      const used = link.kind === "download" ? `${link.downloads}${link.maxDownloads === null ? "" : `/${link.maxDownloads}`} downloads` : `${link.uploadedFiles}${link.maxFiles === null ? "" : `/${link.maxFiles}`} files`;
+      const expires = new Date(link.expiresAt).toISOString().slice(0, 16).replace("T", " ");
+      this.#out(`${link.fingerprint}  ${link.kind.padEnd(8)}  ${linkState(link, now).padEnd(7)}  ${expires}  ${used.padEnd(16)}  ${link.paths.map((p) => printable(p || "/")).join(", ")}`);
+    }
+    this.note(`${links.length} link${links.length === 1 ? "" : "s"}`);
+  }
+
+  linkRevoked(fingerprint: string): void {
+    if (this.json) this.event({ type: "link", action: "revoked", fingerprint });
+    else this.#out(`revoked link ${fingerprint}`);
+  }
+
   /** get --delete: a local file or folder the server's folder does not have was removed. */
   deletedLocal(target: string): void {
     this.#count("deleted", 0);
@@ -214,4 +249,10 @@ export class Reporter {
     else this.#tally.done++;
     this.#tally.bytes += bytes;
   }
+}
+
+/** A link's fields as the `link` event carries them. */
+function linkFields(link: ShareInfo) {
+  const { fingerprint, kind, paths, expiresAt, maxDownloads, downloads, password, maxBytes, maxFiles, uploadedBytes, uploadedFiles } = link;
+  return { fingerprint, kind, paths, expiresAt, maxDownloads, downloads, password, maxBytes, maxFiles, uploadedBytes, uploadedFiles };
 }

@@ -128,12 +128,17 @@ export function loadSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = proces
  * takes it ("10M" = 10 MiB/s; "1.5M" too). UsageError for anything else or for less than 1 byte/s.
  */
 export function parseRate(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)([KMG]i?B?)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`--bwlimit ${JSON.stringify(text)}: a rate in bytes per second, with an optional K, M or G suffix (10M = 10 MiB/s)`);
+  return parseBytes("--bwlimit", text, "a rate in bytes per second", "10M = 10 MiB/s");
+}
+
+/** A byte count with an optional K, M, G or T suffix in powers of 1024 (--max-size 2G); UsageError naming `flag` otherwise. */
+export function parseBytes(flag: string, text: string, what = "a size in bytes", example = "2G = 2 GiB"): number {
+  const match = /^(\d+(?:\.\d+)?)([KMGT]i?B?)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${flag} ${JSON.stringify(text)}: ${what}, with an optional K, M or G suffix (${example})`);
   const unit = (match[2] ?? "").charAt(0).toUpperCase();
-  const rate = Math.floor(Number(match[1]) * 1024 ** (unit === "K" ? 1 : unit === "M" ? 2 : unit === "G" ? 3 : 0));
-  if (rate < 1) throw new UsageError(`--bwlimit ${JSON.stringify(text)}: at least 1 byte per second`);
-  return rate;
+  const bytes = Math.floor(Number(match[1]) * 1024 ** Math.max(0, " KMGT".indexOf(unit || " ")));
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) throw new UsageError(`${flag} ${JSON.stringify(text)}: at least 1 byte${what.includes("per second") ? " per second" : ""}`);
+  return bytes;
 }
 
 /** Colour only when stderr is a terminal and NO_COLOR is unset (https://no-color.org). */

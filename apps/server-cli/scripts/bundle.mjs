@@ -5,7 +5,7 @@
 // Code splitting: cluster storage (the AWS SDK, node-postgres) is a chunk of its own, loaded only by
 // a server started with --s3-*/--db; the code both use (server-core's errors above all, which
 // must be one class for `instanceof`) is a shared chunk.
-import { rmSync, readdirSync } from "node:fs";
+import { cpSync, rmSync, readdirSync } from "node:fs";
 import { build } from "esbuild";
 import { CLI_BUNDLE_OPTIONS } from "../../../scripts/cli-bundle-options.mjs";
 
@@ -22,3 +22,7 @@ await build({
   // pg's optional native binding is never installed.
   external: ["@peculiar/x509", "reflect-metadata", "pg-native"],
 });
+
+// The share page's style and scripts (tus-js-client's browser build among them), read at start by --http.
+rmSync("dist/assets", { recursive: true, force: true });
+cpSync("../../packages/share-web/dist/assets", "dist/assets", { recursive: true });

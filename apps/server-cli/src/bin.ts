@@ -11,7 +11,8 @@ import { createServerLog, type LogFormat, type ServerLog } from "./logger.js";
 /** Made once --log is known; until then (usage errors) stderr is written directly. */
 let log: ServerLog | undefined;
 import { EXIT, exitCodeFor } from "./exit-codes.js";
-import { openCluster } from "./cluster.js";
+import { openCluster, openClusterShares } from "./cluster.js";
+import { startShareListener } from "./share-listener.js";
 import { adminAddress, startAdminPort } from "./admin.js";
 import { ServerMetrics } from "@ferry/server-admin";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
@@ -37,6 +38,8 @@ const program = new Command()
   .option("--s3-endpoint <url>", "cluster storage: the S3 API holding file bytes (env FERRY_S3_ENDPOINT; credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the config file)")
   .option("--s3-bucket <name>", "cluster storage: the bucket, used as it is or created if missing (env FERRY_S3_BUCKET)")
   .option("--db <url>", "cluster storage: postgres://… catalog of names, quotas and sessions, schema created at start (env FERRY_DB)")
+  .option("--http <[host:]port>", "serve share links (ferry share) over HTTP here, HTTPS with TLS (env FERRY_HTTP; a port alone binds 127.0.0.1)")
+  .option("--public-url <url>", "the URL share links are printed with, when visitors come through a proxy or a name (env FERRY_PUBLIC_URL)")
   .option("--admin <[host:]port>", "serve /metrics, /healthz and /readyz over HTTP here (env FERRY_ADMIN; a port alone binds 127.0.0.1; beyond loopback needs TLS and users)")
   .option("--grace <ms>", "on Ctrl+C/SIGTERM, how long uploads in progress may finish", "10000")
   .addOption(new Option("--log <format>", "log line format").choices(["text", "json"]).default("text"))
@@ -64,7 +67,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       });
       if (made.created) logger.info({ stateDir: autoTlsDir }, `made a self-signed TLS certificate in ${autoTlsDir}`);
     }
-    const server = new FerryServer(config, config.s3 && config.db ? { storage: openCluster } : {});
+    const server = new FerryServer(config, config.s3 && config.db ? { storage: openCluster, shares: openClusterShares } : {});
     attachEventLog(server, log);
     // Counting from the first connection: the metrics listen before the server starts.
     if (config.admin) adminAddress(config); // a refused admin address stops the start, before anything listens
@@ -72,6 +75,8 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     const info = await server.start();
     const admin = metrics ? await startAdminPort(server, metrics, config) : undefined;
     if (admin) logger.info({ event: "admin-listening", host: admin.host, port: admin.port }, `admin on ${admin.url} (/metrics, /healthz, /readyz)`);
+    const web = config.http ? await startShareListener(server, config) : undefined;
+    if (web) logger.info({ event: "http-listening", url: web.url }, `share links on ${web.url} (ferry share)`);
     if (info.open) {
       logger.warn(
         { warning: "open" },
@@ -97,6 +102,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       const again = signal === "SIGINT" ? "Ctrl+C again" : "SIGTERM again";
       logger.info({ signal }, `${signal}: stopping — finishing uploads in progress (${again} to stop at once)`);
       void admin?.close();
+      void web?.close();
       void server.stop({ graceMs: Number(flags.grace) || 10_000 }).then(() => {
         logger.info({ signal }, "stopped");
         log?.flush();
@@ -108,7 +114,10 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     // SIGHUP: read the config file (and env, flags) again; an invalid one changes nothing.
     process.on("SIGHUP", () => {
       void loadServerConfig(flags)
-        .then(({ config: next }) => server.reload(next))
+        .then(async ({ config: next }) => {
+          await server.reload(next);
+          await web?.reloadCertificate();
+        })
         .catch((error: unknown) => {
           logger.error({ event: "reload-refused", code: (error as { code?: string }).code ?? "INTERNAL" }, `SIGHUP: reload refused, the running configuration stays: ${(error as Error).message}`);
         });

@@ -1,5 +1,5 @@
 import type { ServerConfig } from "@ferry/protocol";
-import type { Storage } from "@ferry/server-core";
+import type { ShareStore, Storage } from "@ferry/server-core";
 
 /**
  * Cluster storage for --s3-* and --db (docs/scale-out.md). Loaded only when asked for: the AWS SDK
@@ -17,4 +17,10 @@ export async function openCluster(config: ServerConfig): Promise<Storage> {
     db: config.db!,
     maxBufferedBytes: config.maxBufferedBytes,
   });
+}
+
+/** The cluster's share links: a table in the same database, so every server serves every link. */
+export async function openClusterShares(config: ServerConfig): Promise<ShareStore> {
+  const { PgShareStore } = await import("@ferry/cluster-store");
+  return PgShareStore.open(config.db!);
 }

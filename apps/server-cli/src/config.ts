@@ -23,6 +23,8 @@ export interface ServerFlags {
   s3Bucket?: string;
   db?: string;
   admin?: string;
+  http?: string;
+  publicUrl?: string;
 }
 
 /** What the CLI does before the server starts: make (or reuse) a self-signed certificate there. */
@@ -60,6 +62,8 @@ const ENV_KEYS = {
   FERRY_MIN_BYTES_PER_SECOND: "minBytesPerSecond",
   FERRY_DB: "db",
   FERRY_ADMIN: "admin",
+  FERRY_HTTP: "http",
+  FERRY_PUBLIC_URL: "publicUrl",
 } as const;
 
 const NUMERIC = new Set([
@@ -143,6 +147,10 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
   // --admin PORT alone binds loopback.
   if (flags.admin !== undefined) merged.admin = /^\d+$/.test(flags.admin) ? `127.0.0.1:${flags.admin}` : flags.admin;
   if (typeof merged.admin === "string" && /^\d+$/.test(merged.admin)) merged.admin = `127.0.0.1:${merged.admin}`;
+  // --http PORT alone binds loopback too.
+  if (flags.http !== undefined) merged.http = flags.http;
+  if (typeof merged.http === "string" && /^\d+$/.test(merged.http)) merged.http = `127.0.0.1:${merged.http}`;
+  if (flags.publicUrl !== undefined) merged.publicUrl = flags.publicUrl;
   const s3 = { ...(merged.s3 as Record<string, unknown> | undefined) };
   if (env.FERRY_S3_ENDPOINT) s3.endpoint = env.FERRY_S3_ENDPOINT;
   if (env.FERRY_S3_BUCKET) s3.bucket = env.FERRY_S3_BUCKET;

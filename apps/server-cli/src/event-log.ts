@@ -82,7 +82,17 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     emit("upload-failed", `Upload from client ${e.connection} failed${e.name === null ? "" : ` (${printable(e.name)})`}: ${e.code} — ${printable(e.message)}`, e);
   });
   server.on("connection-error", (e) => emit("connection-error", `Client ${e.connection} dropped: ${e.code} — ${e.message}`, e));
-  server.on("internal-error", (e) => emit("internal-error", `Internal error serving client ${e.connection} (a bug: please report it): ${e.message}\n${e.stack}`, e));
+  server.on("internal-error", (e) =>
+    emit("internal-error", `Internal error serving ${e.connection === 0 ? `an HTTP request from ${e.remote}` : `client ${e.connection}`} (a bug: please report it): ${e.message}\n${e.stack}`, e),
+  );
+  server.on("share-created", (e) => emit("share-created", `Client ${e.connection} made ${e.kind === "upload" ? "an" : "a"} ${e.kind} link ${e.fingerprint} for ${e.paths.map((p) => printable(p || "/")).join(", ")}, expiring ${new Date(e.expiresAt).toISOString()}`, e));
+  server.on("share-revoked", (e) => emit("share-revoked", `Client ${e.connection} revoked link ${e.fingerprint}`, e));
+  server.on("share-downloaded", (e) =>
+    emit("share-downloaded", `Link ${e.fingerprint}: ${e.zip ? `zip of ${printable(e.name || "/")}` : printable(e.name)} to ${e.remote} — ${formatBytes(e.bytes)}${e.from > 0 ? ` from byte ${e.from}` : ""}${e.complete ? "" : " (stopped early)"}`, e),
+  );
+  server.on("share-uploaded", (e) =>
+    emit("share-uploaded", `Link ${e.fingerprint}: received ${printable(e.name)} from ${e.remote} — ${formatBytes(e.size)}${e.resumedFrom > 0 ? ` (resumed at ${formatBytes(e.resumedFrom)})` : ""}, sha256 ${e.sha256}`, e),
+  );
   server.on("connection-closed", (e) => {
     emit("connection-closed", `Client ${e.connection} disconnected (${e.stored} stored, ${e.failed} failed)`, e);
     connections.delete(e.connection);

@@ -1,8 +1,9 @@
-import { checkClientConfig, type ClientConfig, type ClientConfigInput, type ListEntry } from "@ferry/protocol";
+import { checkClientConfig, type ClientConfig, type ClientConfigInput, type ListEntry, type ShareInfo } from "@ferry/protocol";
 import { uploadBatch, type BatchEntry, type BatchOptions } from "./batch-upload.js";
 import { download, type DownloadOptions, type DownloadResult } from "./download.js";
 import { ClientError } from "./errors.js";
 import { list, remove } from "./requests.js";
+import { listShares, revokeShare, share, type ShareOptions, type SharedLink } from "./shares.js";
 import { uploadFile, uploadStream, type StreamUploadOptions, type UploadOptions, type UploadResult } from "./upload.js";
 import { Wire, type ServerInfo } from "./wire.js";
 
@@ -73,6 +74,21 @@ export class FerryClient {
   /** Deletes a stored file. */
   delete(name: string): Promise<void> {
     return remove(this.#wire, name);
+  }
+
+  /** Makes a share link (servers announcing "share": their HTTP listener is on). */
+  share(options: ShareOptions): Promise<SharedLink> {
+    return share(this.#wire, options);
+  }
+
+  /** My share links, with their counters; expired and used-up ones too. */
+  listShares(): Promise<ShareInfo[]> {
+    return listShares(this.#wire);
+  }
+
+  /** Withdraws one of my share links by its secret or fingerprint; resolves with its fingerprint. */
+  revokeShare(link: string): Promise<string> {
+    return revokeShare(this.#wire, link);
   }
 
   /** Ends the connection politely; requests still waiting fail CONNECTION_CLOSED. */

@@ -18,3 +18,4 @@ export {
   type FolderDownloadOptions,
 } from "./folders.js";
 export { findUnchanged, listFolder, sha256OfFile } from "./unchanged.js";
+export type { ShareOptions, SharedLink } from "./shares.js";

@@ -4,7 +4,7 @@ import type { RequestHandler } from "./request.js";
 import type { Wire } from "./wire.js";
 
 /** Sends one request's single message in its turn and resolves with the handler's value. */
-async function request<T>(wire: Wire, build: (id: number) => ClientMessage, handler: RequestHandler<T>): Promise<T> {
+export async function request<T>(wire: Wire, build: (id: number) => ClientMessage, handler: RequestHandler<T>): Promise<T> {
   const request = wire.request(handler);
   try {
     await request.turn();

@@ -124,6 +124,16 @@ export const ServerConfigSchema = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "host:port, e.g. 127.0.0.1:9100")
     .optional(),
+  /**
+   * The HTTP(S) listener for share links (docs/sharing.md), "host:port"; off when absent. HTTPS
+   * whenever `tls` is set. Beyond loopback an open server needs `allowAnonymous`, as the data port does.
+   */
+  http: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "host:port, e.g. 0.0.0.0:8443")
+    .optional(),
+  /** The URL share links are made with when visitors reach the listener through a proxy or a name ("https://files.example.org"). */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Cluster storage: bytes of file data held in memory on their way to the store, server-wide. */
   maxBufferedBytes: z.int().min(16 * 1024 * 1024).default(256 * 1024 * 1024),
 }).refine((config) => (config.s3 === undefined) === (config.db === undefined), {

@@ -58,7 +58,7 @@ export interface ServerStats {
 }
 
 /** Keys reload() cannot change on a running server (they need a restart). */
-const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin"] as const;
+const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin", "http", "publicUrl"] as const;
 
 export class FerryServer extends EventEmitter<ServerEvents> {
   #config: ServerConfig;

@@ -7,6 +7,11 @@ export type PageRow =
   | { kind: "file"; label: string; name: string; size: number; sha256: string | null }
   | { kind: "folder"; label: string; name: string; files: number; bytes: number };
 
+/** Sizes in powers of 1024 ("4.77 MiB"), as the CLI prints them. */
+function size(bytes: number): string {
+  return prettyBytes(bytes, { binary: true });
+}
+
 /** Escapes text for HTML content and attribute values. */
 export function html(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -47,10 +52,10 @@ export function downloadPage(base: string, record: ShareRecord, rows: PageRow[],
     : "";
   const body = rows.map((row) => {
     if (row.kind === "folder") {
-      return `<tr><th scope="row"><a href="${base}/d/${encodeSharePath(row.name)}/">${html(row.label)}/</a></th><td>${row.files} files, ${prettyBytes(row.bytes)}</td><td>folder</td><td><a class="button" href="${base}/z/${encodeSharePath(row.name)}/" download aria-label="Download ${html(row.label)} as a zip">Download .zip</a></td></tr>`;
+      return `<tr><th scope="row"><a href="${base}/d/${encodeSharePath(row.name)}/">${html(row.label)}/</a></th><td>${row.files} file${row.files === 1 ? "" : "s"}, ${size(row.bytes)}</td><td>folder</td><td><a class="button" href="${base}/z/${encodeSharePath(row.name)}/" download aria-label="Download ${html(row.label)} as a zip">Download .zip</a></td></tr>`;
     }
     const sha = row.sha256 ? `<code class="sha">${row.sha256}</code>` : `<span>not recorded</span>`;
-    return `<tr><th scope="row">${html(row.label)}</th><td data-bytes="${row.size}">${prettyBytes(row.size)}</td><td>${sha}</td><td><a class="button" href="${base}/f/${encodeSharePath(row.name)}" download aria-label="Download ${html(row.label)}">Download</a></td></tr>`;
+    return `<tr><th scope="row">${html(row.label)}</th><td data-bytes="${row.size}">${size(row.size)}</td><td>${sha}</td><td><a class="button" href="${base}/f/${encodeSharePath(row.name)}" download aria-label="Download ${html(row.label)}">Download</a></td></tr>`;
   });
   return layout(
     "Shared files",
@@ -72,7 +77,7 @@ ${body.join("\n") || `<tr><td colspan="4">Nothing here.</td></tr>`}
 export function uploadPage(base: string, record: ShareRecord, chunkSize: number, maxFileSize: number): string {
   const limits = [
     record.maxFiles === null ? null : `${record.maxFiles - record.uploadedFiles} more files`,
-    record.maxBytes === null ? null : `${prettyBytes(Math.max(0, record.maxBytes - record.uploadedBytes))} more`,
+    record.maxBytes === null ? null : `${size(Math.max(0, record.maxBytes - record.uploadedBytes))} more`,
   ].filter(Boolean);
   return layout(
     "Send files",

@@ -36,6 +36,8 @@ export interface ShareWeb {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
+  /** Takes the server's TLS certificate again (after reload()); HTTP listeners ignore it. */
+  reloadCertificate(): Promise<void>;
 }
 
 /** The page's style and script beside this module (src/ or dist/); a bundle names its own copy (ShareWebOptions.assetsDir). */
@@ -99,7 +101,11 @@ export async function startShareWeb(server: FerryServer, options: ShareWebOption
     return reply.code(500).type("text/plain; charset=utf-8").send("internal error; the server logged it\n");
   });
 
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (cause) {
+    throw new ServerError(`cannot listen for share links on ${options.host}:${options.port}: ${(cause as Error).message}`, { code: "LISTEN_FAILED", cause });
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   const scheme = https ? "https" : "http";
@@ -110,7 +116,16 @@ export async function startShareWeb(server: FerryServer, options: ShareWebOption
     const host = wildcard ? local.replace(/^::ffff:/, "") : options.host;
     return `${scheme}://${urlHost(host)}:${port}`;
   });
-  return { url, port, close: () => app.close() };
+  return {
+    url,
+    port,
+    close: () => app.close(),
+    async reloadCertificate() {
+      const tls = server.config.tls;
+      if (!https || !tls) return;
+      (app.server as unknown as { setSecureContext(options: object): void }).setSecureContext({ cert: await readFile(tls.cert), key: await readFile(tls.key), minVersion: "TLSv1.2" });
+    },
+  };
 }
 
 function urlHost(host: string): string {

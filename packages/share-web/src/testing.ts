@@ -8,8 +8,12 @@ export interface Sharing extends TestServer {
   http: ShareWeb;
 }
 
-export async function startSharing(config: Parameters<typeof startTestServer>[0] = {}, web: { requestsPerMinute?: number } = {}): Promise<Sharing> {
-  const test = await startTestServer(config);
+export async function startSharing(
+  config: Parameters<typeof startTestServer>[0] = {},
+  web: { requestsPerMinute?: number } = {},
+  serverOptions: Parameters<typeof startTestServer>[1] = {},
+): Promise<Sharing> {
+  const test = await startTestServer(config, serverOptions);
   const http = await startShareWeb(test.server, { host: "127.0.0.1", port: 0, requestsPerMinute: web.requestsPerMinute ?? 100_000 });
   return {
     ...test,

@@ -10,7 +10,11 @@ export interface Gate {
   release(): void;
 }
 
-export function gateResumableWrites(storage: Storage, holdAt: number): { storage: Storage; gate: Gate } {
+/**
+ * `holdAt`: resumable uploads are held once they hold this many bytes of their file; `readsHoldAt`
+ * (optional): reads of stored files at or past this position wait too.
+ */
+export function gateResumableWrites(storage: Storage, holdAt: number, readsHoldAt = Infinity): { storage: Storage; gate: Gate } {
   let open = false;
   let releaseAll!: () => void;
   const released = new Promise<void>((resolve) => (releaseAll = resolve));
@@ -60,10 +64,34 @@ export function gateResumableWrites(storage: Storage, holdAt: number): { storage
           return { ...opened, file: wrapUpload(opened.file, opened.offset) };
         };
       }
+      if (key === "openForRead") {
+        return async (name: string) => {
+          const reader = await target.openForRead(name);
+          let counted = false;
+          return new Proxy(reader, {
+            get(inner, innerKey) {
+              if (innerKey === "read") {
+                return async (buffer: Buffer, length: number, position: number) => {
+                  if (!open && position + length > readsHoldAt) {
+                    if (!counted) {
+                      counted = true;
+                      onHeld();
+                    }
+                    await released;
+                  }
+                  return inner.read(buffer, length, position);
+                };
+              }
+              const value = Reflect.get(inner, innerKey) as unknown;
+              return typeof value === "function" ? value.bind(inner) : value;
+            },
+          });
+        };
+      }
       if (key === "publish") {
         return (file: ResumableUpload, ...rest: unknown[]) => (target.publish as (...a: unknown[]) => unknown)(unwrapped.get(file) ?? file, ...rest);
       }
-      if (key === "folder") return async (relative: string) => gateResumableWrites(await target.folder(relative), holdAt).storage;
+      if (key === "folder") return async (relative: string) => gateResumableWrites(await target.folder(relative), holdAt, readsHoldAt).storage;
       const value = Reflect.get(target, key) as unknown;
       return typeof value === "function" ? value.bind(target) : value;
     },

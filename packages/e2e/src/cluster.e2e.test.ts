@@ -9,7 +9,8 @@ import { execFile } from "node:child_process";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
-import { openClusterStorage } from "@ferry/cluster-store";
+import { openClusterStorage, PgShareStore } from "@ferry/cluster-store";
+import { startShareWeb, type ShareWeb } from "@ferry/share-web";
 import { clusterEnv, freshCluster } from "@ferry/cluster-store/testing";
 import { hashToken } from "@ferry/server-core";
 import { sha256, sha256File, startTestServer, tempDir, waitFor, writeRandomFile, type TestServer } from "@ferry/server-core/testing";
@@ -32,7 +33,10 @@ if ("skipped" in env) {
     /** An in-process server with its own connections to the shared store (as another machine would have). */
     async function startServer(config: Parameters<typeof startTestServer>[0] = {}, endpoint?: string): Promise<TestServer> {
       const storageConfig = endpoint ? { ...cluster.config, s3: { ...cluster.config.s3, endpoint } } : cluster.config;
-      const server = await startTestServer(config, { storage: () => openClusterStorage(storageConfig) });
+      const server = await startTestServer(config, {
+        storage: () => openClusterStorage(storageConfig),
+        shares: () => PgShareStore.open(cluster.config.db, { schema: cluster.config.schema! }),
+      });
       servers.push(server);
       return server;
     }
@@ -46,6 +50,45 @@ if ("skipped" in env) {
       for (const server of servers) await server.cleanup();
       await local.cleanup();
       await cluster.cleanup();
+    });
+
+    it("serves a link made through A from B, counts its downloads across both, and takes a browser upload whose pieces reach A and B", async () => {
+      const [a, b] = [await startServer(), await startServer()];
+      const webs: ShareWeb[] = [];
+      for (const server of [a, b]) webs.push(await startShareWeb(server.server, { host: "127.0.0.1", port: 0 }));
+      try {
+        const source = path.join(local.dir, "link.bin");
+        const digest = await writeRandomFile(source, 3 * MiB + 1);
+        const toA = await FerryClient.connect({ port: a.port });
+        await toA.upload(source, { name: "links/link.bin" });
+        const shared = await toA.share({ kind: "download", paths: ["links/link.bin"], expiresIn: 600, maxDownloads: 1 });
+        const path_ = new URL(shared.url).pathname;
+        const viaB = await fetch(`${webs[1]!.url}${path_}/f/links/link.bin`);
+        expect(viaB.status).toBe(200);
+        expect(viaB.headers.get("etag")).toBe(`"${digest}"`);
+        expect(sha256(new Uint8Array(await viaB.arrayBuffer()))).toBe(digest);
+        // The one download was B's: A sees the link used up.
+        expect((await fetch(`${webs[0]!.url}${path_}/f/links/link.bin`)).status).toBe(410);
+
+        const upload = await toA.share({ kind: "upload", paths: ["drop"], expiresIn: 600 });
+        await toA.close();
+        const base = new URL(upload.url).pathname;
+        const body = Buffer.alloc(9 * MiB + 7, 7);
+        const tus = { "tus-resumable": "1.0.0" };
+        const created = await fetch(`${webs[0]!.url}${base}/tus`, { method: "POST", headers: { ...tus, "upload-length": String(body.length), "upload-metadata": `filename ${Buffer.from("x.bin").toString("base64")}` } });
+        const location = created.headers.get("location")!;
+        const patch = (web: ShareWeb, offset: number, bytes: Buffer) =>
+          fetch(`${web.url}${location}`, { method: "PATCH", headers: { ...tus, "content-type": "application/offset+octet-stream", "upload-offset": String(offset) }, body: bytes });
+        expect((await patch(webs[0]!, 0, body.subarray(0, 8 * MiB))).headers.get("upload-offset")).toBe(String(8 * MiB));
+        expect((await fetch(`${webs[1]!.url}${location}`, { method: "HEAD", headers: tus })).headers.get("upload-offset")).toBe(String(8 * MiB));
+        const last = await patch(webs[1]!, 8 * MiB, body.subarray(8 * MiB));
+        expect(last.headers.get("ferry-sha256")).toBe(sha256(body));
+        const toB = await FerryClient.connect({ port: b.port });
+        expect(await toB.list("drop")).toEqual([expect.objectContaining({ name: "drop/x.bin", size: body.length, sha256: sha256(body) })]);
+        await toB.close();
+      } finally {
+        for (const web of webs) await web.close();
+      }
     });
 
     it("stores through A and serves the same bytes and SHA-256 through B", async () => {

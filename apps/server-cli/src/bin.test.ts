@@ -406,6 +406,40 @@ describe("ferry-server operator kit (docs/operations.md)", () => {
     expect((await get("/status")).status).toBe(404);
   });
 
+  it("--http PORT serves share links made with ferry share, logs them without their secret, and answers 404 elsewhere", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "notes.txt"), "shared notes");
+    const server = await startServer(["--port", "0", "--dir", dir, "--http", "0", "--log", "json"]);
+    await waitFor(() => server.output().includes('"event":"http-listening"'));
+    const base = (JSON.parse(server.output().split("\n").find((line) => line.includes('"event":"http-listening"'))!) as { url: string }).url;
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = await FerryClient.connect({ port: server.port });
+    expect(client.server.capabilities).toContain("share");
+    const shared = await client.share({ kind: "download", paths: ["notes.txt"], expiresIn: 60 });
+    await client.close();
+    expect(shared.url.startsWith(`${base}/s/`)).toBe(true);
+    const file = await fetch(`${shared.url}/f/notes.txt`);
+    expect(await file.text()).toBe("shared notes");
+    expect((await fetch(`${base}/`)).status).toBe(404);
+    await waitFor(() => server.output().includes('"event":"share-downloaded"'));
+    expect(server.output()).toContain(`"fingerprint":"${shared.link.fingerprint}"`);
+    expect(server.output()).not.toContain(shared.secret);
+  });
+
+  it("--http on a port in use exits 4, and beyond loopback on an open server exits 2, one line each", async () => {
+    const dir = await tempDir();
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const taken = (busy.address() as net.AddressInfo).port;
+    const inUse = await run(["--port", "0", "--dir", dir, "--http", String(taken)]);
+    expect(inUse.code).toBe(4);
+    expect(inUse.stderr.trim().split("\n")).toEqual([expect.stringContaining(`cannot listen for share links on 127.0.0.1:${taken}`)]);
+    const open = await run(["--port", "0", "--dir", dir, "--http", "0.0.0.0:0"]);
+    expect(open.code).toBe(2);
+    expect(open.stderr.trim().split("\n")).toEqual([expect.stringContaining("refusing to serve share links on 0.0.0.0")]);
+  });
+
   it("refuses an admin port beyond loopback without TLS (exit 2, one line)", async () => {
     const dir = await tempDir();
     const result = await run(["--port", "0", "--dir", dir, "--admin", "0.0.0.0:0", "--allow-anonymous", "--host", "0.0.0.0"]);

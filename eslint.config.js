@@ -12,8 +12,13 @@ export default tseslint.config(
     },
   },
   {
+    // The share page's own script runs in the browser, beside tus-js-client's global `tus`.
+    files: ["packages/share-web/src/assets/**/*.js"],
+    languageOptions: { sourceType: "script", globals: { document: "readonly", tus: "readonly" } },
+  },
+  {
     // Cores and protocol are libraries: no terminal, no process globals. Apps own those.
-    files: ["packages/{protocol,server-core,client-core,node-io,cluster-store}/src/**/*.ts"],
+    files: ["packages/{protocol,server-core,client-core,node-io,cluster-store,share-web}/src/**/*.ts"],
     ignores: ["packages/*/src/**/*.test.ts", "packages/*/src/testing/**"],
     rules: {
       "no-console": "error",

@@ -30,6 +30,17 @@ describe("HTTP limits", () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
   });
 
+  it("answers 429 past a link's own request rate, from any address, while other links serve on", async () => {
+    const server = await sharing({}, { requestsPerLinkPerMinute: 3 });
+    await writeFile(path.join(server.dir, "a.txt"), "a");
+    const busy = await makeLink(server.server, { paths: ["a.txt"] });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${server.http.url}${busy.path}/`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const quiet = await makeLink(server.server, { paths: ["a.txt"] });
+    expect((await fetch(`${server.http.url}${quiet.path}/`)).status).toBe(200);
+  });
+
   it("blocks an address after 10 wrong passwords for a link (429), even with the right one, while other links serve on", async () => {
     const server = await sharing();
     await writeFile(path.join(server.dir, "p.txt"), "p");

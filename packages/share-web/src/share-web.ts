@@ -14,6 +14,7 @@ import { statusFor } from "./http-status.js";
 import { lookUpLink, parseCookies, reachesFile, reachesFolder, unlockCookieName, unlocked, unlockToken, type OpenLink } from "./link-access.js";
 import { downloadPage, endedPage, passwordPage, uploadPage, type PageRow } from "./pages.js";
 import { decodeUploadId, encodeUploadId, heldOffset, HttpRefusal, parseUploadMetadata, receivePatch, targetName, TUS_CHUNK, TUS_EXTENSIONS, TUS_VERSION } from "./tus-upload.js";
+import { LinkRate } from "./link-rate.js";
 import { UnlockFailures } from "./unlock-failures.js";
 import { splitSharePath } from "./url-path.js";
 
@@ -25,6 +26,8 @@ export interface ShareWebOptions {
   publicUrl?: string;
   /** Requests per minute from one IP address (default 600). */
   requestsPerMinute?: number;
+  /** Requests through one link per minute, from anyone (default 1,200); more get 429. */
+  requestsPerLinkPerMinute?: number;
   /** Downloads and uploads in flight through one link at a time (default 16); more get 429. */
   transfersPerLink?: number;
   /** Where style.css, upload.js and tus.min.js are (default: assets/ beside this module; tus.min.js from tus-js-client if absent). */
@@ -90,7 +93,7 @@ export async function startShareWeb(server: FerryServer, options: ShareWebOption
     if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", PAGE_CSP);
   });
 
-  const handler = new ShareHandler(server, options.transfersPerLink ?? 16, assets);
+  const handler = new ShareHandler(server, options.transfersPerLink ?? 16, new LinkRate(options.requestsPerLinkPerMinute ?? 1200), assets);
   app.get("/assets/:file", (request, reply) => handler.asset(request, reply));
   app.route({ method: ["GET", "HEAD", "POST", "PATCH", "OPTIONS"], url: "/s/*", handler: (request, reply) => handler.handle(request, reply) });
   app.setNotFoundHandler((_request, reply) => sendEnded(reply, 404));
@@ -163,10 +166,12 @@ class ShareHandler {
   readonly #assets: Assets;
   readonly #active = new Map<string, number>();
   readonly #failures = new UnlockFailures();
+  readonly #rate: LinkRate;
 
-  constructor(server: FerryServer, transfersPerLink: number, assets: Assets) {
+  constructor(server: FerryServer, transfersPerLink: number, rate: LinkRate, assets: Assets) {
     this.#server = server;
     this.#transfersPerLink = transfersPerLink;
+    this.#rate = rate;
     this.#assets = assets;
   }
 
@@ -187,6 +192,7 @@ class ShareHandler {
     if (found.status === 410 && !(found.why === "exhausted" && rest[0] === "f" && resumes(request))) return sendEnded(reply, 410);
     const link = found.link;
     const base = `/s/${secret}`;
+    if (!this.#rate.take(link.record.key, Date.now())) return sendText(reply, 429, "this share is taking too many requests; try again in a minute");
     if (rest[0] === "unlock" && rest.length === 1 && request.method === "POST") return this.#unlock(request, reply, link, base, secret);
     if (link.record.password !== null) {
       if (this.#failures.blocked(request.ip, link.fingerprint, Date.now())) return sendText(reply, 429, "too many wrong passwords for this link; try again later");

@@ -10,11 +10,11 @@ export interface Sharing extends TestServer {
 
 export async function startSharing(
   config: Parameters<typeof startTestServer>[0] = {},
-  web: { requestsPerMinute?: number } = {},
+  web: { requestsPerMinute?: number; requestsPerLinkPerMinute?: number } = {},
   serverOptions: Parameters<typeof startTestServer>[1] = {},
 ): Promise<Sharing> {
   const test = await startTestServer(config, serverOptions);
-  const http = await startShareWeb(test.server, { host: "127.0.0.1", port: 0, requestsPerMinute: web.requestsPerMinute ?? 100_000 });
+  const http = await startShareWeb(test.server, { host: "127.0.0.1", port: 0, requestsPerMinute: web.requestsPerMinute ?? 100_000, requestsPerLinkPerMinute: web.requestsPerLinkPerMinute ?? 100_000 });
   return {
     ...test,
     http,

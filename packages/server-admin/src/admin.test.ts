@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientError, FerryClient } from "@ferry/client-core";
 import { hashToken, ServerError } from "@ferry/server-core";
 import { sha256, startTestServer, tempDir, waitFor, WirePeer, type TestServer } from "@ferry/server-core/testing";
+import { startShareWeb } from "@ferry/share-web";
 import { ServerMetrics, startAdmin, type AdminServer } from "./index.js";
 
 const TOKEN = "alice-token-for-the-admin-tests";
@@ -83,6 +84,38 @@ describe("/metrics", () => {
     expect(value(families, "process_resident_memory_bytes")).toBeGreaterThan(0);
     // Counts only: no file name or token in any answer.
     for (const secret of ["a.bin", "b.bin", "liar.bin", TOKEN]) expect(scraped.body).not.toContain(secret);
+  });
+});
+
+describe("/metrics for share links", () => {
+  it("counts links made and revoked, downloads and their bytes, and uploads through links", async () => {
+    const web = await startShareWeb(server.server, { host: "127.0.0.1", port: 0 });
+    try {
+      const client = await FerryClient.connect({ port: server.port, token: TOKEN });
+      await client.uploadStream([Buffer.alloc(3000, 3)], { name: "s.bin", size: 3000 });
+      const download = await client.share({ kind: "download", paths: ["s.bin"], expiresIn: 60 });
+      const upload = await client.share({ kind: "upload", paths: ["in"], expiresIn: 60 });
+      await client.revokeShare(upload.link.fingerprint);
+      const inbox = await client.share({ kind: "upload", paths: ["in"], expiresIn: 60 });
+      await client.close();
+      const tus = { "tus-resumable": "1.0.0" };
+      const created = await fetch(`${inbox.url}/tus`, { method: "POST", headers: { ...tus, "upload-length": "5", "upload-metadata": `filename ${Buffer.from("x.txt").toString("base64")}` } });
+      const location = new URL(created.headers.get("location")!, inbox.url).toString();
+      const patched = await fetch(location, { method: "PATCH", headers: { ...tus, "content-type": "application/offset+octet-stream", "upload-offset": "0" }, body: "hello" });
+      expect(patched.status).toBe(204);
+      const served = new Promise((resolve) => server.server.once("share-downloaded", resolve));
+      expect((await (await fetch(`${download.url}/f/s.bin`)).arrayBuffer()).byteLength).toBe(3000);
+      await served;
+      const families = parsePrometheusTextFormat((await get("/metrics")).body) as Family[];
+      expect(value(families, "ferry_share_links_total", { action: "created" })).toBe(3);
+      expect(value(families, "ferry_share_links_total", { action: "revoked" })).toBe(1);
+      expect(value(families, "ferry_share_downloads_total", { outcome: "complete" })).toBe(1);
+      expect(value(families, "ferry_share_sent_bytes_total")).toBe(3000);
+      expect(value(families, "ferry_share_uploads_total")).toBe(1);
+      expect(value(families, "ferry_share_received_bytes_total")).toBe(5);
+    } finally {
+      await web.close();
+    }
   });
 });
 

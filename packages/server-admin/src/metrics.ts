@@ -43,6 +43,11 @@ export class ServerMetrics {
     const swept = counter("ferry_partials_swept_total", "Interrupted resumable uploads deleted after partialTtlMs.");
     const internal = counter("ferry_internal_errors_total", "Bugs: exceptions the server did not expect.");
     const reloads = counter("ferry_reloads_total", "Configurations taken by reload (SIGHUP).");
+    const links = counter("ferry_share_links_total", "Share links made and revoked, by action (created, revoked).", ["action"]);
+    const linkDownloads = counter("ferry_share_downloads_total", "Share-link downloads (a file, or a zip) that ended, by outcome (complete, stopped).", ["outcome"]);
+    const linkSent = counter("ferry_share_sent_bytes_total", "File bytes sent through share links (zips: the bytes of the files inside).");
+    const linkUploads = counter("ferry_share_uploads_total", "Files received through upload links and published.");
+    const linkReceived = counter("ferry_share_received_bytes_total", "Bytes of files published through upload links (a resumed one counts its whole size).");
     const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers });
     const uploadSeconds = histogram("ferry_upload_duration_seconds", "Time from PUT to STORED of completed uploads.", DURATION_BUCKETS);
     const downloadSeconds = histogram("ferry_download_duration_seconds", "Time from GET to GET_END of completed downloads.", DURATION_BUCKETS);
@@ -89,6 +94,16 @@ export class ServerMetrics {
     server.on("partials-swept", (e) => swept.inc(e.count));
     server.on("internal-error", () => internal.inc());
     server.on("reloaded", () => reloads.inc());
+    server.on("share-created", () => links.inc({ action: "created" }));
+    server.on("share-revoked", () => links.inc({ action: "revoked" }));
+    server.on("share-downloaded", (e) => {
+      linkDownloads.inc({ outcome: e.complete ? "complete" : "stopped" });
+      linkSent.inc(e.bytes);
+    });
+    server.on("share-uploaded", (e) => {
+      linkUploads.inc();
+      linkReceived.inc(e.size);
+    });
     server.on("connection-closed", (e) => {
       for (const key of this.#resumedFrom.keys()) if (key.startsWith(`${e.connection}\0`)) this.#resumedFrom.delete(key);
     });

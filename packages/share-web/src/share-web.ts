@@ -436,7 +436,7 @@ class ShareHandler {
       } else {
         const listed = await link.space.storage.list(path.posix.dirname(shared) === "." ? undefined : path.posix.dirname(shared)).catch(() => []);
         const entry = listed.find((candidate) => candidate.name === shared);
-        if (entry) entries.push({ stored: shared, inZip: path.posix.basename(shared), mtime: entry.mtime });
+        if (entry) entries.push({ stored: shared, inZip: path.posix.basename(shared), size: entry.size, mtime: entry.mtime });
       }
     }
     return entries;
@@ -473,7 +473,7 @@ function sendPage(reply: FastifyReply, page: string, locked: boolean): FastifyRe
 }
 
 function zipEntry(entry: ListEntry, parent: string): ZipEntry {
-  return { stored: entry.name, inZip: parent === "" ? entry.name : entry.name.slice(parent.length + 1), mtime: entry.mtime };
+  return { stored: entry.name, inZip: parent === "" ? entry.name : entry.name.slice(parent.length + 1), size: entry.size, mtime: entry.mtime };
 }
 
 function sum(entries: ListEntry[]): number {

@@ -10,7 +10,7 @@ import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
 import { startClusterServices, type ClusterServices } from "./cluster-services.js";
-import { cliStartupMs, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, type Measurement, type ToolName } from "./tools.js";
+import { cliStartupMs, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, runRsyncDownload, type Measurement, type ToolName } from "./tools.js";
 import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -43,6 +43,7 @@ const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measuremen
   "raw-pipe": runRawPipe,
   nc: runNetcat,
   rsync: runRsync,
+  "rsync-download": runRsyncDownload,
   "ferry-resend": runFerryResend,
   "rsync-resend": runRsyncResend,
 };
@@ -61,6 +62,7 @@ try {
     const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-download", "raw-pipe"] : ["ferry", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
+    if (haveRsync && workload.id === "W1") tools.push("rsync-download");
     if (workload.id === "W2") tools.push("ferry-resend", ...(haveRsync ? (["rsync-resend"] as const) : []));
     if (cluster && ["W1", "W2", "W3"].includes(workload.id)) tools.splice(1, 0, "ferry-cluster");
     for (const tool of tools) {

@@ -13,7 +13,7 @@ export interface Measurement {
   clientRss: number | null;
 }
 
-export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "ferry-resend" | "raw-pipe" | "nc" | "rsync" | "rsync-resend";
+export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "ferry-resend" | "raw-pipe" | "nc" | "rsync" | "rsync-download" | "rsync-resend";
 
 /** How a ferry-server is started: its storage flags and environment (local: --dir only). */
 export interface Backend {
@@ -156,6 +156,30 @@ export async function runRsync(workload: Workload, runDir: string, again = false
   if (again) await allExited([start("rsync", args)]);
   const t0 = performance.now();
   const client = start("rsync", args);
+  await allExited([client]);
+  const ms = performance.now() - t0;
+  daemon.child.kill("SIGTERM");
+  await daemon.exited;
+  await rm(dest, { recursive: true, force: true });
+  return { ms, serverRss: null, clientRss: null };
+}
+
+/**
+ * The download reference beside ferry-download (W1): `rsync -a` pulling W1's file from a daemon
+ * that serves its folder read-only, timed from the client's start to its exit.
+ */
+export async function runRsyncDownload(workload: Workload, runDir: string): Promise<Measurement> {
+  const port = await freePort();
+  const source = workload.clients[0]![0]!;
+  const dest = path.join(runDir, "rsync-down");
+  await mkdir(dest, { recursive: true });
+  const conf = path.join(runDir, "rsyncd.conf");
+  const { uid, gid } = os.userInfo();
+  await writeFile(conf, `use chroot = no\nuid = ${uid}\ngid = ${gid}\n[bench]\n  path = ${path.dirname(source)}\n  read only = yes\n`);
+  const daemon = start("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1", "--log-file=/dev/null"]);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = performance.now();
+  const client = start("rsync", ["-a", `rsync://127.0.0.1:${port}/bench/${path.basename(source)}`, `${dest}/`]);
   await allExited([client]);
   const ms = performance.now() - t0;
   daemon.child.kill("SIGTERM");

@@ -27,6 +27,15 @@ export class TrustRefused extends FerryError<"TLS_TRUST_REFUSED"> {
  * when accepted, and pinned from then on. Returns the config later reconnections should use.
  */
 export async function connectTrusted(config: ClientConfig, trust: TrustOptions, signal: AbortSignal): Promise<{ client: FerryClient; config: ClientConfig }> {
+  const connected = await connectWithTrust(config, trust, signal);
+  // --digest blake3 is an offer: a server (or this machine) without BLAKE3 checks with SHA-256, which is said once.
+  if (connected.client.digest !== config.digest) {
+    trust.warn(`--digest ${config.digest}: ${config.host}:${config.port} checks this connection's transfers with ${connected.client.digest} instead`);
+  }
+  return connected;
+}
+
+async function connectWithTrust(config: ClientConfig, trust: TrustOptions, signal: AbortSignal): Promise<{ client: FerryClient; config: ClientConfig }> {
   const tls = config.tls;
   if (!tls || tls.fingerprint !== undefined || tls.ca !== undefined) {
     return { client: await FerryClient.connect(config, { signal }), config };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DIGEST_ALGORITHMS } from "@ferry/protocol";
 
 /**
  * `ferry --json`: one JSON object per line on stdout, each with a `type`. docs/cli-events.md is
@@ -9,6 +10,8 @@ import { z } from "zod";
 export const CLI_EVENTS_VERSION = 1;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+/** Which digest the hex beside it is: "sha256", or "blake3" for a transfer made with --digest blake3. */
+const digest = z.enum(DIGEST_ALGORITHMS);
 const count = z.int().min(0);
 
 /** First line of every command. */
@@ -52,7 +55,12 @@ export const FileEvent = z.object({
   /** get: where the file was written. */
   path: z.string().optional(),
   size: count.optional(),
+  /** The algorithm of the digest that follows (the connection's, or the one the server recorded for "unchanged"). */
+  digest: digest.optional(),
+  /** The bytes' SHA-256, when `digest` is "sha256". */
   sha256: sha256.optional(),
+  /** The bytes' BLAKE3, when `digest` is "blake3" (then there is no `sha256`). */
+  blake3: sha256.optional(),
   durationMs: z.number().min(0).optional(),
   /** Bytes that were already in place and not sent again (a resumed transfer). */
   resumedFrom: count.optional(),
@@ -69,7 +77,12 @@ export const EntryEvent = z.object({
   name: z.string(),
   size: count,
   mtime: count,
+  /** What the file was recorded with: "sha256", "blake3", or null when the server never verified it. */
+  digest: digest.nullable(),
+  /** The recorded SHA-256; null for a file recorded with BLAKE3 or never verified. */
   sha256: sha256.nullable(),
+  /** The recorded BLAKE3, for a file sent with --digest blake3. */
+  blake3: sha256.optional(),
 });
 
 /**

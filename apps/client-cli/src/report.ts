@@ -1,5 +1,5 @@
 import type { DownloadResult, UploadResult } from "@ferry/client-core";
-import type { ListEntry, ShareInfo } from "@ferry/protocol";
+import type { DigestAlgorithm, FileDigest, ListEntry, ShareInfo } from "@ferry/protocol";
 import { linkState } from "./commands/share.js";
 import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
@@ -64,8 +64,8 @@ export class Reporter {
   stored(file: string, result: UploadResult): void {
     this.#count(result.outcome, result.size);
     if (this.json) {
-      const { name, size, sha256, durationMs, resumedFrom, outcome } = result;
-      this.event({ type: "file", direction: "up", file, outcome, name, size, sha256, durationMs: Math.round(durationMs), resumedFrom });
+      const { name, size, digest, durationMs, resumedFrom, outcome } = result;
+      this.event({ type: "file", direction: "up", file, outcome, name, size, ...digestFields(digest), durationMs: Math.round(durationMs), resumedFrom });
       return;
     }
     if (result.outcome === "skipped") {
@@ -73,21 +73,21 @@ export class Reporter {
       return;
     }
     if (result.outcome === "unchanged") {
-      this.#out(`unchanged ${printable(file)}: ${printable(result.name)} on the server already holds these bytes (sha256 ${result.sha256})`);
+      this.#out(`unchanged ${printable(file)}: ${printable(result.name)} on the server already holds these bytes (${digestText(result.digest)})`);
       return;
     }
     const how = result.outcome === "overwritten" ? " (replaced the server's copy)" : result.outcome === "renamed" ? ` (${printable(result.requestedName)} was taken)` : "";
     const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already there)` : "";
     this.#out(
-      `stored ${printable(file)} as ${printable(result.name)}${how}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
+      `stored ${printable(file)} as ${printable(result.name)}${how}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, ${digestText(result.digest)}${resumed}`,
     );
   }
 
   downloaded(name: string, result: DownloadResult): void {
     this.#count(result.outcome, result.size);
     if (this.json) {
-      const { path, size, sha256, durationMs, resumedFrom, outcome } = result;
-      this.event({ type: "file", direction: "down", file: name, outcome, name, path, size, sha256, durationMs: Math.round(durationMs), resumedFrom });
+      const { path, size, digest, durationMs, resumedFrom, outcome } = result;
+      this.event({ type: "file", direction: "down", file: name, outcome, name, path, size, ...digestFields(digest), durationMs: Math.round(durationMs), resumedFrom });
       return;
     }
     if (result.outcome === "skipped") {
@@ -95,12 +95,12 @@ export class Reporter {
       return;
     }
     if (result.outcome === "unchanged") {
-      this.#out(`unchanged ${printable(name)}: ${printable(result.path)} already holds these bytes (sha256 ${result.sha256})`);
+      this.#out(`unchanged ${printable(name)}: ${printable(result.path)} already holds these bytes (${digestText(result.digest)})`);
       return;
     }
     const resumed = result.resumedFrom > 0 ? ` (resumed: ${formatBytes(result.resumedFrom)} were already here)` : "";
     this.#out(
-      `got ${printable(name)} → ${printable(result.path)}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, sha256 ${result.sha256}${resumed}`,
+      `got ${printable(name)} → ${printable(result.path)}: ${formatBytes(result.size)} in ${formatDuration(result.durationMs)}, ${formatRate(result.size, result.durationMs)}, ${digestText(result.digest)}${resumed}`,
     );
   }
 
@@ -114,12 +114,16 @@ export class Reporter {
 
   listing(entries: ListEntry[]): void {
     if (this.json) {
-      for (const { name, size, mtime, sha256 } of entries) this.event({ type: "entry", name, size, mtime, sha256 });
+      for (const { name, size, mtime, sha256, blake3 } of entries) {
+        const digest = sha256 !== null ? "sha256" : blake3 !== undefined ? "blake3" : null;
+        this.event({ type: "entry", name, size, mtime, digest, sha256, ...(blake3 === undefined ? {} : { blake3 }) });
+      }
       return;
     }
     for (const e of entries) {
       const when = new Date(e.mtime).toISOString().slice(0, 16).replace("T", " ");
-      const hash = e.sha256 ? `${e.sha256.slice(0, 16)}…` : "(not verified)  ";
+      // The algorithm beside the digest: "sha256 ab12…" or "blake3 cd34…".
+      const hash = e.sha256 ? `sha256 ${e.sha256.slice(0, 16)}…` : e.blake3 ? `blake3 ${e.blake3.slice(0, 16)}…` : "(not verified)".padEnd(24);
       this.#out(`${formatBytes(e.size).padStart(10)}  ${when}  ${hash}  ${printable(e.name)}`);
     }
     this.note(`${entries.length} file${entries.length === 1 ? "" : "s"}`);
@@ -255,4 +259,14 @@ export class Reporter {
 function linkFields(link: ShareInfo) {
   const { fingerprint, kind, paths, expiresAt, maxDownloads, downloads, password, maxBytes, maxFiles, uploadedBytes, uploadedFiles } = link;
   return { fingerprint, kind, paths, expiresAt, maxDownloads, downloads, password, maxBytes, maxFiles, uploadedBytes, uploadedFiles };
+}
+
+/** A digest as --json carries it: its algorithm, and the hex under that algorithm's key. */
+function digestFields(digest: FileDigest | null): { digest?: DigestAlgorithm; sha256?: string; blake3?: string } {
+  return digest ? { digest: digest.algorithm, [digest.algorithm]: digest.hex } : {};
+}
+
+/** A digest as the text output shows it: "sha256 <hex>" or "blake3 <hex>". */
+function digestText(digest: FileDigest | null): string {
+  return digest ? `${digest.algorithm} ${digest.hex}` : "no digest";
 }

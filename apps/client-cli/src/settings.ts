@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import { checkClientConfig, FerryError, isLoopbackHost, type ClientConfig } from "@ferry/protocol";
+import { checkClientConfig, DIGEST_ALGORITHMS, FerryError, isLoopbackHost, type ClientConfig } from "@ferry/protocol";
 
 /** Global flags shared by every command. */
 export interface GlobalFlags {
@@ -16,6 +16,7 @@ export interface GlobalFlags {
   acceptNew?: boolean;
   config?: string;
   bwlimit?: string;
+  digest?: string;
 }
 
 /** Bad flags or arguments (exit 2). */
@@ -42,6 +43,7 @@ interface FileSettings {
   tls?: boolean;
   ca?: string;
   fingerprint?: string;
+  digest?: string;
 }
 
 function configHome(env: NodeJS.ProcessEnv): string {
@@ -62,7 +64,7 @@ function readFileSettings(file: string, explicit: boolean, warnings: string[]): 
   } catch (error) {
     throw new UsageError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  const allowed = new Set(["host", "port", "token", "tls", "ca", "fingerprint"]);
+  const allowed = new Set(["host", "port", "token", "tls", "ca", "fingerprint", "digest"]);
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`config file ${file} must hold a JSON object`);
   const unknown = Object.keys(parsed).filter((key) => !allowed.has(key));
   if (unknown.length > 0) throw new UsageError(`config file ${file}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
@@ -108,6 +110,13 @@ export function loadSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = proces
   }
   const bwlimit = flags.bwlimit ?? (env.FERRY_BWLIMIT || undefined);
   if (bwlimit !== undefined) input.bandwidthLimit = parseRate(bwlimit);
+  const digest = flags.digest ?? (env.FERRY_DIGEST || undefined) ?? file.digest;
+  if (digest !== undefined) {
+    if (!(DIGEST_ALGORITHMS as readonly string[]).includes(digest)) {
+      throw new UsageError(`--digest must be ${DIGEST_ALGORITHMS.join(" or ")}, got ${JSON.stringify(digest)}`);
+    }
+    input.digest = digest;
+  }
   const checked = checkClientConfig(input);
   // The schema's messages name the field, never its value, so a bad token is not echoed.
   if (!checked.ok) throw new UsageError(`invalid settings:\n${checked.message}`);

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ServerLog } from "./logger.js";
-import type { FerryServer, ServerEvents } from "@ferry/server-core";
+import type { FerryServer, FileDigest, ServerEvents } from "@ferry/server-core";
 import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 // Events that mean something went wrong for a client; the rest are the normal course of things.
@@ -53,15 +53,15 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     const replaced = e.outcome === "overwritten" ? " (replaced the old file)" : "";
     emit(
       "upload-stored",
-      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)}${replaced} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
-      e,
+      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)}${replaced} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${e.digest.algorithm} ${e.digest.hex}`,
+      withDigestKey(e),
     );
   });
   server.on("download-sent", (e) => {
     emit(
       "download-sent",
-      `Sent ${printable(e.name)} to client ${e.connection} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, sha256 ${e.sha256}`,
-      e,
+      `Sent ${printable(e.name)} to client ${e.connection} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${e.digest.algorithm} ${e.digest.hex}`,
+      withDigestKey(e),
     );
   });
   server.on("deleted", (e) => emit("deleted", `Client ${e.connection} deleted ${printable(e.name)}`, e));
@@ -97,4 +97,10 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     emit("connection-closed", `Client ${e.connection} disconnected (${e.stored} stored, ${e.failed} failed)`, e);
     connections.delete(e.connection);
   });
+}
+
+/** An event's digest as the JSON log shows it: under its algorithm's key ("sha256": …, or "blake3": …). */
+function withDigestKey<E extends { digest: FileDigest }>(e: E): Omit<E, "digest"> & Partial<Record<FileDigest["algorithm"], string>> {
+  const { digest, ...rest } = e;
+  return { ...rest, [digest.algorithm]: digest.hex };
 }

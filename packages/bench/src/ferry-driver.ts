@@ -20,7 +20,7 @@ const connections = Math.max(1, Math.min(Number(connectionsArg), files.length));
 const WINDOW = 64;
 
 async function uploadShare(share: string[]): Promise<number> {
-  const client = await FerryClient.connect({ port, agent: "ferry-bench" });
+  const client = await FerryClient.connect({ port, agent: "ferry-bench", digest: process.env.FERRY_BENCH_DIGEST === "blake3" ? "blake3" : "sha256" });
   let bytes = 0;
   // As `ferry send` does: uploadFiles pipelines, and sends files of ≤ 64 KiB in PUT_BATCH requests.
   const files = share.map((localPath) => ({ localPath, name: path.basename(localPath), size: statSync(localPath).size }));
@@ -36,5 +36,11 @@ const shares: string[][] = Array.from({ length: connections }, () => []);
 files.forEach((file, i) => shares[i % connections]!.push(file));
 const totals = await Promise.all(shares.map(uploadShare));
 process.stdout.write(
-  `${JSON.stringify({ files: files.length, bytes: totals.reduce((a, b) => a + b, 0), maxRss: process.resourceUsage().maxRSS * 1024 })}\n`,
+  `${JSON.stringify({ files: files.length, bytes: totals.reduce((a, b) => a + b, 0), maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: cpuOfThisProcess() })}\n`,
 );
+
+/** User + system CPU of this process so far, in ms. */
+function cpuOfThisProcess(): number {
+  const usage = process.resourceUsage();
+  return (usage.userCPUTime + usage.systemCPUTime) / 1000;
+}

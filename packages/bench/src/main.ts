@@ -10,7 +10,7 @@ import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
 import { startClusterServices, type ClusterServices } from "./cluster-services.js";
-import { cliStartupMs, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, runRsyncDownload, type Measurement, type ToolName } from "./tools.js";
+import { cliStartupMs, LOCAL, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, runRsyncDownload, type Measurement, type ToolName } from "./tools.js";
 import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -37,9 +37,11 @@ if (values.backend !== "local" && values.backend !== "cluster") throw new Error(
 const cluster: ClusterServices | null = values.backend === "cluster" ? await startClusterServices() : null;
 
 const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {
-  ferry: runFerry,
+  ferry: (w, dir) => runFerry(w, dir),
+  "ferry-blake3": (w, dir) => runFerry(w, dir, LOCAL, "blake3"),
   "ferry-cluster": (w, dir) => runFerry(w, dir, { args: () => cluster!.freshStore(), env: cluster!.env }),
-  "ferry-download": runFerryDownload,
+  "ferry-download": (w, dir) => runFerryDownload(w, dir),
+  "ferry-blake3-download": (w, dir) => runFerryDownload(w, dir, "blake3"),
   "raw-pipe": runRawPipe,
   nc: runNetcat,
   rsync: runRsync,
@@ -59,7 +61,8 @@ try {
   if (!haveRsync) log("rsync not installed: skipping the rsync --daemon reference");
   const rows: Row[] = [];
   for (const workload of workloads) {
-    const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-download", "raw-pipe"] : ["ferry", "raw-pipe"];
+    // W1 also with --digest blake3 both ways (protocol.md §4.7): what the opt-in buys, in the same run.
+    const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : ["ferry", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
     if (haveRsync && workload.id === "W1") tools.push("rsync-download");
@@ -81,7 +84,11 @@ try {
         const known = measured.map(pick).filter((v): v is number => v !== null);
         return known.length ? Math.max(...known) : null;
       };
-      rows.push({ workload, tool, ms, rate, serverRss: peak((m) => m.serverRss), clientRss: peak((m) => m.clientRss) });
+      const cpu = (pick: (m: Measurement) => number | null): number | null => {
+        const known = measured.map(pick).filter((v): v is number => v !== null);
+        return known.length === measured.length ? summarize(known).median : null;
+      };
+      rows.push({ workload, tool, ms, rate, serverRss: peak((m) => m.serverRss), clientRss: peak((m) => m.clientRss), serverCpuMs: cpu((m) => m.serverCpuMs), clientCpuMs: cpu((m) => m.clientCpuMs) });
       log(`${workload.id} ${tool.padEnd(8)} ${rate.median.toFixed(0).padStart(6)} MiB/s  ${(workload.files / (ms.median / 1000)).toFixed(0).padStart(7)} files/s`);
     }
   }

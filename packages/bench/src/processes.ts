@@ -47,6 +47,22 @@ export async function peakRss(pid: number): Promise<number> {
   return kb ? Number(kb[1]) * 1024 : 0;
 }
 
+// /proc times are in clock ticks: USER_HZ, 100 on every Linux architecture Node runs on.
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time of a live process in ms (user + system), with `children` also that of the children it
+ * has waited for (an rsync daemon's per-connection forks, a shell's command), from /proc.
+ */
+export async function cpuMs(pid: number, children = false): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const at = (field: number): number => Number(fields[field - 3]);
+  const ticks = at(14) + at(15) + (children ? at(16) + at(17) : 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 export async function hasCommand(name: string): Promise<boolean> {
   const running = start("sh", ["-c", `command -v ${name}`]);
   return (await running.exited) === 0;

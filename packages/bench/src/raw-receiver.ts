@@ -15,7 +15,7 @@ const server = net.createServer({ highWaterMark: BUFFER }, (socket) => {
   const target = path.join(dir!, `recv-${index++}`);
   void pipeline(socket, createWriteStream(target, { highWaterMark: BUFFER })).then(() => {
     if (++done === expected) {
-      process.stdout.write(`done ${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
+      process.stdout.write(`done ${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000 })}\n`);
       server.close();
     }
   });

@@ -33,4 +33,4 @@ if (concat) {
     files.map(async (file) => pipeline(createReadStream(file, { highWaterMark: BUFFER }), await connect())),
   );
 }
-process.stdout.write(`${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000 })}\n`);

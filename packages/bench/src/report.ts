@@ -11,6 +11,9 @@ export interface Row {
   rate: Summary;
   serverRss: number | null;
   clientRss: number | null;
+  /** Median CPU (user + system, ms) of the serving/receiving side and of the client side(s); null where not measured. */
+  serverCpuMs: number | null;
+  clientCpuMs: number | null;
 }
 
 export interface ReportInput {
@@ -38,6 +41,14 @@ function ratio(row: Row, rows: Row[]): string {
   return `${(row.rate.median / base.rate.median).toFixed(2)}×`;
 }
 
+/** "server / client" CPU seconds, CPU ÷ wall and CPU seconds per GiB moved, or dashes where not measured. */
+function cpuCells(row: Row): string {
+  if (row.serverCpuMs === null || row.clientCpuMs === null) return "— | — | —";
+  const total = row.serverCpuMs + row.clientCpuMs;
+  const gib = row.workload.bytes / 1024 ** 3;
+  return `${fmt(row.serverCpuMs / 1000, 2)} / ${fmt(row.clientCpuMs / 1000, 2)} | ${fmt(total / row.ms.median, 2)} | ${fmt(total / 1000 / gib, 2)}`;
+}
+
 function filesPerSecond(row: Row): number {
   return row.workload.files / (row.ms.median / 1000);
 }
@@ -60,6 +71,15 @@ function targets(input: ReportInput): string[] {
   if (w1down && downRef) check(w1down.rate.median >= downRef.rate.median, `W1 download vs rsync ${w1rsyncDown ? "pulling from" : "pushing to"} the daemon ${fmt(downRef.rate.median)} MiB/s (target: at least equal)`);
   if (w1 && w1raw) check(w1.rate.median >= w1raw.rate.median, `W1 upload ${fmt(w1.rate.median)} MiB/s vs tuned raw Node pipe ${fmt(w1raw.rate.median)} MiB/s (target: never below)`);
   check(w1 && w1rsync ? w1.rate.median >= w1rsync.rate.median : null, `W1 upload vs rsync daemon${w1rsync ? ` ${fmt(w1rsync.rate.median)} MiB/s` : ""} (target: at least equal)`);
+  // Performance round 2 (issue 17): W1 both ways at 0.8 × rsync, and both processes busy (CPU ÷ wall ≥ 1.7).
+  if (w1 && w1rsync) check(w1.rate.median >= 0.8 * w1rsync.rate.median, `W1 upload ${fmt(w1.rate.median)} MiB/s vs 0.8 × rsync daemon = ${fmt(0.8 * w1rsync.rate.median)} MiB/s`);
+  if (w1down && w1rsyncDown) check(w1down.rate.median >= 0.8 * w1rsyncDown.rate.median, `W1 download ${fmt(w1down.rate.median)} MiB/s vs 0.8 × rsync pulling = ${fmt(0.8 * w1rsyncDown.rate.median)} MiB/s`);
+  for (const [label, row] of [["upload", w1], ["download", w1down]] as const) {
+    if (row && row.serverCpuMs !== null && row.clientCpuMs !== null) {
+      const busy = (row.serverCpuMs + row.clientCpuMs) / row.ms.median;
+      check(busy >= 1.7, `W1 ${label} (server + client CPU) ÷ wall ${fmt(busy, 2)} (target: ≥ 1.7)`);
+    }
+  }
   const w2 = get("W2", "ferry");
   const w2rsync = get("W2", "rsync");
   if (w2) check(filesPerSecond(w2) >= 20_000, `W2 ${fmt(filesPerSecond(w2))} files/s (target: ≥ 20,000)`);
@@ -85,7 +105,7 @@ export function renderMarkdown(input: ReportInput): string {
   const { rows } = input;
   const table = rows.map(
     (r) =>
-      `| ${r.workload.id} ${r.workload.title} | ${r.tool} | ${fmt(r.rate.median)} (${fmt(r.rate.min)}–${fmt(r.rate.max)}) | ${fmt(filesPerSecond(r))} | ${fmt(r.ms.median)} | ${mib(r.serverRss)} | ${mib(r.clientRss)} | ${ratio(r, rows)} |`,
+      `| ${r.workload.id} ${r.workload.title} | ${r.tool} | ${fmt(r.rate.median)} (${fmt(r.rate.min)}–${fmt(r.rate.max)}) | ${fmt(filesPerSecond(r))} | ${fmt(r.ms.median)} | ${mib(r.serverRss)} | ${mib(r.clientRss)} | ${cpuCells(r)} | ${ratio(r, rows)} |`,
   );
   return `# Benchmarks
 
@@ -110,9 +130,15 @@ Do not edit by hand: run the bench again.
   fsynced, renamed into place). The raw pipe is symmetric, so its upload figure is the baseline for both.
 - rsync-download (W1): \`rsync -a\` pulling W1's file from a daemon serving its folder read-only: the
   download reference beside ferry-download.
+- ferry-blake3 / ferry-blake3-download (W1): the same runs with the clients asking for BLAKE3
+  (\`--digest blake3\`, protocol.md §4.7); the file is recorded with its BLAKE3.
+- CPU: user + system seconds, medians. Server: the \`ferry-server\` process over the timed part (from
+  /proc), the raw receiver, or the rsync daemon with its per-connection children. Client: the driver
+  processes (summed), the raw senders, or the rsync client. CPU ÷ wall above 1 means both sides were
+  busy at once; CPU s per GiB is (server + client) over the bytes moved. nc: not measured.
 
-| workload | tool | MiB/s median (min–max) | files/s | wall ms | server peak RSS | client peak RSS | vs raw pipe |
-|---|---|---|---|---|---|---|---|
+| workload | tool | MiB/s median (min–max) | files/s | wall ms | server peak RSS | client peak RSS | CPU s server / client | CPU ÷ wall | CPU s per GiB | vs raw pipe |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${table.join("\n")}
 
 ${input.startupMs ? `CLI start-up to first byte (\`ferry send\` spawned → server logs the upload start): median ${fmt(input.startupMs.median)} ms (${fmt(input.startupMs.min)}–${fmt(input.startupMs.max)}).\n` : ""}
@@ -135,7 +161,7 @@ export function renderSvg(rows: Row[]): string {
   const left = 210;
   const width = 760;
   const max = Math.max(...rows.map((r) => r.rate.median), 1);
-  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-cluster": "#805ad5", "ferry-resend": "#4299e1", "rsync-resend": "#ecc94b", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e", "rsync-download": "#b7791f" };
+  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-blake3": "#2c5282", "ferry-blake3-download": "#90cdf4", "ferry-cluster": "#805ad5", "ferry-resend": "#4299e1", "rsync-resend": "#ecc94b", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e", "rsync-download": "#b7791f" };
   const bars = rows.map((r, i) => {
     const y = 30 + i * (barHeight + gap);
     const w = Math.max(1, ((width - left - 90) * r.rate.median) / max);

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { peakRss, start, waitForOutput, type Running } from "./processes.js";
+import { cpuMs, peakRss, start, waitForOutput, type Running } from "./processes.js";
 import { freePort, type Workload } from "./workloads.js";
 
 /** What one run of one tool on one workload measured. RSS is null where it cannot be read. */
@@ -11,9 +11,23 @@ export interface Measurement {
   ms: number;
   serverRss: number | null;
   clientRss: number | null;
+  /** CPU (user + system) the receiving/serving side and the client side(s) used during the run, in ms; null where not read. */
+  serverCpuMs: number | null;
+  clientCpuMs: number | null;
 }
 
-export type ToolName = "ferry" | "ferry-cluster" | "ferry-download" | "ferry-resend" | "raw-pipe" | "nc" | "rsync" | "rsync-download" | "rsync-resend";
+export type ToolName =
+  | "ferry"
+  | "ferry-blake3"
+  | "ferry-cluster"
+  | "ferry-download"
+  | "ferry-blake3-download"
+  | "ferry-resend"
+  | "raw-pipe"
+  | "nc"
+  | "rsync"
+  | "rsync-download"
+  | "rsync-resend";
 
 /** How a ferry-server is started: its storage flags and environment (local: --dir only). */
 export interface Backend {
@@ -30,10 +44,24 @@ const DOWNLOAD_DRIVER = path.join(here, "ferry-download-driver.js");
 const RAW_RECEIVER = path.join(here, "raw-receiver.js");
 const RAW_SENDER = path.join(here, "raw-sender.js");
 
-function reportedRss(running: Running): number {
+/** What a driver process printed last: its peak RSS and CPU. */
+function reported(running: Running): { maxRss: number; cpuMs: number } {
   const line = running.stdout().trim().split("\n").at(-1) ?? "{}";
-  return (JSON.parse(line.replace(/^done /, "")) as { maxRss?: number }).maxRss ?? 0;
+  const parsed = JSON.parse(line.replace(/^done /, "")) as { maxRss?: number; cpuMs?: number };
+  return { maxRss: parsed.maxRss ?? 0, cpuMs: parsed.cpuMs ?? 0 };
 }
+
+function reportedRss(running: Running): number {
+  return reported(running).maxRss;
+}
+
+/** CPU of all `runs` (driver processes), summed. */
+function reportedCpu(runs: Running[]): number {
+  return runs.reduce((sum, run) => sum + reported(run).cpuMs, 0);
+}
+
+/** The client drivers' digest: FERRY_BENCH_DIGEST=blake3 asks for BLAKE3 (protocol.md §4.7). */
+const digestEnv = (digest: "sha256" | "blake3"): Record<string, string> => ({ FERRY_BENCH_DIGEST: digest });
 
 async function allExited(runs: Running[]): Promise<void> {
   const codes = await Promise.all(runs.map((r) => r.exited));
@@ -42,39 +70,44 @@ async function allExited(runs: Running[]): Promise<void> {
 }
 
 /** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
-export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL): Promise<Measurement> {
+export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL, digest: "sha256" | "blake3" = "sha256"): Promise<Measurement> {
   const storage = await backend.args(runDir);
   const server = start(process.execPath, [SERVER_BIN, "--port", "0", ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const clients = workload.clients.map((paths) =>
-    start(process.execPath, [DRIVER, String(port), String(workload.connectionsPerClient), ...paths]),
+    start(process.execPath, [DRIVER, String(port), String(workload.connectionsPerClient), ...paths], digestEnv(digest)),
   );
+  const serverCpuBefore = await cpuMs(server.child.pid!);
   await allExited(clients);
   const ms = performance.now() - t0;
   const serverRss = await peakRss(server.child.pid!);
+  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
   server.child.kill("SIGTERM");
   await server.exited;
-  return { ms, serverRss, clientRss: Math.max(...clients.map(reportedRss)) };
+  return { ms, serverRss, clientRss: Math.max(...clients.map(reportedRss)), serverCpuMs, clientCpuMs: reportedCpu(clients) };
 }
 
 /**
  * Ferry download (W1): the file is uploaded first, outside the clock, then one client process
  * downloads it; the clock covers that process from start to its verified, renamed file.
  */
-export async function runFerryDownload(workload: Workload, runDir: string): Promise<Measurement> {
+export async function runFerryDownload(workload: Workload, runDir: string, digest: "sha256" | "blake3" = "sha256"): Promise<Measurement> {
   const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const file = workload.clients[0]![0]!;
-  await allExited([start(process.execPath, [DRIVER, String(port), "1", file])]);
+  // Uploaded with the same digest, so the file is recorded as a user of that digest would have it.
+  await allExited([start(process.execPath, [DRIVER, String(port), "1", file], digestEnv(digest))]);
+  const serverCpuBefore = await cpuMs(server.child.pid!);
   const t0 = performance.now();
-  const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")]);
+  const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")], digestEnv(digest));
   await allExited([client]);
   const ms = performance.now() - t0;
   const serverRss = await peakRss(server.child.pid!);
+  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
   server.child.kill("SIGTERM");
   await server.exited;
-  return { ms, serverRss, clientRss: reportedRss(client) };
+  return { ms, serverRss, clientRss: reportedRss(client), serverCpuMs, clientCpuMs: reportedCpu([client]) };
 }
 
 /** Baseline: minimal Node copy, socket to file, no framing/hashing/fsync. */
@@ -99,7 +132,7 @@ export async function runRawPipe(workload: Workload, runDir: string): Promise<Me
   await waitForOutput(receiver, /done/);
   const ms = performance.now() - t0;
   await receiver.exited;
-  return { ms, serverRss: reportedRss(receiver), clientRss: Math.max(...senders.map(reportedRss)) };
+  return { ms, serverRss: reportedRss(receiver), clientRss: Math.max(...senders.map(reportedRss)), serverCpuMs: reportedCpu([receiver]), clientCpuMs: reportedCpu(senders) };
 }
 
 /** Native reference: netcat-openbsd, one file (W1 only). */
@@ -111,7 +144,7 @@ export async function runNetcat(workload: Workload, runDir: string): Promise<Mea
   const t0 = performance.now();
   const sender = start("sh", ["-c", `exec nc -N 127.0.0.1 ${port} < '${workload.clients[0]![0]}'`]);
   await allExited([sender, receiver]);
-  return { ms: performance.now() - t0, serverRss: null, clientRss: null };
+  return { ms: performance.now() - t0, serverRss: null, clientRss: null, serverCpuMs: null, clientCpuMs: null };
 }
 
 /**
@@ -132,7 +165,7 @@ export async function runFerryResend(workload: Workload, runDir: string): Promis
   const serverRss = await peakRss(server.child.pid!);
   server.child.kill("SIGTERM");
   await server.exited;
-  return { ms, serverRss, clientRss: null };
+  return { ms, serverRss, clientRss: null, serverCpuMs: null, clientCpuMs: null };
 }
 
 /** rsync's figure for the same: the second `rsync -a` of the unchanged tree to the daemon. */
@@ -154,14 +187,16 @@ export async function runRsync(workload: Workload, runDir: string, again = false
   const source = workload.clients[0]![0]!;
   const args = ["-a", source.endsWith(".bin") ? source : `${source}/`, `rsync://127.0.0.1:${port}/bench/`];
   if (again) await allExited([start("rsync", args)]);
+  const daemonCpuBefore = await cpuMs(daemon.child.pid!, true);
   const t0 = performance.now();
-  const client = start("rsync", args);
+  const client = startWithCpu("rsync", args);
   await allExited([client]);
   const ms = performance.now() - t0;
+  const serverCpuMs = await daemonCpuAfter(daemon.child.pid!, daemonCpuBefore);
   daemon.child.kill("SIGTERM");
   await daemon.exited;
   await rm(dest, { recursive: true, force: true });
-  return { ms, serverRss: null, clientRss: null };
+  return { ms, serverRss: null, clientRss: null, serverCpuMs, clientCpuMs: cpuOfWrapped(client) };
 }
 
 /**
@@ -178,14 +213,16 @@ export async function runRsyncDownload(workload: Workload, runDir: string): Prom
   await writeFile(conf, `use chroot = no\nuid = ${uid}\ngid = ${gid}\n[bench]\n  path = ${path.dirname(source)}\n  read only = yes\n`);
   const daemon = start("rsync", ["--daemon", "--no-detach", `--config=${conf}`, `--port=${port}`, "--address=127.0.0.1", "--log-file=/dev/null"]);
   await new Promise((r) => setTimeout(r, 300));
+  const daemonCpuBefore = await cpuMs(daemon.child.pid!, true);
   const t0 = performance.now();
-  const client = start("rsync", ["-a", `rsync://127.0.0.1:${port}/bench/${path.basename(source)}`, `${dest}/`]);
+  const client = startWithCpu("rsync", ["-a", `rsync://127.0.0.1:${port}/bench/${path.basename(source)}`, `${dest}/`]);
   await allExited([client]);
   const ms = performance.now() - t0;
+  const serverCpuMs = await daemonCpuAfter(daemon.child.pid!, daemonCpuBefore);
   daemon.child.kill("SIGTERM");
   await daemon.exited;
   await rm(dest, { recursive: true, force: true });
-  return { ms, serverRss: null, clientRss: null };
+  return { ms, serverRss: null, clientRss: null, serverCpuMs, clientCpuMs: cpuOfWrapped(client) };
 }
 
 /** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
@@ -201,4 +238,33 @@ export async function cliStartupMs(file: string, runDir: string): Promise<number
   server.child.kill("SIGTERM");
   await server.exited;
   return ms;
+}
+
+/**
+ * Runs a native command under sh, which prints its own /proc stat once the command is done: the
+ * shell's children times then hold the command's CPU (read with cpuOfWrapped).
+ */
+function startWithCpu(command: string, args: string[]): Running {
+  return start("sh", ["-c", 'cmd="$1"; shift; "$cmd" "$@" || exit $?; cat /proc/$$/stat', "sh", command, ...args]);
+}
+
+/** The CPU (ms) of the command startWithCpu ran: the shell's waited-for children times. */
+function cpuOfWrapped(running: Running): number | null {
+  const stat = running.stdout().trim().split("\n").at(-1) ?? "";
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (fields.length < 15) return null;
+  return ((Number(fields[16 - 3]) + Number(fields[17 - 3])) * 1000) / 100;
+}
+
+/**
+ * The rsync daemon's CPU for the run: its own and its reaped per-connection children's. The daemon
+ * reaps the connection's child when it ends; wait until the figure moves (or a little while).
+ */
+async function daemonCpuAfter(pid: number, before: number): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const now = await cpuMs(pid, true);
+    if (now > before) return now - before;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return (await cpuMs(pid, true)) - before;
 }

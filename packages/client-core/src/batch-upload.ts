@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { digestOf } from "@ferry/node-io";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import {
   CAPABILITIES,
@@ -71,7 +71,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     }
     const read = readSmallFile(entry.localPath);
     if (read instanceof ClientError) results[index] = read;
-    else sent.push({ index, file: { name: entry.name, size: read.length, sha256: createHash("sha256").update(read).digest("hex") }, bytes: read });
+    else sent.push({ index, file: { name: entry.name, size: read.length, sha256: digestOf(wire.digest, read) }, bytes: read });
   });
   if (sent.length === 0) return results as (UploadResult | ClientError)[];
   const request = wire.request<BatchStoredMessage>({
@@ -110,7 +110,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
       results[index] =
         "code" in result
           ? new ClientError(result.message, { code: result.code })
-          : { name: result.name, requestedName: file.name, size: file.size, sha256: file.sha256, durationMs, outcome: result.outcome, resumedFrom: 0 };
+          : { name: result.name, requestedName: file.name, size: file.size, digest: { algorithm: wire.digest, hex: file.sha256 }, durationMs, outcome: result.outcome, resumedFrom: 0 };
     });
     return results as (UploadResult | ClientError)[];
   } catch (error) {

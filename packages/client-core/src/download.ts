@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { makeDirectories } from "@ferry/node-io";
 import path from "node:path";
-import { CAPABILITIES, type ConflictPolicy, type PublishOutcome } from "@ferry/protocol";
+import { CAPABILITIES, DIGEST_NAMES, type ConflictPolicy, type FileDigest, type PublishOutcome } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { LocalPartial } from "./local-partial.js";
@@ -28,7 +28,8 @@ export interface DownloadResult {
   name: string;
   path: string;
   size: number;
-  sha256: string;
+  /** What GET_END carried and the bytes were checked against (the connection's digest); null when skipped. */
+  digest: FileDigest | null;
   durationMs: number;
   outcome: PublishOutcome;
   /** Bytes an earlier, interrupted attempt had already written (0: downloaded in full). */
@@ -37,7 +38,7 @@ export interface DownloadResult {
 
 /**
  * Downloads a stored file: bytes go to a hidden temp file in `dir`, hashed as they arrive, and
- * only a download whose size and SHA-256 match the server's GET_END gets its final name. The
+ * only a download whose size and digest (the connection's: SHA-256 unless BLAKE3 was negotiated) match the server's GET_END gets its final name. The
  * local name is the one *we* asked for, checked here; nothing the server says picks a path.
  */
 export async function download(wire: Wire, name: string, options: DownloadOptions = {}): Promise<DownloadResult> {
@@ -66,14 +67,14 @@ export async function download(wire: Wire, name: string, options: DownloadOption
     if (taken && policy === "fail") {
       throw new ClientError(`${path.join(dir, fileName)} already exists`, { code: "ALREADY_EXISTS" });
     }
-    if (taken) return { name: fileName, path: path.join(dir, fileName), size: 0, sha256: "", durationMs: 0, outcome: "skipped", resumedFrom: 0 };
+    if (taken) return { name: fileName, path: path.join(dir, fileName), size: 0, digest: null, durationMs: 0, outcome: "skipped", resumedFrom: 0 };
   }
   const startedAt = performance.now();
   const resume = options.resume !== false && wire.supports(CAPABILITIES.RESUME);
   // Not tied to one server: a download cut from one server of a cluster resumes from another (the
   // chunk digests catch a different file under the same name).
   const key = createHash("sha256").update([name, path.resolve(dir)].join("\0")).digest("hex").slice(0, 40);
-  const partial = await LocalPartial.open(dir, key, name, !resume);
+  const partial = await LocalPartial.open(dir, key, name, !resume, wire.digest);
   let expected = -1;
   let resumedFrom = 0;
   const request = wire.request<string>({
@@ -92,7 +93,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
         if (sha256 === message.sha256) return { kind: "done", value: sha256 };
         return {
           kind: "failed",
-          error: new ClientError(`SHA-256 of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }),
+          error: new ClientError(`${DIGEST_NAMES[wire.digest]} of the received bytes is ${sha256}, the server says ${message.sha256}`, { code: "CHECKSUM_MISMATCH" }),
         };
       }
       throw new ClientError(`unexpected ${message.type} during a download`, { code: "PROTOCOL_ERROR" });
@@ -122,7 +123,7 @@ export async function download(wire: Wire, name: string, options: DownloadOption
       name: published.name,
       path: path.join(dir, published.name),
       size: expected,
-      sha256,
+      digest: { algorithm: wire.digest, hex: sha256 },
       durationMs: performance.now() - startedAt,
       outcome: published.outcome,
       resumedFrom,

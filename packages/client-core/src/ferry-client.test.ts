@@ -53,7 +53,7 @@ describe("FerryClient against scripted servers", () => {
     const result = await client.upload(file, { signal: controller.signal });
     await client.close();
     expect(controller.signal.aborted).toBe(true);
-    expect(result).toMatchObject({ name: "late.bin", size: 5_000, sha256: sha(Buffer.alloc(5_000, 3)) });
+    expect(result).toMatchObject({ name: "late.bin", size: 5_000, digest: { algorithm: "sha256", hex: sha(Buffer.alloc(5_000, 3)) } });
   });
 
   it("sends the preamble, HELLO, PUT, DATA and PUT_END in order, then resolves with STORED", async () => {
@@ -81,7 +81,7 @@ describe("FerryClient against scripted servers", () => {
     const client = await FerryClient.connect({ port: server.port });
     const result = await client.upload(file);
     await client.close();
-    expect(result).toMatchObject({ name: "ten-k.bin", size: 10_000, sha256: sha(Buffer.alloc(10_000, 7)) });
+    expect(result).toMatchObject({ name: "ten-k.bin", size: 10_000, digest: { algorithm: "sha256", hex: sha(Buffer.alloc(10_000, 7)) } });
     // 10,000 bytes in frames of at most the announced 4,096: three DATA frames.
     expect(seen).toEqual(["hello", "put", "data×3", "put_end"]);
   });
@@ -192,5 +192,50 @@ describe("sendRaw (the lab's wire format)", () => {
     await new Promise<void>((r) => probe.close(() => r()));
     const file = await tempFile("raw.txt", "x");
     expect(await codeOf(sendRaw(file, { port }))).toBe("CONNECT_FAILED");
+  });
+});
+
+describe("the transfer digest (protocol.md §4.7)", () => {
+  it("offers BLAKE3 in HELLO when asked, and uses what WELCOME names", async () => {
+    const hellos: unknown[] = [];
+    const server = await fake(async (conn) => {
+      const hello = await conn.nextFrame();
+      const message = hello.kind === "control" ? hello.message : null;
+      hellos.push(message);
+      conn.send(welcome(message?.type === "hello" && message.digests ? { digest: "blake3" } : {}));
+    });
+    const client = await FerryClient.connect({ port: server.port, digest: "blake3" });
+    expect(client.digest).toBe("blake3");
+    await client.close();
+    const plain = await FerryClient.connect({ port: server.port });
+    expect(plain.digest).toBe("sha256");
+    await plain.close();
+    expect(hellos).toEqual([expect.objectContaining({ digests: ["blake3", "sha256"] }), expect.not.objectContaining({ digests: expect.anything() })]);
+  });
+
+  it("refuses a WELCOME naming a digest the HELLO did not offer (PROTOCOL_ERROR)", async () => {
+    const server = await fake(async (conn) => {
+      await conn.nextFrame();
+      conn.send(welcome({ digest: "blake3" }));
+    });
+    expect(await codeOf(FerryClient.connect({ port: server.port }))).toBe("PROTOCOL_ERROR");
+  });
+
+  it("connects again without the offer when a server older than it refuses HELLO as BAD_MESSAGE", async () => {
+    let attempts = 0;
+    const server = await fake(async (conn) => {
+      attempts++;
+      const hello = await conn.nextFrame();
+      if (hello.kind === "control" && hello.message.type === "hello" && hello.message.digests) {
+        conn.send({ type: "error", code: "BAD_MESSAGE", message: 'unrecognized key: "digests"' });
+        conn.socket.end();
+        return;
+      }
+      conn.send(welcome());
+    });
+    const client = await FerryClient.connect({ port: server.port, digest: "blake3" });
+    expect(client.digest).toBe("sha256");
+    expect(attempts).toBe(2);
+    await client.close();
   });
 });

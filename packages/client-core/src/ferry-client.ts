@@ -1,4 +1,4 @@
-import { checkClientConfig, type ClientConfig, type ClientConfigInput, type ListEntry, type ShareInfo } from "@ferry/protocol";
+import { checkClientConfig, type ClientConfig, type ClientConfigInput, type DigestAlgorithm, type ListEntry, type ShareInfo } from "@ferry/protocol";
 import { uploadBatch, type BatchEntry, type BatchOptions } from "./batch-upload.js";
 import { download, type DownloadOptions, type DownloadResult } from "./download.js";
 import { ClientError } from "./errors.js";
@@ -35,12 +35,17 @@ export class FerryClient {
     return this.#wire.config;
   }
 
+  /** The connection's transfer digest (WELCOME.digest): SHA-256 unless BLAKE3 was asked for and granted. */
+  get digest(): DigestAlgorithm {
+    return this.#wire.digest;
+  }
+
   /** What the server announced: version, agent, limits, capabilities. */
   get server(): ServerInfo {
     return this.#wire.server;
   }
 
-  /** Uploads a local file, streaming it with SHA-256 computed on the way. */
+  /** Uploads a local file, streaming it with its digest (the connection's) computed on the way. */
   upload(filePath: string, options: UploadOptions = {}): Promise<UploadResult> {
     return uploadFile(this.#wire, filePath, options);
   }

@@ -8,7 +8,7 @@ import type { DownloadResult } from "./download.js";
 import { ClientError, isConnectionLevel } from "./errors.js";
 import type { FerryClient } from "./ferry-client.js";
 import type { UploadResult } from "./upload.js";
-import { sha256OfFile } from "./unchanged.js";
+import { holdsRecorded } from "./unchanged.js";
 
 /** A file found in a local folder, and the name it gets on the server. */
 export interface LocalFile {
@@ -220,11 +220,12 @@ export async function downloadFolder(client: FerryClient, folder: string, option
       return;
     }
     try {
-      // A local file with the size and SHA-256 the server recorded is unchanged: nothing moves.
+      // A local file with the size and digest the server recorded is unchanged: nothing moves.
       const local = path.join(options.dir ?? ".", entry.name);
-      const info = entry.sha256 === null ? undefined : lstatSync(local, { throwIfNoEntry: false });
-      if (info?.isFile() && info.size === entry.size && (await sha256OfFile(local, entry.size).catch(() => null)) === entry.sha256) {
-        options.onWritten?.(entry.name, { name: path.basename(local), path: local, size: entry.size, sha256: entry.sha256!, durationMs: 0, outcome: "unchanged", resumedFrom: 0 });
+      const info = lstatSync(local, { throwIfNoEntry: false });
+      const digest = info?.isFile() ? await holdsRecorded(local, info.size, entry, client.digest) : null;
+      if (digest) {
+        options.onWritten?.(entry.name, { name: path.basename(local), path: local, size: entry.size, digest, durationMs: 0, outcome: "unchanged", resumedFrom: 0 });
         return;
       }
       const result = await client.download(entry.name, { dir: options.dir, onConflict: options.onConflict, signal: options.signal });

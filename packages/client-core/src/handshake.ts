@@ -1,4 +1,5 @@
-import { FrameDecoder, PROTOCOL_VERSION, encodeControl, encodePreamble, type ClientConfig, type Frame, type WelcomeMessage } from "@ferry/protocol";
+import { availableDigests } from "@ferry/node-io";
+import { FrameDecoder, PROTOCOL_VERSION, encodeControl, encodePreamble, type ClientConfig, type DigestAlgorithm, type Frame, type WelcomeMessage } from "@ferry/protocol";
 import { abortError } from "./abort.js";
 import { ClientError } from "./errors.js";
 import { connectTransport, type Transport } from "./transport.js";
@@ -21,6 +22,19 @@ export interface Handshaken {
  * code, and anything else with PROTOCOL_ERROR.
  */
 export async function handshake(config: ClientConfig, signal: AbortSignal | undefined): Promise<Handshaken> {
+  try {
+    return await connectAndGreet(config, signal);
+  } catch (error) {
+    // A server older than HELLO.digests refuses the unknown key as BAD_MESSAGE (protocol.md §10):
+    // connect again without it, and the connection uses SHA-256.
+    if (offeredDigests(config.digest) && error instanceof ClientError && error.code === "BAD_MESSAGE") {
+      return connectAndGreet({ ...config, digest: "sha256" }, signal);
+    }
+    throw error;
+  }
+}
+
+async function connectAndGreet(config: ClientConfig, signal: AbortSignal | undefined): Promise<Handshaken> {
   const where = `${config.host}:${config.port}`;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -47,6 +61,7 @@ function greet(transport: Transport, config: ClientConfig, signal: AbortSignal |
   const { socket } = transport;
   const where = `${config.host}:${config.port}`;
   const decoder = new FrameDecoder({ streamData: true, reusesInput: !transport.secure });
+  const digests = offeredDigests(config.digest);
   return new Promise<Handshaken>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void): void => {
@@ -75,6 +90,9 @@ function greet(transport: Transport, config: ClientConfig, signal: AbortSignal |
       if (!first) return;
       if (first.kind === "control" && first.message.type === "welcome") {
         const { type: _type, ...server } = first.message;
+        if (server.digest !== undefined && !(digests ?? []).includes(server.digest)) {
+          return fail(new ClientError(`server chose the ${server.digest} digest, which was not offered`, { code: "PROTOCOL_ERROR" }));
+        }
         // Frames after WELCOME in a reused read buffer must be consumed now: copy their payloads.
         const kept = early.map((f): Frame => (f.kind === "data" ? { kind: "data", payload: Buffer.from(f.payload) } : f));
         return settle(() => resolve({ transport, server, decoder, early: kept }));
@@ -83,11 +101,20 @@ function greet(transport: Transport, config: ClientConfig, signal: AbortSignal |
       fail(new ClientError("server sent something other than WELCOME first", { code: "PROTOCOL_ERROR" }));
     });
     const token = config.token === undefined ? {} : { token: config.token };
-    const [header, payload] = encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: config.agent, ...token });
+    const [header, payload] = encodeControl({ type: "hello", version: PROTOCOL_VERSION, agent: config.agent, ...token, ...(digests ? { digests } : {}) });
     socket.cork();
     socket.write(encodePreamble());
     socket.write(header);
     socket.write(payload);
     socket.uncork();
   });
+}
+
+/**
+ * What HELLO offers: nothing for SHA-256 (every server's default, and what a v1 server expects), or
+ * the wanted digest then SHA-256 as the fallback, when this process can compute it.
+ */
+function offeredDigests(wanted: DigestAlgorithm): DigestAlgorithm[] | undefined {
+  if (wanted === "sha256" || !availableDigests().includes(wanted)) return undefined;
+  return [wanted, "sha256"];
 }

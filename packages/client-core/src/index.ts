@@ -17,5 +17,5 @@ export {
   type FolderUploadOptions,
   type FolderDownloadOptions,
 } from "./folders.js";
-export { findUnchanged, listFolder, sha256OfFile } from "./unchanged.js";
+export { findUnchanged, listFolder, digestOfFile, holdsRecorded } from "./unchanged.js";
 export type { ShareOptions, SharedLink } from "./shares.js";

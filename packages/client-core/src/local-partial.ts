@@ -1,9 +1,8 @@
-import { createHash, type Hash } from "node:crypto";
 import { constants, fstatSync, ftruncateSync, openSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
-import { ChunkJournal, closeFd, digestPrefix, fsyncFd, JournalledWriter, PARTIAL_PREFIX } from "@ferry/node-io";
-import { LIMITS } from "@ferry/protocol";
+import { ChunkJournal, closeFd, digestPrefix, fsyncFd, hashFileStartSync, JournalledWriter, PARTIAL_PREFIX, type PrefixDigest } from "@ferry/node-io";
+import { LIMITS, type DigestAlgorithm } from "@ferry/protocol";
 import { ClientError } from "./errors.js";
 
 /** Downloads are journalled in chunks of 8 MiB, or larger for files over 4 GiB (at most 512 chunks). */
@@ -27,23 +26,26 @@ export class LocalPartial {
   readonly #header: Header;
   /** The data file, opened once; metadata calls on it are synchronous, data calls are not. */
   readonly #fd: number;
-  /** Whole-file hash after each verified chunk: states[k] covers the first k chunks. */
-  #states: Hash[] = [createHash("sha256")];
+  /** The connection's digest: chunk digests offered and the whole-file hash are in it. */
+  readonly #algorithm: DigestAlgorithm;
+  /** The verified prefix read at open (its whole-file hash states), until startAt. */
+  #prefix: PrefixDigest | undefined;
   #digests: string[] = [];
   #writer: JournalledWriter<Header> | undefined;
   #closed = false;
   /** A journal file may exist (read at open, or written by startAt) and must go with the partial. */
   #journalOnDisk = false;
 
-  private constructor(file: string, header: Header, fd: number) {
+  private constructor(file: string, header: Header, fd: number, algorithm: DigestAlgorithm) {
     this.path = file;
+    this.#algorithm = algorithm;
     this.#journal = new ChunkJournal(file);
     this.#header = header;
     this.#fd = fd;
   }
 
   /** Opens (or creates) the partial for `key` in `dir` and verifies what it holds. */
-  static async open(dir: string, key: string, name: string, fresh: boolean): Promise<LocalPartial> {
+  static async open(dir: string, key: string, name: string, fresh: boolean, algorithm: DigestAlgorithm = "sha256"): Promise<LocalPartial> {
     const file = path.join(dir, `${PARTIAL_PREFIX}${key}`);
     const header: Header = { name, chunkSize: DOWNLOAD_CHUNK };
     // Synchronous metadata calls from here to the first byte: a folder download opens one partial
@@ -62,7 +64,7 @@ export class LocalPartial {
     } catch (cause) {
       throw new ClientError(`cannot write in ${dir}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
     }
-    const partial = new LocalPartial(file, header, fd);
+    const partial = new LocalPartial(file, header, fd, algorithm);
     partial.#journalOnDisk = found !== null;
     if (durableChunks === 0) return partial;
     try {
@@ -70,9 +72,10 @@ export class LocalPartial {
         chunkSize: header.chunkSize,
         end: fstatSync(fd).size,
         maxChunks: Math.min(durableChunks, LIMITS.MAX_RESUME_CHUNKS),
+        algorithm,
       });
       partial.#digests = prefix.digests;
-      partial.#states = prefix.states;
+      partial.#prefix = prefix;
     } catch (cause) {
       partial.#close(); // a plain descriptor is not closed for us, unlike a FileHandle
       throw new ClientError(`cannot read the partial download: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
@@ -114,7 +117,7 @@ export class LocalPartial {
       fd: this.#fd,
       size,
       offset,
-      hash: this.#states[chunks]!.copy(),
+      hash: this.#hashAfter(chunks),
       journal: keepsJournal ? { chunkSize: header.chunkSize, file: this.#journal } : null,
       copy: true, // the socket reuses its read buffer
       ready: (async () => {
@@ -122,7 +125,22 @@ export class LocalPartial {
         if (keepsJournal) await this.#journal.rewrite(header, chunks);
       })(),
     });
-    this.#states = [];
+    this.#prefix = undefined;
+  }
+
+  /**
+   * The whole-file hash over the first `chunks` chunks. At hand from the prefix read at open, except
+   * for BLAKE3 when the server resumed short of everything offered (its file changed): that prefix
+   * is read again here, synchronously, since bytes may follow GET_BEGIN at once.
+   */
+  #hashAfter(chunks: number) {
+    const ready = chunks === 0 || !this.#prefix ? null : this.#prefix.hasherAtNow(chunks);
+    if (ready) return ready;
+    try {
+      return hashFileStartSync(this.#fd, Math.min(chunks * this.#header.chunkSize, this.#prefix?.bytes ?? 0), this.#algorithm);
+    } catch (cause) {
+      throw new ClientError(`cannot read the partial download: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
+    }
   }
 
   get bytes(): number {

@@ -1,10 +1,10 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import path from "node:path";
-import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type PublishOutcome, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
+import { CAPABILITIES, LIMITS, encodeData, type ConflictPolicy, type DigestAlgorithm, type FileDigest, type PublishOutcome, type PutOfferMessage, type StoredMessage } from "@ferry/protocol";
 import { throwIfAborted } from "./abort.js";
 import { ClientError, InterruptedUpload } from "./errors.js";
-import { digestPrefix } from "@ferry/node-io";
+import { createHasher, digestPrefix, type Hasher } from "@ferry/node-io";
 import { FileChunks } from "./file-chunks.js";
 import type { Wire } from "./wire.js";
 
@@ -49,8 +49,8 @@ export interface UploadResult {
   name: string;
   requestedName: string;
   size: number;
-  /** SHA-256, computed here while sending and confirmed by the server. */
-  sha256: string;
+  /** Computed here while sending and confirmed by the server, in the connection's digest (SHA-256 unless BLAKE3 was negotiated). */
+  digest: FileDigest;
   durationMs: number;
   /** What happened to the name; "skipped" means the server kept its existing file. */
   outcome: PublishOutcome;
@@ -171,7 +171,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       ...(options.skipIdentical && wire.supports(CAPABILITIES.UNCHANGED) ? { skipIdentical: true as const } : {}),
       ...(resume ? { resume } : {}),
     });
-    let hash = createHash("sha256");
+    let hash = createHasher(wire.digest);
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     // File bytes come from a small pool of buffers, each reused once the socket has sent it.
     let pool: FileChunks | undefined;
@@ -179,7 +179,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       // One round trip: the server says what it holds; we check it against our file, chunk by chunk.
       const offered = await Promise.race([offer, request.answer.then(() => never())]);
       if (offered.offset > 0 && !body.startOver) options.onCheck?.(offered.offset);
-      const verified = body.startOver ? { hash: createHash("sha256"), from: 0 } : await verifyOffer(body, offered);
+      const verified = body.startOver ? { hash: createHasher(wire.digest), from: 0 } : await verifyOffer(body, offered, wire.digest);
       ({ hash, from: sent } = verified);
       request.send({ type: "put_from", id, offset: sent });
       source = pool = new FileChunks(body.fd, { start: sent, end: size }, wire.frameSize());
@@ -229,7 +229,7 @@ async function transfer(wire: Wire, options: StreamUploadOptions, body: Body): P
       name: stored.name,
       requestedName: name,
       size: stored.size,
-      sha256: stored.sha256,
+      digest: { algorithm: wire.digest, hex: stored.sha256 },
       durationMs: performance.now() - startedAt,
       outcome: stored.outcome ?? (stored.name === name ? "created" : "renamed"),
       resumedFrom,
@@ -258,10 +258,10 @@ function never(): never {
  * and must match the server's digest. The first chunk that differs (the source changed since the
  * interruption) makes the upload start over from 0. The same read feeds the whole-file hash.
  */
-async function verifyOffer(body: Extract<Body, { kind: "resumable" }>, offer: PutOfferMessage): Promise<{ hash: Hash; from: number }> {
+async function verifyOffer(body: Extract<Body, { kind: "resumable" }>, offer: PutOfferMessage, algorithm: DigestAlgorithm): Promise<{ hash: Hasher; from: number }> {
   if (offer.offset > 0) {
-    const prefix = await digestPrefix(body.fd, { chunkSize: body.chunkSize, end: offer.offset, expected: offer.chunks });
-    if (prefix.bytes === offer.offset) return { hash: prefix.states.at(-1)!, from: offer.offset };
+    const prefix = await digestPrefix(body.fd, { chunkSize: body.chunkSize, end: offer.offset, expected: offer.chunks, algorithm });
+    if (prefix.bytes === offer.offset) return { hash: await prefix.hasherAt(prefix.digests.length), from: offer.offset };
   }
-  return { hash: createHash("sha256"), from: 0 };
+  return { hash: createHasher(algorithm), from: 0 };
 }

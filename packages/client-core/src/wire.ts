@@ -12,6 +12,7 @@ import {
   type Frame,
   type FrameDecoder,
   type ServerMessage,
+  type DigestAlgorithm,
 } from "@ferry/protocol";
 import { abortError } from "./abort.js";
 import { ClientError } from "./errors.js";
@@ -72,6 +73,11 @@ export class Wire implements RequestWire {
     for (const frame of early) wire.#onFrame(frame);
     transport.listen((chunk) => wire.#onBytes(decoder, chunk));
     return wire;
+  }
+
+  /** The connection's transfer digest: what WELCOME named, SHA-256 when it named none. */
+  get digest(): DigestAlgorithm {
+    return this.server.digest ?? "sha256";
   }
 
   /** True when the server announced `capability` in WELCOME. */

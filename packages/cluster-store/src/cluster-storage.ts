@@ -1,8 +1,8 @@
-import { folderMarker, pathProblem, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { folderMarker, pathProblem, type ConflictPolicy, type DigestAlgorithm, type ListEntry } from "@ferry/protocol";
 import { ServerError, type Facts, type IncomingFile, type PartialHeader, type Published, type QuotaLedger, type Storage, type StoredReader } from "@ferry/server-core";
 import type { BlobStore } from "./blob-store.js";
 import { ByteBudget } from "./byte-budget.js";
-import type { Catalog } from "./catalog.js";
+import type { Catalog, StoredObject } from "./catalog.js";
 import { ObjectReader } from "./object-reader.js";
 import { newObjectKey, ObjectUpload, type UploadContext } from "./object-upload.js";
 
@@ -32,6 +32,11 @@ interface Shared extends UploadContext {
  */
 export class ClusterStorage implements Storage {
   readonly location: string;
+  /**
+   * SHA-256 only: a resumable session keeps its whole-file hash state in the catalog (hash-wasm's
+   * save()) so another server can continue it, and BLAKE3's native hasher has no state to save.
+   */
+  readonly digests: readonly DigestAlgorithm[] = ["sha256"];
   readonly #shared: Shared;
   /** "" for the root, "alice/" for a user's folder. */
   readonly #space: string;
@@ -69,15 +74,18 @@ export class ClusterStorage implements Storage {
   /** The object store has no free-space figure to check against. */
   async ensureRoom(): Promise<void> {}
 
-  async createIncoming(size: number | null): Promise<IncomingFile> {
+  async createIncoming(size: number | null, algorithm: DigestAlgorithm = "sha256"): Promise<IncomingFile> {
+    onlySha256(algorithm);
     return ObjectUpload.create(this.#shared, size);
   }
 
-  createSmall(size: number): IncomingFile {
+  createSmall(size: number, algorithm: DigestAlgorithm = "sha256"): IncomingFile {
+    onlySha256(algorithm);
     return ObjectUpload.create(this.#shared, size);
   }
 
-  async openResumable(key: string, header: PartialHeader): Promise<{ file: ObjectUpload; offset: number }> {
+  async openResumable(key: string, header: PartialHeader, algorithm: DigestAlgorithm = "sha256"): Promise<{ file: ObjectUpload; offset: number }> {
+    onlySha256(algorithm);
     const { catalog, blobs } = this.#shared;
     if (!(await catalog.claim(key))) throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
     try {
@@ -110,7 +118,7 @@ export class ClusterStorage implements Storage {
       return { name, outcome };
     }
     this.checkName(name);
-    const object = { key: upload.key, ...facts };
+    const object = storedObject(upload.key, facts);
     let published;
     try {
       published = await this.#shared.catalog.publish(this.#space + name, object, policy, skipIdentical);
@@ -125,7 +133,7 @@ export class ClusterStorage implements Storage {
 
   async publishRaw(file: IncomingFile, facts: Facts): Promise<string> {
     const upload = ownUpload(file);
-    const name = await this.#shared.catalog.publishFirstFree((n) => `${this.#space}output${n}.txt`, this.#nextRaw, { key: upload.key, ...facts });
+    const name = await this.#shared.catalog.publishFirstFree((n) => `${this.#space}output${n}.txt`, this.#nextRaw, storedObject(upload.key, facts));
     const relative = name.slice(this.#space.length);
     this.#nextRaw = Number(/\d+/.exec(relative)![0]) + 1;
     return relative;
@@ -241,4 +249,15 @@ export class ClusterStorage implements Storage {
 function ownUpload(file: IncomingFile): ObjectUpload {
   if (!(file instanceof ObjectUpload)) throw new ServerError("an upload from another storage was handed to the cluster storage", { code: "BAD_STATE" });
   return file;
+}
+
+/** Connections negotiate only what `digests` names, so another algorithm here is a bug of ours. */
+function onlySha256(algorithm: DigestAlgorithm): void {
+  if (algorithm !== "sha256") throw new ServerError(`cluster storage receives SHA-256 uploads only, not ${algorithm}`, { code: "INTERNAL" });
+}
+
+/** The catalog's row for a published upload (its column is the SHA-256). */
+function storedObject(key: string, facts: Facts): StoredObject {
+  onlySha256(facts.digest.algorithm);
+  return { key, size: facts.size, sha256: facts.digest.hex };
 }

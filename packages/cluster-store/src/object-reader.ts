@@ -1,4 +1,4 @@
-import type { StoredReader } from "@ferry/server-core";
+import type { FileDigest, StoredReader } from "@ferry/server-core";
 import type { BlobStore } from "./blob-store.js";
 
 /**
@@ -8,7 +8,7 @@ import type { BlobStore } from "./blob-store.js";
  */
 export class ObjectReader implements StoredReader {
   readonly size: number;
-  readonly sha256: string;
+  readonly digest: FileDigest;
   readonly mtime: number;
   readonly #blobs: BlobStore;
   readonly #key: string;
@@ -21,7 +21,7 @@ export class ObjectReader implements StoredReader {
     this.#blobs = blobs;
     this.#key = file.key;
     this.size = file.size;
-    this.sha256 = file.sha256;
+    this.digest = { algorithm: "sha256", hex: file.sha256 };
     this.mtime = file.mtime;
   }
 

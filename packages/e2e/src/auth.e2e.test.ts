@@ -218,14 +218,14 @@ describe("recorded digests across users", () => {
     // Before: the root and alice's folder kept separate records, so each saw the other's files "(not verified)".
     expect(seenByWriter).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: "alice/mine.txt", sha256: fromAlice.sha256 }),
-        expect.objectContaining({ name: "alice/theirs.txt", sha256: fromWriter.sha256 }),
+        expect.objectContaining({ name: "alice/mine.txt", sha256: fromAlice.digest.hex }),
+        expect.objectContaining({ name: "alice/theirs.txt", sha256: fromWriter.digest.hex }),
       ]),
     );
     expect(seenByAlice).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: "mine.txt", sha256: fromAlice.sha256 }),
-        expect.objectContaining({ name: "theirs.txt", sha256: fromWriter.sha256 }),
+        expect.objectContaining({ name: "mine.txt", sha256: fromAlice.digest.hex }),
+        expect.objectContaining({ name: "theirs.txt", sha256: fromWriter.digest.hex }),
       ]),
     );
   });

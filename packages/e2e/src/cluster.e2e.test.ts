@@ -96,7 +96,7 @@ if ("skipped" in env) {
       const source = path.join(local.dir, "shared.bin");
       const digest = await writeRandomFile(source, 12 * MiB + 5);
       const toA = await FerryClient.connect({ port: a.port });
-      expect((await toA.upload(source, { name: "team/shared.bin" })).sha256).toBe(digest);
+      expect((await toA.upload(source, { name: "team/shared.bin" })).digest.hex).toBe(digest);
       await toA.close();
       const toB = await FerryClient.connect({ port: b.port });
       const listed = await toB.list("team");
@@ -104,7 +104,7 @@ if ("skipped" in env) {
       const inbox = path.join(local.dir, "inbox");
       const got = await toB.download("team/shared.bin", { dir: inbox });
       await toB.close();
-      expect(got.sha256).toBe(digest);
+      expect(got.digest?.hex).toBe(digest);
       expect(await sha256File(got.path)).toBe(digest);
     });
 
@@ -175,7 +175,7 @@ if ("skipped" in env) {
         const toB = await FerryClient.connect({ port: b.port });
         const result = await toB.upload(source);
         await toB.close();
-        expect(result.sha256).toBe(digest);
+        expect(result.digest.hex).toBe(digest);
         const sentAgain = size - result.resumedFrom;
         // The figure docs/scale-out.md quotes: how much of the upload B did not need again.
         console.log(`cluster: 200 MiB, A killed at half; B resumed from ${result.resumedFrom} bytes, ${sentAgain} sent again`);
@@ -215,7 +215,7 @@ if ("skipped" in env) {
         const again = await FerryClient.connect({ port: server.port });
         const result = await again.upload(source);
         await again.close();
-        expect(result.sha256).toBe(digest);
+        expect(result.digest.hex).toBe(digest);
         expect(result.resumedFrom).toBeGreaterThan(0);
         console.log(`cluster: 64 MiB, store lost at half; resumed from ${result.resumedFrom} bytes once it was back`);
       } finally {

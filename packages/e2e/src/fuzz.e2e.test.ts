@@ -152,7 +152,7 @@ describe("fuzz", () => {
       const client = await FerryClient.connect({ port: server.port });
       const body = Buffer.from("after the storm");
       const stored = await client.uploadStream([body], { name: "after.txt", size: body.length, onConflict: "overwrite" });
-      expect(stored.sha256, `seed ${seed}`).toBe(sha256(body));
+      expect(stored.digest.hex, `seed ${seed}`).toBe(sha256(body));
       await client.close();
 
       await waitFor(() => server.server.activeConnections === 0);

@@ -38,7 +38,7 @@ async function expectStillServing(port = server.port): Promise<void> {
   const body = Buffer.from(`canary ${++canaries}`);
   const stored = await client.uploadStream([body], { name: `canary-${canaries}.txt`, size: body.length });
   await client.close();
-  expect(stored.sha256).toBe(sha256(body));
+  expect(stored.digest.hex).toBe(sha256(body));
 }
 
 function errorCode(message: Message): string {
@@ -211,7 +211,7 @@ describe("load", () => {
           }),
       ),
     );
-    expect((await upload).sha256).toBe(sha256(body));
+    expect((await upload).digest.hex).toBe(sha256(body));
     await client.close();
     expect(storm.filter((outcome) => outcome === "busy").length).toBeGreaterThan(0); // over maxClientsPerIp (32)
     await expectStillServing(roomy.port);

@@ -63,7 +63,7 @@ describe("free disk space", () => {
     expect(await listDir(server.dir)).toEqual([]);
     // The space is given back, so the next upload fits.
     const small = Buffer.from("still serving");
-    expect((await put(client, "after.txt", small)).sha256).toBe(sha256(small));
+    expect((await put(client, "after.txt", small)).digest.hex).toBe(sha256(small));
   });
 });
 

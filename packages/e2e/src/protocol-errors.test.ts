@@ -158,7 +158,7 @@ describe("slots are not free to hold (protocol.md §7)", () => {
       await full.until("connection", 64);
       const client = await FerryClient.connect({ port: full.port });
       const body = Buffer.from("served");
-      expect((await client.uploadStream([body], { name: "served.txt", size: body.length })).sha256).toBe(sha256(body));
+      expect((await client.uploadStream([body], { name: "served.txt", size: body.length })).digest.hex).toBe(sha256(body));
       await client.close();
       expect(full.events["connection-rejected"]).toEqual([]);
       expect(full.events["connection-evicted"]).toEqual([expect.objectContaining({ connection: 1, reason: "unproven" })]);

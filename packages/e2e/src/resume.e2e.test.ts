@@ -51,7 +51,7 @@ describe("resumable uploads", () => {
     expect(result.resumedFrom).toBeGreaterThanOrEqual(16 * MiB);
     expect(result.resumedFrom % (8 * MiB)).toBe(0);
     expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(await sha256File(source));
-    expect(result.sha256).toBe(await sha256File(source));
+    expect(result.digest.hex).toBe(await sha256File(source));
     await server.closedConnections(2);
     expect(await partials(server.dir)).toEqual([]);
   });
@@ -113,7 +113,7 @@ describe("resumable uploads", () => {
     const first = await client.upload(source, { skipIdentical: true });
     const again = await client.upload(source, { skipIdentical: true });
     expect(first.outcome).toBe("created");
-    expect(again).toMatchObject({ outcome: "unchanged", name: "big.bin", sha256: first.sha256 });
+    expect(again).toMatchObject({ outcome: "unchanged", name: "big.bin", digest: first.digest });
     const other = path.join(local.dir, "other.bin");
     await writeFile(other, "different");
     const renamed = await client.upload(other, { name: "big.bin", skipIdentical: true });

@@ -330,6 +330,6 @@ describe("§2 the first bytes", () => {
 it("a normal client is served after every case above", async () => {
   const client = await FerryClient.connect({ port: server.port });
   const body = Buffer.from("after all");
-  expect((await client.uploadStream([body], { name: "after.txt", size: body.length })).sha256).toBe(sha256(body));
+  expect((await client.uploadStream([body], { name: "after.txt", size: body.length })).digest.hex).toBe(sha256(body));
   await client.close();
 });

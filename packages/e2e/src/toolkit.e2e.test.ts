@@ -36,7 +36,7 @@ describe("download", () => {
     const into = path.join(local.dir, "inbox");
     const progress: number[] = [];
     const result = await client.download("big.bin", { dir: into, onProgress: (p) => progress.push(p.bytes) });
-    expect(result).toMatchObject({ name: "big.bin", size: 5 * 1024 * 1024, sha256: expected, outcome: "created" });
+    expect(result).toMatchObject({ name: "big.bin", size: 5 * 1024 * 1024, digest: { algorithm: "sha256", hex: expected }, outcome: "created" });
     expect(await sha256File(path.join(into, "big.bin"))).toBe(expected);
     expect(progress.at(-1)).toBe(5 * 1024 * 1024);
     expect(await readdir(into)).toEqual(["big.bin"]); // no temp left

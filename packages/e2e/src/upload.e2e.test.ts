@@ -27,7 +27,7 @@ describe("uploads with client-core", () => {
     const progress: number[] = [];
     const result = await client.upload(file, { onProgress: (p) => progress.push(p.bytes) });
     await client.close();
-    expect(result).toMatchObject({ name: "big.bin", size: 50 * 1024 * 1024, sha256: expected });
+    expect(result).toMatchObject({ name: "big.bin", size: 50 * 1024 * 1024, digest: { algorithm: "sha256", hex: expected } });
     expect(await sha256File(path.join(server.dir, "big.bin"))).toBe(expected);
     expect(progress.at(-1)).toBe(50 * 1024 * 1024);
     expect(progress.length).toBeGreaterThan(10); // streamed in chunks, not one write
@@ -66,7 +66,7 @@ describe("uploads with client-core", () => {
       }),
     );
     for (const [i, { sha }] of files.entries()) {
-      expect(results[i]!.sha256).toBe(sha);
+      expect(results[i]!.digest.hex).toBe(sha);
       expect(await sha256File(path.join(server.dir, `f${i}.bin`))).toBe(sha);
     }
   });
@@ -93,7 +93,7 @@ describe("uploads with client-core", () => {
       size: bytes.length,
     });
     await client.close();
-    expect(result.sha256).toBe(sha256(bytes));
+    expect(result.digest.hex).toBe(sha256(bytes));
     expect(await readFile(path.join(server.dir, "s.txt"))).toEqual(bytes);
   });
 

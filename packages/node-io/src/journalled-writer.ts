@@ -1,5 +1,5 @@
-import type { Hash } from "node:crypto";
 import type { ChunkJournal, JournalHeader } from "./chunk-journal.js";
+import type { Hasher } from "./digest.js";
 import { fdatasyncFd, writeAllAt } from "./positioned-io.js";
 
 // Bytes queued for the disk before write() asks the caller to wait (the caller pauses its socket).
@@ -21,8 +21,8 @@ export interface JournalledWriterOptions<H extends JournalHeader> {
   size: number;
   /** Bytes (whole chunks) already in the file and journalled; writing continues there. */
   offset: number;
-  /** The whole-file SHA-256 over the first `offset` bytes; every byte written is added to it. */
-  hash: Hash;
+  /** The whole-file hash (the transfer's digest) over the first `offset` bytes; every byte written is added to it. */
+  hash: Hasher;
   /** Chunk size and journal; null keeps no journal (a file of one chunk has nothing to resume from). */
   journal: { chunkSize: number; file: ChunkJournal<H> } | null;
   /**
@@ -49,7 +49,7 @@ export class JournalledWriter<H extends JournalHeader> {
   readonly #journal: ChunkJournal<H> | null;
   readonly #copy: boolean;
   readonly #ready: Promise<void>;
-  readonly #hash: Hash;
+  readonly #hash: Hasher;
   #bytes: number;
   #chunkFill = 0;
   #chunks: number;

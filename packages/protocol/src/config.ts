@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { pathProblem } from "./file-name.js";
 import { parseFingerprint } from "./fingerprint.js";
-import { PermissionSchema } from "./messages.js";
+import { DigestAlgorithmSchema, PermissionSchema } from "./messages.js";
 import { LIMITS } from "./wire-constants.js";
 
 const port = z.int().min(0).max(65535);
@@ -156,6 +156,11 @@ export const ClientConfigSchema = z.strictObject({
   bandwidthLimit: z.int().min(1).optional(),
   /** Token for servers with users. Sent in HELLO; never logged. */
   token: z.string().min(1).max(1024).optional(),
+  /**
+   * The transfer digest to ask for (protocol.md §4.7). "sha256" (the default) asks for nothing, as
+   * v1 clients do; "blake3" offers BLAKE3 first, and the connection uses whatever WELCOME names.
+   */
+  digest: DigestAlgorithmSchema.default("sha256"),
   /**
    * Connect with TLS. The server is trusted when its chain verifies against `ca` (PEM text) or the
    * system CAs and matches the host name, or, when `fingerprint` is set, exactly when the

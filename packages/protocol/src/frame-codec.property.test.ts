@@ -4,7 +4,7 @@ import { encodeControl, encodeData } from "./frame-encoder.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { ProtocolError } from "./errors.js";
 import type { Frame } from "./frame.js";
-import { CONFLICT_POLICIES, PERMISSIONS, PUBLISH_OUTCOMES, SHARE_KINDS, type Message, type MessageType } from "./messages.js";
+import { CONFLICT_POLICIES, DIGEST_ALGORITHMS, PERMISSIONS, PUBLISH_OUTCOMES, SHARE_KINDS, type Message, type MessageType } from "./messages.js";
 import { WIRE_ERROR_CODES } from "./error-codes.js";
 import { LIMITS } from "./wire-constants.js";
 
@@ -37,7 +37,7 @@ const shareInfo = fc.record({
 // One arbitrary per message type; the mapped type makes the compiler insist on every one.
 const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>> } = {
   hello: fc.record(
-    { type: fc.constant("hello" as const), version: fc.integer({ min: 1, max: 0xffff }), agent: text, token: fc.string({ minLength: 1, maxLength: 40 }) },
+    { type: fc.constant("hello" as const), version: fc.integer({ min: 1, max: 0xffff }), agent: text, token: fc.string({ minLength: 1, maxLength: 40 }), digests: fc.uniqueArray(fc.constantFrom(...DIGEST_ALGORITHMS), { minLength: 1 }) },
     { requiredKeys: ["type", "version", "agent"] },
   ),
   welcome: fc.record(
@@ -47,6 +47,7 @@ const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T
       agent: text,
       limits: fc.record({ maxDataPayload: fc.integer({ min: 1, max: 0xffff_ffff }), maxFileSize: size }),
       capabilities: fc.array(fc.string({ maxLength: 20 }), { maxLength: 8 }),
+      digest: fc.constantFrom(...DIGEST_ALGORITHMS),
       user: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), permissions: fc.subarray([...PERMISSIONS]) }),
     },
     { requiredKeys: ["type", "version", "agent", "limits", "capabilities"] },
@@ -122,7 +123,7 @@ const arbitraries: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T
   listing: fc.record({
     type: fc.constant("listing" as const),
     id: u32,
-    entries: fc.array(fc.record({ name: text, size, mtime: fc.maxSafeNat(), sha256: fc.option(sha, { nil: null }) }), { maxLength: 4 }),
+    entries: fc.array(fc.record({ name: text, size, mtime: fc.maxSafeNat(), sha256: fc.option(sha, { nil: null }), blake3: sha }, { requiredKeys: ["name", "size", "mtime", "sha256"] }), { maxLength: 4 }),
     more: fc.boolean(),
   }),
   delete: fc.record({ type: fc.constant("delete" as const), id: u32, name: text }),

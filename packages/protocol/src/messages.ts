@@ -19,6 +19,22 @@ export const PERMISSIONS = ["read", "write", "delete"] as const;
 export const PermissionSchema = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof PermissionSchema>;
 
+/**
+ * The digests a transfer can be checked with. SHA-256 is every connection's default and what a
+ * file is normally recorded with; BLAKE3 is the opt-in a client asks for in HELLO.digests.
+ */
+export const DIGEST_ALGORITHMS = ["sha256", "blake3"] as const;
+export const DigestAlgorithmSchema = z.enum(DIGEST_ALGORITHMS);
+export type DigestAlgorithm = z.infer<typeof DigestAlgorithmSchema>;
+/** A digest with its algorithm named: what a file is recorded with, or a transfer was checked with. */
+export interface FileDigest {
+  algorithm: DigestAlgorithm;
+  /** Lowercase hex, 64 digits for both algorithms. */
+  hex: string;
+}
+/** How people write each digest's name. */
+export const DIGEST_NAMES: Readonly<Record<DigestAlgorithm, string>> = { sha256: "SHA-256", blake3: "BLAKE3" };
+
 /** Client → server, first frame after the preamble. */
 export const HelloSchema = z.strictObject({
   type: z.literal("hello"),
@@ -26,6 +42,11 @@ export const HelloSchema = z.strictObject({
   agent,
   /** Bearer token for servers with users; sent only inside TLS or on a network the user trusts. */
   token: z.string().min(1).max(1024).optional(),
+  /**
+   * The transfer digests the client would use, preferred first (protocol.md §4.7). Absent: SHA-256.
+   * The server picks one it can compute and names it in WELCOME.digest.
+   */
+  digests: z.array(DigestAlgorithmSchema).min(1).max(DIGEST_ALGORITHMS.length).optional(),
 });
 
 /** Server → client, answer to HELLO: the server's limits and what it can do. */
@@ -38,6 +59,12 @@ export const WelcomeSchema = z.strictObject({
     maxFileSize: size,
   }),
   capabilities: z.array(z.string().max(64)).max(64),
+  /**
+   * Only in answer to a HELLO with `digests`: the one this connection uses. Every transfer digest
+   * of the connection (the hex fields named sha256 in PUT_OFFER, PUT_END, STORED, PUT_BATCH,
+   * GET.resume and GET_END) is then of this algorithm. Absent: SHA-256.
+   */
+  digest: DigestAlgorithmSchema.optional(),
   /** Present when the server authenticated HELLO's token: who we are and what we may do. */
   user: z
     .strictObject({
@@ -199,15 +226,36 @@ export const ListSchema = z.strictObject({
   folders: z.literal(true).optional(),
 });
 
-/** One stored file as LISTING reports it. `sha256` is null when the server never verified it. */
+/**
+ * One stored file as LISTING reports it, with the digest it was recorded with: `sha256`, or (a file
+ * uploaded over a BLAKE3 connection) `sha256: null` and `blake3`. Both null/absent: never verified.
+ */
 export const ListEntrySchema = z.strictObject({
   name,
   size,
   /** Modification time, milliseconds since the Unix epoch. */
   mtime: z.int().min(0).max(LIMITS.MAX_FILE_SIZE),
   sha256: sha256.nullable(),
+  blake3: sha256.optional(),
 });
 export type ListEntry = z.infer<typeof ListEntrySchema>;
+
+/** How LISTING shows a recorded digest (protocol.md §4.4): `sha256`, or `sha256: null` beside `blake3`. */
+export function listedDigest(digest: FileDigest | null): Pick<ListEntry, "sha256" | "blake3"> {
+  if (!digest) return { sha256: null };
+  return digest.algorithm === "sha256" ? { sha256: digest.hex } : { sha256: null, blake3: digest.hex };
+}
+
+/** The recorded digest a LISTING entry shows (the inverse of listedDigest). */
+export function entryDigest(entry: Pick<ListEntry, "sha256" | "blake3">): FileDigest | null {
+  if (entry.sha256 !== null) return { algorithm: "sha256", hex: entry.sha256 };
+  return entry.blake3 === undefined ? null : { algorithm: "blake3", hex: entry.blake3 };
+}
+
+/** True when two recorded digests name the same bytes: same algorithm and value (across algorithms: never). */
+export function sameDigest(a: FileDigest | null, b: FileDigest | null): boolean {
+  return a !== null && b !== null && a.algorithm === b.algorithm && a.hex === b.hex;
+}
 
 /** Server → client: a page of the listing; pages for one LIST share its id, the last has more=false. */
 export const ListingSchema = z.strictObject({

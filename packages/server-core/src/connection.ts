@@ -20,6 +20,7 @@ import {
   type ShareMessage,
   type ShareRevokeMessage,
   type UserConfig,
+  type DigestAlgorithm,
 } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
@@ -115,6 +116,8 @@ export class Connection {
   #lastActive = this.#acceptedAt;
   /** A request (PUT, PUT_BATCH, GET, LIST, DELETE) has been received. */
   #requested = false;
+  /** The transfer digest WELCOME named (SHA-256 unless HELLO asked for another the storage can receive). */
+  #digest: DigestAlgorithm = "sha256";
 
   constructor(socket: Socket, peer: PeerInfo, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -334,7 +337,7 @@ export class Connection {
       if (message.version !== PROTOCOL_VERSION) {
         throw new ServerError(`protocol version ${message.version} is not supported`, { code: "UNSUPPORTED_VERSION" });
       }
-      return this.#welcome(message.token);
+      return this.#welcome(message.token, message.digests);
     }
     if (state.kind !== "ready" || !this.#uploads) throw unexpected(`${message.type.toUpperCase()} during the handshake`);
     const uploads = this.#uploads;
@@ -375,8 +378,12 @@ export class Connection {
     }
   }
 
-  /** Authenticates HELLO's token (a failure is fatal, after the Authenticator's delay), then WELCOME. */
-  async #welcome(token: string | undefined): Promise<void> {
+  /**
+   * Authenticates HELLO's token (a failure is fatal, after the Authenticator's delay), then WELCOME,
+   * naming the transfer digest when HELLO offered some: the first of them the storage can receive
+   * (SHA-256 when none is; protocol.md §4.7).
+   */
+  async #welcome(token: string | undefined, offered: readonly DigestAlgorithm[] | undefined): Promise<void> {
     let identity: Identity;
     try {
       identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
@@ -389,19 +396,22 @@ export class Connection {
     const space = this.#ctx.spaceFor(identity);
     const { config } = this.#ctx;
     const user = identity.user;
+    const digest = offered?.find((algorithm) => space.storage.digests.includes(algorithm)) ?? "sha256";
+    this.#digest = digest;
     this.#send({
       type: "welcome",
       version: PROTOCOL_VERSION,
       agent: this.#ctx.agent,
       limits: { maxDataPayload: config.maxDataPayload, maxFileSize: config.maxFileSize },
       capabilities: this.#ctx.capabilities,
+      ...(offered ? { digest } : {}),
       ...(user ? { user: { name: user.name, permissions: user.permissions } } : {}),
     });
     if (user) {
       this.peer = { ...this.peer, user: user.name };
       this.#ctx.emit("authenticated", { ...this.peer, user: user.name });
     }
-    this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, answers: this.#answers, emit: this.#ctx.emit, onInternal: this.#onInternal });
+    this.#uploads = new UploadSession({ config, peer: this.peer, identity, space, digest, answers: this.#answers, emit: this.#ctx.emit, onInternal: this.#onInternal });
     this.#state = { kind: "ready", space, identity };
   }
 
@@ -418,6 +428,7 @@ export class Connection {
       storage: space.storage,
       quota: space.quota,
       peer: this.peer,
+      digest: this.#digest,
       send: (message) => this.#send(message),
       emit: this.#ctx.emit,
     };

@@ -1,5 +1,6 @@
 import type { PublishOutcome } from "@ferry/protocol";
 import type { ServerErrorCode } from "./errors.js";
+import type { FileDigest } from "./storage.js";
 
 /** Who is on the other end: a per-server connection number (from 1, as the lab counted) and address. */
 export interface PeerInfo {
@@ -24,7 +25,8 @@ export interface UploadStoredEvent extends PeerInfo {
   name: string;
   requestedName: string | null;
   size: number;
-  sha256: string;
+  /** What the upload was verified and recorded with (the connection's digest). */
+  digest: FileDigest;
   durationMs: number;
   raw: boolean;
   /** What happened to the name (see the PUT's onConflict policy; "created" for raw uploads). */
@@ -34,7 +36,8 @@ export interface UploadStoredEvent extends PeerInfo {
 export interface DownloadSentEvent extends PeerInfo {
   name: string;
   size: number;
-  sha256: string;
+  /** What GET_END carried (the connection's digest). */
+  digest: FileDigest;
   durationMs: number;
   /** Bytes the client already held (not sent). */
   resumedFrom: number;

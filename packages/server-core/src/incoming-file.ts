@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { openSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { JournalledWriter, type JournalHeader } from "@ferry/node-io";
+import { createHasher, JournalledWriter, type JournalHeader } from "@ferry/node-io";
+import type { DigestAlgorithm } from "@ferry/protocol";
 import { DiskFile } from "./disk-file.js";
 import { ServerError } from "./errors.js";
 
@@ -9,7 +9,7 @@ import { ServerError } from "./errors.js";
 export const TEMP_PREFIX = ".ferry-tmp-";
 
 /**
- * An upload being received, hashed (SHA-256) as bytes arrive, invisible until its storage publishes
+ * An upload being received, hashed (the connection's digest, SHA-256 by default) as bytes arrive, invisible until its storage publishes
  * it: a hidden temporary file (local) or an object not yet committed (cluster).
  */
 export interface IncomingFile {
@@ -21,9 +21,9 @@ export interface IncomingFile {
   write(chunk: Buffer): boolean;
   /** Resolves when more may be written; rejects on a write error. */
   drained(): Promise<void>;
-  /** SHA-256 of everything written; call once, after the last write. */
+  /** Digest (hex, in the algorithm the file was created with) of everything written; call once, after the last write. */
   digest(): string;
-  /** Makes the upload complete (and durable with `fsync`); returns the SHA-256. */
+  /** Makes the upload complete (and durable with `fsync`); returns the digest. */
   finish(fsync: boolean): Promise<string>;
   /** Drops the upload and what it holds. Safe to call more than once. */
   discard(): Promise<void>;
@@ -39,14 +39,14 @@ export interface IncomingFile {
  * flight, tiny DATA frames copied together rather than written one by one).
  */
 export class StreamedFile extends DiskFile<JournalHeader> {
-  private constructor(tempPath: string, fd: number, size: number | null) {
-    super(tempPath, fd, new JournalledWriter({ fd, size: size ?? Infinity, offset: 0, hash: createHash("sha256"), journal: null, copy: false }));
+  private constructor(tempPath: string, fd: number, size: number | null, algorithm: DigestAlgorithm) {
+    super(tempPath, fd, new JournalledWriter({ fd, size: size ?? Infinity, offset: 0, hash: createHasher(algorithm), journal: null, copy: false }));
   }
 
   /** Creates the temporary file (O_EXCL: never reuses or follows an existing entry). `size`: null when unknown (raw). */
-  static create(tempPath: string, size: number | null): StreamedFile {
+  static create(tempPath: string, size: number | null, algorithm: DigestAlgorithm = "sha256"): StreamedFile {
     try {
-      return new StreamedFile(tempPath, openSync(tempPath, "wx", 0o644), size);
+      return new StreamedFile(tempPath, openSync(tempPath, "wx", 0o644), size, algorithm);
     } catch (cause) {
       throw new ServerError("cannot create a temporary file", { code: "STORAGE_ERROR", cause });
     }

@@ -1,6 +1,6 @@
 import { closeSync, readSync } from "node:fs";
 import { readAt } from "@ferry/node-io";
-import type { StoredReader } from "./storage.js";
+import type { FileDigest, StoredReader } from "./storage.js";
 
 /** Reads up to this size are one synchronous call (docs/performance.md, "Synchronous metadata calls"). */
 const SYNC_READ_BYTES = 64 * 1024;
@@ -8,15 +8,15 @@ const SYNC_READ_BYTES = 64 * 1024;
 /** A stored file of the local directory, opened once: an overwrite published meanwhile is not seen. */
 export class LocalReader implements StoredReader {
   readonly size: number;
-  readonly sha256: string | null;
+  readonly digest: FileDigest | null;
   readonly mtime: number;
   readonly #fd: number;
   #closed = false;
 
-  constructor(fd: number, facts: { size: number; sha256: string | null; mtime: number }) {
+  constructor(fd: number, facts: { size: number; digest: FileDigest | null; mtime: number }) {
     this.#fd = fd;
     this.size = facts.size;
-    this.sha256 = facts.sha256;
+    this.digest = facts.digest;
     this.mtime = facts.mtime;
   }
 

@@ -30,14 +30,16 @@ export async function serveRawUpload(
       chunk = await next();
     }
     const sha256 = await file.finish(config.fsync);
-    const name = await storage.publishRaw(file, { size: file.bytes, sha256 });
+    // Raw uploads have no handshake: always SHA-256.
+    const digest = { algorithm: "sha256" as const, hex: sha256 };
+    const name = await storage.publishRaw(file, { size: file.bytes, digest });
     stored = true;
     ctx.emit("upload-stored", {
       ...peer,
       name,
       requestedName: null,
       size: file.bytes,
-      sha256,
+      digest,
       durationMs: performance.now() - startedAt,
       raw: true,
       outcome: "created",

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
-import { BufferPool, digestPrefix, type FrameWriter } from "@ferry/node-io";
-import { LIMITS, encodeData, folderMarker, type DeleteMessage, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
+import { BufferPool, createHasher, digestPrefix, type FrameWriter } from "@ferry/node-io";
+import { LIMITS, encodeData, folderMarker, type DeleteMessage, type DigestAlgorithm, type GetMessage, type ListEntry, type ListMessage, type ServerMessage } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { PeerInfo, ServerEvents } from "./events.js";
 import type { QuotaLedger, Storage } from "./storage.js";
@@ -14,6 +13,8 @@ export interface RequestContext {
   storage: Storage;
   quota: QuotaLedger | null;
   peer: PeerInfo;
+  /** The connection's transfer digest (WELCOME.digest). */
+  digest: DigestAlgorithm;
   send(message: ServerMessage): void;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
 }
@@ -27,7 +28,7 @@ const SMALL_DOWNLOAD = 64 * 1024;
 
 /**
  * GET: GET_BEGIN with the size, the bytes in DATA frames (hashed as they are read, paced by the
- * socket's backpressure), then GET_END with their SHA-256. The file is opened once, so an
+ * socket's backpressure), then GET_END with their digest (the connection's algorithm). The file is opened once, so an
  * overwrite published meanwhile (an atomic rename) cannot mix two versions into one download.
  */
 export async function serveGet(ctx: RequestContext, request: GetMessage): Promise<void> {
@@ -36,13 +37,13 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
   const { size } = file;
   const read = file.read.bind(file);
   try {
-    let hash = createHash("sha256");
+    let hash = createHasher(ctx.digest);
     let offset = 0;
     if (request.resume) {
       // How much the client already holds: its leading chunk digests against ours, our prefix read
       // once; the same read feeds the whole-file hash GET_END reports.
-      const prefix = await digestPrefix(read, { chunkSize: request.resume.chunkSize, end: size, expected: request.resume.chunks });
-      hash = prefix.states.at(-1)!;
+      const prefix = await digestPrefix(read, { chunkSize: request.resume.chunkSize, end: size, expected: request.resume.chunks, algorithm: ctx.digest });
+      hash = await prefix.hasherAt(prefix.digests.length);
       offset = prefix.bytes;
     }
     ctx.send({ type: "get_begin", id: request.id, name: request.name, size, ...(request.resume ? { offset } : {}) });
@@ -68,7 +69,7 @@ export async function serveGet(ctx: RequestContext, request: GetMessage): Promis
     }
     const sha256 = hash.digest("hex");
     ctx.send({ type: "get_end", id: request.id, sha256 });
-    ctx.emit("download-sent", { ...ctx.peer, name: request.name, size, sha256, durationMs: performance.now() - startedAt, resumedFrom: offset });
+    ctx.emit("download-sent", { ...ctx.peer, name: request.name, size, digest: { algorithm: ctx.digest, hex: sha256 }, durationMs: performance.now() - startedAt, resumedFrom: offset });
   } finally {
     file.close();
   }

@@ -1,8 +1,8 @@
-import type { Hash } from "node:crypto";
 import { constants, ftruncateSync, openSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
-import { ChunkJournal, closeFd, digestPrefix, JournalledWriter, PARTIAL_PREFIX, type PrefixDigest } from "@ferry/node-io";
+import { ChunkJournal, closeFd, digestPrefix, JournalledWriter, PARTIAL_PREFIX, type Hasher, type PrefixDigest } from "@ferry/node-io";
+import type { DigestAlgorithm } from "@ferry/protocol";
 import { DiskFile } from "./disk-file.js";
 import { ServerError } from "./errors.js";
 import type { PartialHeader, ResumableUpload } from "./storage.js";
@@ -19,8 +19,9 @@ export interface PartialHooks {
  * once its bytes were synced (node-io's ChunkJournal and JournalledWriter), so after a lost
  * connection, a client kill or a server crash the upload continues from the last recorded chunk.
  *
- * While receiving, bytes are hashed once (the whole-file SHA-256 PUT_END is checked against). The
- * per-chunk SHA-256s PUT_OFFER carries are computed only when an upload is resumed, from the bytes
+ * While receiving, bytes are hashed once (the whole-file digest PUT_END is checked against, in the
+ * connection's algorithm: the partial itself has none, so a resume may use another). The
+ * per-chunk digests PUT_OFFER carries are computed only when an upload is resumed, from the bytes
  * on disk, in the same pass that rebuilds the whole-file hash (docs/performance.md, "Hashing once").
  */
 export class ResumableFile extends DiskFile<PartialHeader> implements ResumableUpload {
@@ -29,9 +30,12 @@ export class ResumableFile extends DiskFile<PartialHeader> implements ResumableU
   readonly #hooks: PartialHooks;
   /** What the file verifiably held at open: offered in PUT_OFFER. */
   readonly #offered: PrefixDigest;
+  /** The whole-file hash over the offered prefix, until startAt takes it (a BLAKE3 state is handed out once). */
+  #prefixHash: Hasher | undefined;
 
-  private constructor(dataPath: string, header: PartialHeader, fd: number, offered: PrefixDigest, hooks: PartialHooks) {
-    super(dataPath, fd, writerAt(fd, header, new ChunkJournal(dataPath), offered.bytes, offered.states.at(-1)!));
+  private constructor(dataPath: string, header: PartialHeader, fd: number, offered: PrefixDigest, prefixHash: Hasher, hooks: PartialHooks) {
+    super(dataPath, fd, writerAt(fd, header, new ChunkJournal(dataPath), offered.bytes, prefixHash));
+    this.#prefixHash = prefixHash;
     this.#journal = new ChunkJournal(dataPath);
     this.#header = header;
     this.#offered = offered;
@@ -40,11 +44,11 @@ export class ResumableFile extends DiskFile<PartialHeader> implements ResumableU
 
   /**
    * Opens (or creates) the partial for `key` and works out what it verifiably holds: each
-   * journalled chunk is re-read and its SHA-256 computed, stopping at the first the data file does
+   * journalled chunk is re-read and its digest (in `algorithm`) computed, stopping at the first the data file does
    * not wholly hold. Reading the prefix also rebuilds the whole-file hash, so no second pass is
    * needed at the end.
    */
-  static async open(dir: string, key: string, header: PartialHeader, hooks: PartialHooks): Promise<{ file: ResumableFile; offset: number }> {
+  static async open(dir: string, key: string, header: PartialHeader, algorithm: DigestAlgorithm, hooks: PartialHooks): Promise<{ file: ResumableFile; offset: number }> {
     const dataPath = path.join(dir, `${PARTIAL_PREFIX}${key}`);
     const found = new ChunkJournal<PartialHeader>(dataPath).read();
     const old = found?.header;
@@ -56,8 +60,8 @@ export class ResumableFile extends DiskFile<PartialHeader> implements ResumableU
       throw new ServerError(`cannot open the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     }
     try {
-      const offered = await digestPrefix(fd, { chunkSize: header.chunkSize, end: header.size, maxChunks: same ? found!.chunks : 0 });
-      const file = new ResumableFile(dataPath, header, fd, offered, hooks);
+      const offered = await digestPrefix(fd, { chunkSize: header.chunkSize, end: header.size, maxChunks: same ? found!.chunks : 0, algorithm });
+      const file = new ResumableFile(dataPath, header, fd, offered, await offered.hasherAt(offered.digests.length), hooks);
       return { file, offset: offered.bytes };
     } catch (cause) {
       closeFd(fd);
@@ -77,7 +81,15 @@ export class ResumableFile extends DiskFile<PartialHeader> implements ResumableU
       throw new ServerError(`resume offset ${offset} is neither 0 nor the offered ${this.#offered.bytes}`, { code: "UNEXPECTED_MESSAGE" });
     }
     const chunks = offset === 0 ? 0 : this.#offered.digests.length;
-    this.writer = writerAt(this.fd, this.#header, this.#journal, offset, this.#offered.states[chunks]!.copy());
+    let hash: Hasher;
+    try {
+      // Nothing was written before startAt: the prefix hash the constructor's writer holds is untouched.
+      hash = chunks === this.#offered.digests.length && this.#prefixHash ? this.#prefixHash : await this.#offered.hasherAt(chunks);
+      this.#prefixHash = undefined;
+    } catch (cause) {
+      throw new ServerError(`cannot read the partial upload: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
+    }
+    this.writer = writerAt(this.fd, this.#header, this.#journal, offset, hash);
     try {
       ftruncateSync(this.fd, offset);
       await this.#journal.rewrite(this.#header, chunks);
@@ -111,7 +123,7 @@ export class ResumableFile extends DiskFile<PartialHeader> implements ResumableU
 }
 
 /** A writer continuing at `offset` with the whole-file hash over the bytes before it. */
-function writerAt(fd: number, header: PartialHeader, journal: ChunkJournal<PartialHeader>, offset: number, hash: Hash): JournalledWriter<PartialHeader> {
+function writerAt(fd: number, header: PartialHeader, journal: ChunkJournal<PartialHeader>, offset: number, hash: Hasher): JournalledWriter<PartialHeader> {
   return new JournalledWriter({
     fd,
     size: header.size,

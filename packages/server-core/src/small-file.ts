@@ -1,6 +1,7 @@
-import { createHash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { unlink } from "node:fs/promises";
+import { createHasher, type Hasher } from "@ferry/node-io";
+import type { DigestAlgorithm } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import type { FsyncBatch } from "./fsync-batch.js";
 import type { IncomingFile } from "./incoming-file.js";
@@ -16,7 +17,7 @@ import type { IncomingFile } from "./incoming-file.js";
  */
 export class SmallFile implements IncomingFile {
   readonly tempPath: string;
-  readonly #hash = createHash("sha256");
+  readonly #hash: Hasher;
   #bytes = 0;
   #digest: string | undefined;
   #created = false;
@@ -26,8 +27,9 @@ export class SmallFile implements IncomingFile {
 
   readonly #fsync: FsyncBatch;
 
-  constructor(tempPath: string, fsync: FsyncBatch) {
+  constructor(tempPath: string, fsync: FsyncBatch, algorithm: DigestAlgorithm = "sha256") {
     this.tempPath = tempPath;
+    this.#hash = createHasher(algorithm);
     this.#fsync = fsync;
   }
 

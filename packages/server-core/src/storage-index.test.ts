@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { INDEX_FILE, StorageIndex } from "./storage-index.js";
@@ -8,7 +8,7 @@ let base: Awaited<ReturnType<typeof tempDir>>;
 beforeEach(async () => void (base = await tempDir()));
 afterEach(() => base.cleanup());
 
-const entry = (n: number) => ({ size: n, mtime: 1_700_000_000_000 + n, sha256: n.toString(16).padStart(64, "0") });
+const entry = (n: number) => ({ size: n, mtime: 1_700_000_000_000 + n, digest: { algorithm: n % 2 ? ("blake3" as const) : ("sha256" as const), hex: n.toString(16).padStart(64, "0") } });
 
 it("stays bounded under put/delete churn while running, and replays to the same state", async () => {
   const index = await StorageIndex.load(base.dir);
@@ -26,7 +26,21 @@ it("stays bounded under put/delete churn while running, and replays to the same 
   expect(size).toBeLessThan(300 * 1024);
   expect((await readFile(path.join(base.dir, INDEX_FILE), "utf8")).split("\n").length).toBeLessThan(2_100);
   const again = await StorageIndex.load(base.dir);
-  expect(again.lookup("kept.txt", 1, entry(1).mtime)).toBe(entry(1).sha256);
-  expect(again.lookup("churn.bin", 7, entry(7).mtime)).toBe(entry(7).sha256);
+  expect(again.lookup("kept.txt", 1, entry(1).mtime)).toEqual(entry(1).digest);
+  expect(again.lookup("churn.bin", 7, entry(7).mtime)).toEqual(entry(7).digest);
   await again.close();
+});
+
+it("reads the log's lines by their digest's key: sha256 (every earlier index) and blake3", async () => {
+  const sha = "ab".repeat(32);
+  const b3 = "cd".repeat(32);
+  await writeFile(
+    path.join(base.dir, INDEX_FILE),
+    `${JSON.stringify({ name: "old.txt", size: 3, mtime: 10, sha256: sha })}\n${JSON.stringify({ name: "new.bin", size: 4, mtime: 11, blake3: b3 })}\n`,
+  );
+  const index = await StorageIndex.load(base.dir);
+  expect(index.lookup("old.txt", 3, 10)).toEqual({ algorithm: "sha256", hex: sha });
+  expect(index.lookup("new.bin", 4, 11)).toEqual({ algorithm: "blake3", hex: b3 });
+  expect(index.lookup("new.bin", 4, 12)).toBeNull(); // changed behind the server's back
+  await index.close();
 });

@@ -1,18 +1,24 @@
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import path from "node:path";
+import type { FileDigest } from "./storage.js";
 
 /** What the server knows about a file it published: enough to list it without re-hashing. */
 export interface IndexEntry {
   size: number;
   /** Modification time in ms, as stat reported it right after publishing. */
   mtime: number;
-  sha256: string;
+  digest: FileDigest;
 }
 
 /** File holding the index, inside the storage root (the reserved prefix keeps it from clients). */
 export const INDEX_FILE = ".ferry-index.jsonl";
 
-type Line = { name: string } & (IndexEntry | { deleted: true });
+/** A line of the log: a file's digest under the key of its algorithm ("sha256" or "blake3"), or its deletion. */
+type Line = { name: string; size: number; mtime: number; sha256?: string; blake3?: string } | { name: string; deleted: true };
+
+function lineOf(name: string, entry: IndexEntry): Line {
+  return { name, size: entry.size, mtime: entry.mtime, [entry.digest.algorithm]: entry.digest.hex };
+}
 
 // The log is rewritten (compacted) while the server runs once it holds this many lines and more
 // than twice as many as there are live entries: put/delete churn on one path grew it by ~4 KB per
@@ -20,7 +26,7 @@ type Line = { name: string } & (IndexEntry | { deleted: true });
 const COMPACT_MIN_LINES = 1_000;
 
 /**
- * SHA-256 and size of every published file, kept in memory and in an append-only JSON-lines log
+ * Digest (SHA-256, or BLAKE3 for a file sent over a BLAKE3 connection) and size of every published file, kept in memory and in an append-only JSON-lines log
  * that is compacted at start-up and whenever it grows past twice the live entries. It is a cache: an entry is trusted only while the file's size and
  * mtime still match, so a file changed behind the server's back lists with sha256 null rather
  * than a stale hash, and a lost log only costs hashes, never files.
@@ -48,7 +54,8 @@ export class StorageIndex {
       try {
         const line = JSON.parse(raw) as Line;
         if ("deleted" in line) index.#entries.delete(line.name);
-        else index.#entries.set(line.name, { size: line.size, mtime: line.mtime, sha256: line.sha256 });
+        else if (typeof line.sha256 === "string") index.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "sha256", hex: line.sha256 } });
+        else if (typeof line.blake3 === "string") index.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "blake3", hex: line.blake3 } });
       } catch {
         // a torn last line after a crash: skip it
       }
@@ -59,7 +66,7 @@ export class StorageIndex {
 
   /** Rewrites the log as one line per live entry (written aside, renamed over it) and reopens it. */
   async #compact(): Promise<void> {
-    const compacted = [...this.#entries].map(([name, e]) => `${JSON.stringify({ name, ...e })}\n`).join("");
+    const compacted = [...this.#entries].map(([name, e]) => `${JSON.stringify(lineOf(name, e))}\n`).join("");
     // Renamed over the log while its old handle is open (the handle keeps the old inode): if the
     // rewrite fails, appends go on to the old log.
     await writeAtomically(this.#file, compacted);
@@ -69,15 +76,15 @@ export class StorageIndex {
     this.#logLines = this.#entries.size + this.#pending.length;
   }
 
-  /** The recorded SHA-256, if the file still has the size and mtime it was published with. */
-  lookup(name: string, size: number, mtime: number): string | null {
+  /** The recorded digest, if the file still has the size and mtime it was published with. */
+  lookup(name: string, size: number, mtime: number): FileDigest | null {
     const entry = this.#entries.get(name);
-    return entry && entry.size === size && entry.mtime === mtime ? entry.sha256 : null;
+    return entry && entry.size === size && entry.mtime === mtime ? entry.digest : null;
   }
 
   record(name: string, entry: IndexEntry): void {
     this.#entries.set(name, entry);
-    this.#append({ name, ...entry });
+    this.#append(lineOf(name, entry));
   }
 
   forget(name: string): void {

@@ -2,8 +2,8 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, rmdirS
 import { lstat, open, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { compareNames, folderMarker, isReservedName, pathProblem, quoteName, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { availableDigests, linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
+import { compareNames, folderMarker, isReservedName, listedDigest, pathProblem, quoteName, sameDigest, type ConflictPolicy, type DigestAlgorithm, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -13,7 +13,7 @@ import { FsyncBatch } from "./fsync-batch.js";
 import { ResumableFile } from "./resumable-file.js";
 import { LocalReader } from "./local-reader.js";
 import { Quota } from "./quota.js";
-import type { Facts, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
+import type { Facts, FileDigest, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
 
 export type { Facts, Published } from "./storage.js";
 
@@ -94,6 +94,11 @@ export class StorageRoot implements Storage {
     return this.dir;
   }
 
+  /** Both: a resumed upload's whole-file hash is rebuilt from the bytes on disk in any algorithm. */
+  get digests(): readonly DigestAlgorithm[] {
+    return availableDigests();
+  }
+
   /** Creates the directory if missing, resolves it, and sweeps temporary files a crash left. */
   /**
    * `within`: the real path of a root this one must lie inside (a user's folder under the server's
@@ -130,7 +135,7 @@ export class StorageRoot implements Storage {
    * The partial upload for `key` (created if new) and the offset it verifiably holds. One
    * connection at a time: a second one gets IN_PROGRESS until the first suspends or finishes.
    */
-  async openResumable(key: string, header: PartialHeader): Promise<{ file: ResumableFile; offset: number }> {
+  async openResumable(key: string, header: PartialHeader, algorithm: DigestAlgorithm = "sha256"): Promise<{ file: ResumableFile; offset: number }> {
     if (this.#activePartials.has(key)) {
       throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
     }
@@ -140,7 +145,7 @@ export class StorageRoot implements Storage {
     // While it is received, the upload's quota reservation covers its bytes; suspended, they count again.
     this.#waitingPartials.delete(key);
     try {
-      return await ResumableFile.open(this.dir, key, header, {
+      return await ResumableFile.open(this.dir, key, header, algorithm, {
         onClose: () => this.#activePartials.delete(key),
         onSuspend: (bytes) => {
           this.#waitingPartials.delete(key); // re-inserted last: the most recently used
@@ -219,15 +224,15 @@ export class StorageRoot implements Storage {
    * A new temporary file for an upload of `size` bytes (null: unknown, as for raw uploads).
    * Small known sizes are written synchronously as they arrive; the rest are streamed.
    */
-  async createIncoming(size: number | null): Promise<IncomingFile> {
-    if (size !== null && size <= SMALL_FILE_BYTES) return this.createSmall(size);
-    return StreamedFile.create(this.#tempPath(), size);
+  async createIncoming(size: number | null, algorithm: DigestAlgorithm = "sha256"): Promise<IncomingFile> {
+    if (size !== null && size <= SMALL_FILE_BYTES) return this.createSmall(size, algorithm);
+    return StreamedFile.create(this.#tempPath(), size, algorithm);
   }
 
   /** A small upload (≤ 64 KiB), written synchronously as its bytes arrive (see SmallFile). */
-  createSmall(size: number): SmallFile {
+  createSmall(size: number, algorithm: DigestAlgorithm = "sha256"): SmallFile {
     if (size > SMALL_FILE_BYTES) throw new ServerError(`${size} bytes is too large for a small file`, { code: "BAD_STATE" });
-    return new SmallFile(this.#tempPath(), this.#fsyncBatch);
+    return new SmallFile(this.#tempPath(), this.#fsyncBatch, algorithm);
   }
 
   #tempPath(): string {
@@ -291,8 +296,8 @@ export class StorageRoot implements Storage {
   }
 
   /**
-   * Whether `name` is a regular file of `facts.size` bytes whose SHA-256, recorded when it was
-   * published and still valid (size and mtime unchanged since), is `facts.sha256`. A file changed
+   * Whether `name` is a regular file of `facts.size` bytes whose digest, recorded when it was
+   * published and still valid (size and mtime unchanged since), is `facts.digest` (same algorithm). A file changed
    * behind the server's back has no valid record, so it is never taken for identical.
    */
   #holdsIdentical(name: string, facts: Facts): boolean {
@@ -304,7 +309,7 @@ export class StorageRoot implements Storage {
       return false;
     }
     if (!info?.isFile() || info.size !== facts.size) return false;
-    return this.#recorded(name, info.size, Math.floor(info.mtimeMs)) === facts.sha256;
+    return sameDigest(this.#recorded(name, info.size, Math.floor(info.mtimeMs)), facts.digest);
   }
 
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
@@ -344,7 +349,7 @@ export class StorageRoot implements Storage {
       throw new ServerError(`${name} is not a file`, { code: "NOT_FOUND" });
     }
     const mtime = Math.floor(info.mtimeMs);
-    return new LocalReader(fd, { size: info.size, mtime, sha256: this.#recorded(name, info.size, mtime) });
+    return new LocalReader(fd, { size: info.size, mtime, digest: this.#recorded(name, info.size, mtime) });
   }
 
   /**
@@ -368,7 +373,7 @@ export class StorageRoot implements Storage {
         // An empty folder (capability empty-folders): "path/", so a client can make it again.
         const info = lstatSync(folder, { throwIfNoEntry: false });
         const name = `${path.relative(this.dir, folder).split(path.sep).join("/")}/`;
-        if (info?.isDirectory()) entries.push({ name, size: 0, mtime: Math.floor(info.mtimeMs), sha256: null });
+        if (info?.isDirectory()) entries.push({ name, size: 0, mtime: Math.floor(info.mtimeMs), ...listedDigest(null) });
       }
       for (const entry of children) {
         const full = path.join(folder, entry.name);
@@ -381,7 +386,7 @@ export class StorageRoot implements Storage {
         if (!info?.isFile()) continue;
         const name = path.relative(this.dir, full).split(path.sep).join("/");
         const mtime = Math.floor(info.mtimeMs);
-        entries.push({ name, size: info.size, mtime, sha256: this.#recorded(name, info.size, mtime) });
+        entries.push({ name, size: info.size, mtime, ...listedDigest(this.#recorded(name, info.size, mtime)) });
       }
     }
     return entries.sort((a, b) => compareNames(a.name, b.name));
@@ -499,7 +504,7 @@ export class StorageRoot implements Storage {
     return best ? { root: best[1], name: name.slice(best[0].length) } : { root: this, name };
   }
 
-  #recorded(name: string, size: number, mtime: number): string | null {
+  #recorded(name: string, size: number, mtime: number): FileDigest | null {
     const owner = this.#owner(name);
     return owner.root.#index.lookup(owner.name, size, mtime);
   }
@@ -515,7 +520,7 @@ export class StorageRoot implements Storage {
     if (this.#fsync) await this.#dirSync.sync(path.dirname(this.#resolve(name)));
     const info = lstatQuietly(this.#resolve(name));
     const owner = this.#owner(name);
-    if (info) owner.root.#index.record(owner.name, { size: facts.size, mtime: Math.floor(info.mtimeMs), sha256: facts.sha256 });
+    if (info) owner.root.#index.record(owner.name, { size: facts.size, mtime: Math.floor(info.mtimeMs), digest: facts.digest });
   }
 
   /** Runs a synchronous storage call; a ServerError passes, anything else becomes STORAGE_ERROR. */

@@ -1,4 +1,4 @@
-import type { ConflictPolicy, ListEntry, PublishOutcome } from "@ferry/protocol";
+import type { ConflictPolicy, DigestAlgorithm, FileDigest, ListEntry, PublishOutcome } from "@ferry/protocol";
 import type { IncomingFile } from "./incoming-file.js";
 
 /**
@@ -13,30 +13,35 @@ import type { IncomingFile } from "./incoming-file.js";
 export interface Storage {
   /** Where the files are, for people: a real directory path, or "s3://bucket (postgres)". */
   readonly location: string;
+  /**
+   * The transfer digests uploads can be received with here (SHA-256 always): a connection
+   * negotiates one of these. A store that keeps hash states between servers names only those it can save.
+   */
+  readonly digests: readonly DigestAlgorithm[];
   /** Throws BAD_NAME unless `name` could be stored here. */
   checkName(name: string): void;
   /** Throws NO_SPACE unless `size` more bytes leave at least `minFree` free (a store without a limit always has room). */
   ensureRoom(size: number, minFree: number): Promise<void>;
-  /** A new upload of `size` bytes (null: unknown, raw); invisible until published. */
-  createIncoming(size: number | null): Promise<IncomingFile>;
+  /** A new upload of `size` bytes (null: unknown, raw), hashed with `algorithm` (default SHA-256); invisible until published. */
+  createIncoming(size: number | null, algorithm?: DigestAlgorithm): Promise<IncomingFile>;
   /** A new upload of a small known size (≤ 64 KiB): a batch's file. Synchronous: batches take their files in order. */
-  createSmall(size: number): IncomingFile;
+  createSmall(size: number, algorithm?: DigestAlgorithm): IncomingFile;
   /**
    * The resumable upload `key` (created if new) and the offset it verifiably holds. One
    * connection at a time, across every server sharing the store: another gets IN_PROGRESS.
    */
-  openResumable(key: string, header: PartialHeader): Promise<{ file: ResumableUpload; offset: number }>;
+  openResumable(key: string, header: PartialHeader, algorithm?: DigestAlgorithm): Promise<{ file: ResumableUpload; offset: number }>;
   /**
    * Publishes a finished upload (one this storage created) under `name` following `policy`
    * (protocol.md §6); with `skipIdentical`, a file already there with the same size and
-   * recorded SHA-256 is left as it is ("unchanged"). Atomic: readers see the old file or the new.
+   * recorded digest (same algorithm, same value) is left as it is ("unchanged"). Atomic: readers see the old file or the new.
    */
   publish(file: IncomingFile, name: string, policy: ConflictPolicy, facts: Facts, skipIdentical?: boolean): Promise<Published>;
   /** Publishes a raw upload as output<N>.txt with the lowest free N (the lab's naming). */
   publishRaw(file: IncomingFile, facts: Facts): Promise<string>;
   /** Opens a stored file for reading; NOT_FOUND unless it is one. One version, whatever is published meanwhile. */
   openForRead(name: string): Promise<StoredReader>;
-  /** Every stored file under folder `prefix` (default: all), sorted by code point, with recorded SHA-256s. */
+  /** Every stored file under folder `prefix` (default: all), sorted by code point, with recorded digests (listedDigest). */
   list(prefix?: string, options?: { emptyFolders?: boolean }): Promise<ListEntry[]>;
   /** Deletes a stored file; returns its size. NOT_FOUND unless it is one. */
   remove(name: string): Promise<number>;
@@ -58,10 +63,13 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** Size and SHA-256 of a verified upload, recorded when it is published. */
+/** A digest a file was recorded with (protocol's FileDigest): SHA-256 unless it came over a BLAKE3 connection. */
+export type { FileDigest };
+
+/** Size and digest of a verified upload, recorded when it is published. */
 export interface Facts {
   size: number;
-  sha256: string;
+  digest: FileDigest;
 }
 
 export interface Published {
@@ -87,8 +95,8 @@ export interface ResumableUpload extends IncomingFile {
 /** A stored file opened for reading: one version, read by position. */
 export interface StoredReader {
   readonly size: number;
-  /** The SHA-256 recorded when this version was published; null for a file Ferry never verified (put in the folder by hand). */
-  readonly sha256: string | null;
+  /** The digest recorded when this version was published; null for a file Ferry never verified (put in the folder by hand). */
+  readonly digest: FileDigest | null;
   /** Modification time of this version, milliseconds since the Unix epoch. */
   readonly mtime: number;
   /** Reads `length` bytes at `position` into `buffer` (fewer only where the file ends); 0 at the end. */

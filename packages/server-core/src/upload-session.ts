@@ -12,6 +12,8 @@ import {
   type ServerConfig,
   type StoredMessage,
   type WireErrorCode,
+  DIGEST_NAMES,
+  type DigestAlgorithm,
 } from "@ferry/protocol";
 import type { AnswerQueue } from "./answer-queue.js";
 import type { Identity } from "./auth.js";
@@ -34,6 +36,8 @@ export interface UploadSessionContext {
   peer: PeerInfo;
   identity: Identity;
   space: Space;
+  /** The connection's transfer digest: every upload is hashed and recorded with it. */
+  digest: DigestAlgorithm;
   /** Answers to PUTs, sent in PUT order (shared with the connection's other answers). */
   answers: AnswerQueue;
   emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): void;
@@ -129,7 +133,7 @@ export class UploadSession {
       // A resumed upload needs room only for what it has yet to send; resumeFrom() checks that.
       if (put.resume && key) return await this.#offerResume(put, put.resume, key, settle);
       await space.storage.ensureRoom(put.size, config.minFreeBytes);
-      const file = await space.storage.createIncoming(put.size);
+      const file = await space.storage.createIncoming(put.size, this.#ctx.digest);
       this.#state = { kind: "receiving", upload: { put, file, startedAt: performance.now(), settle } };
       this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
     } catch (error) {
@@ -175,7 +179,7 @@ export class UploadSession {
         slots.push({ put, received: 0, refused: this.#failure(put, toWireCode(code), text) });
         continue;
       }
-      const upload = { put, file: space.storage.createSmall(put.size), startedAt, settle };
+      const upload = { put, file: space.storage.createSmall(put.size, this.#ctx.digest), startedAt, settle };
       slots.push({ put, received: 0, upload, sha256: file.sha256 });
       this.#ctx.emit("upload-started", { ...this.#ctx.peer, name: put.name, size: put.size, raw: false });
     }
@@ -255,7 +259,7 @@ export class UploadSession {
         if (!slot.upload) return slot.refused;
         const sha256 = slot.upload.file.digest();
         if (sha256 !== slot.sha256) {
-          return this.#dropUpload(slot.upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${slot.sha256}`);
+          return this.#dropUpload(slot.upload, "CHECKSUM_MISMATCH", `${DIGEST_NAMES[this.#ctx.digest]} of the received bytes is ${sha256}, not ${slot.sha256}`);
         }
         return this.#finish(slot.upload).then((failure) => failure ?? sha256);
       }),
@@ -312,7 +316,7 @@ export class UploadSession {
     }
     const sha256 = file.digest();
     if (sha256 !== declaredSha) {
-      return this.#failUpload(upload, "CHECKSUM_MISMATCH", `SHA-256 of the received bytes is ${sha256}, not ${declaredSha}`, false);
+      return this.#failUpload(upload, "CHECKSUM_MISMATCH", `${DIGEST_NAMES[this.#ctx.digest]} of the received bytes is ${sha256}, not ${declaredSha}`, false);
     }
     this.#ctx.answers.push(this.#commit(upload, sha256));
     // Bound the work in flight: past this many, wait rather than queue more open files.
@@ -387,7 +391,7 @@ export class UploadSession {
   async #offerResume(put: PutMessage, resume: ResumeInfo, key: string, settle: Upload["settle"]): Promise<void> {
     let opened: { file: ResumableUpload; offset: number };
     try {
-      opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize });
+      opened = await this.#ctx.space.storage.openResumable(key, { name: put.name, size: put.size, chunkSize: resume.chunkSize }, this.#ctx.digest);
     } catch (error) {
       settle(false);
       const { code, message } = this.#describe(error);
@@ -424,7 +428,7 @@ export class UploadSession {
   async #publish(upload: Upload, sha256: string): Promise<StoredMessage | ErrorMessage> {
     const { put, file } = upload;
     try {
-      const facts = { size: file.bytes, sha256 };
+      const facts = { size: file.bytes, digest: { algorithm: this.#ctx.digest, hex: sha256 } };
       const { name, outcome } = await this.#ctx.space.storage.publish(file, put.name, put.onConflict ?? "rename", facts, put.skipIdentical);
       const kept = outcome === "skipped" || outcome === "unchanged"; // nothing new was stored
       upload.settle(!kept);
@@ -440,7 +444,7 @@ export class UploadSession {
         outcome,
       });
       // STORED.outcome only for clients that asked for a policy or for skipIdentical: v1 clients' schema has no such key.
-      return { type: "stored", id: put.id, name, ...facts, ...(put.onConflict || put.skipIdentical ? { outcome } : {}) };
+      return { type: "stored", id: put.id, name, size: facts.size, sha256, ...(put.onConflict || put.skipIdentical ? { outcome } : {}) };
     } catch (error) {
       const { code, message } = this.#describe(error);
       return this.#dropUpload(upload, toWireCode(code), message);

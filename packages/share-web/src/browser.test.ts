@@ -28,7 +28,7 @@ async function store(storage: Storage, name: string, bytes: Buffer): Promise<str
   const file = await storage.createIncoming(bytes.length);
   for (let at = 0; at < bytes.length; at += MiB) if (!file.write(bytes.subarray(at, at + MiB))) await file.drained();
   const digest = await file.finish(false);
-  await storage.publish(file, name, "rename", { size: bytes.length, sha256: digest });
+  await storage.publish(file, name, "rename", { size: bytes.length, digest: { algorithm: "sha256", hex: digest } });
   return digest;
 }
 

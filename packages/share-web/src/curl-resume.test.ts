@@ -58,7 +58,7 @@ describe.skipIf(curlMissing !== null)("curl -C - on a share link", () => {
       if (!file.write(Buffer.from(chunk))) await file.drained();
     }
     const digest = await file.finish(false);
-    await storage.publish(file, "big.iso", "rename", { size, sha256: digest });
+    await storage.publish(file, "big.iso", "rename", { size, digest: { algorithm: "sha256", hex: digest } });
     const link = await makeLink(server.server, { paths: ["big.iso"], maxDownloads: 1 });
     const url = `${server.http.url}${link.path}/f/big.iso`;
     const out = path.join(work.dir, "big.iso");

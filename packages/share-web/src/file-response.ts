@@ -14,19 +14,23 @@ export interface FilePlan {
   range: { start: number; end: number } | null;
 }
 
-/** The ETag of a stored version: its SHA-256 (strong), or size and mtime for a file Ferry never verified (weak). */
-export function etagOf(file: Pick<StoredReader, "sha256" | "size" | "mtime">): string {
-  return file.sha256 ? `"${file.sha256}"` : `W/"${file.size.toString(16)}-${file.mtime.toString(16)}"`;
+/**
+ * The ETag of a stored version: its SHA-256 (strong; a file sent over a BLAKE3 connection: "b3-"
+ * and its BLAKE3), or size and mtime for a file Ferry never verified (weak).
+ */
+export function etagOf(file: Pick<StoredReader, "digest" | "size" | "mtime">): string {
+  if (!file.digest) return `W/"${file.size.toString(16)}-${file.mtime.toString(16)}"`;
+  return file.digest.algorithm === "sha256" ? `"${file.digest.hex}"` : `"b3-${file.digest.hex}"`;
 }
 
 /**
  * RFC 9110 for one stored file: If-None-Match (304), Range with If-Range (206, or the whole file
  * when If-Range names another version), 416 for a range past the end; several ranges are answered
  * with the whole file, which RFC 9110 §14.2 allows. The file is always an attachment
- * (Content-Disposition per RFC 6266 with a UTF-8 filename*), with its SHA-256 as ETag and as
+ * (Content-Disposition per RFC 6266 with a UTF-8 filename*), with its recorded digest as ETag and its SHA-256 as
  * Repr-Digest (RFC 9530) and Digest (RFC 3230, for older tools).
  */
-export function planFileResponse(file: Pick<StoredReader, "sha256" | "size" | "mtime">, baseName: string, request: { method: string; range?: string; ifRange?: string; ifNoneMatch?: string }): FilePlan {
+export function planFileResponse(file: Pick<StoredReader, "digest" | "size" | "mtime">, baseName: string, request: { method: string; range?: string; ifRange?: string; ifNoneMatch?: string }): FilePlan {
   const etag = etagOf(file);
   const headers: Record<string, string> = {
     "content-type": "application/octet-stream",
@@ -37,8 +41,9 @@ export function planFileResponse(file: Pick<StoredReader, "sha256" | "size" | "m
     // A link can be revoked or expire: a cache may keep the bytes but must ask again (cheap: 304 by ETag).
     "cache-control": "private, no-cache",
   };
-  if (file.sha256) {
-    const base64 = Buffer.from(file.sha256, "hex").toString("base64");
+  // RFC 9530's registry has sha-256 and no BLAKE3: a BLAKE3-recorded file goes without these headers.
+  if (file.digest?.algorithm === "sha256") {
+    const base64 = Buffer.from(file.digest.hex, "hex").toString("base64");
     headers["repr-digest"] = `sha-256=:${base64}:`;
     headers["digest"] = `SHA-256=${base64}`;
   }

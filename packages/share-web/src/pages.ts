@@ -1,10 +1,10 @@
 import prettyBytes from "pretty-bytes";
-import type { ShareRecord } from "@ferry/server-core";
+import type { FileDigest, ShareRecord } from "@ferry/server-core";
 import { encodeSharePath } from "./url-path.js";
 
 /** One row of a download page: a file with its facts, or a folder to browse and zip. */
 export type PageRow =
-  | { kind: "file"; label: string; name: string; size: number; sha256: string | null }
+  | { kind: "file"; label: string; name: string; size: number; digest: FileDigest | null }
   | { kind: "folder"; label: string; name: string; files: number; bytes: number };
 
 /** Sizes in powers of 1024 ("4.77 MiB"), as the CLI prints them. */
@@ -54,7 +54,7 @@ export function downloadPage(base: string, record: ShareRecord, rows: PageRow[],
     if (row.kind === "folder") {
       return `<tr><th scope="row"><a href="${base}/d/${encodeSharePath(row.name)}/">${html(row.label)}/</a></th><td>${row.files} file${row.files === 1 ? "" : "s"}, ${size(row.bytes)}</td><td>folder</td><td><a class="button" href="${base}/z/${encodeSharePath(row.name)}/" download aria-label="Download ${html(row.label)} as a zip">Download .zip</a></td></tr>`;
     }
-    const sha = row.sha256 ? `<code class="sha">${row.sha256}</code>` : `<span>not recorded</span>`;
+    const sha = !row.digest ? `<span>not recorded</span>` : row.digest.algorithm === "sha256" ? `<code class="sha">${row.digest.hex}</code>` : `BLAKE3 <code class="sha">${row.digest.hex}</code>`;
     return `<tr><th scope="row">${html(row.label)}</th><td data-bytes="${row.size}">${size(row.size)}</td><td>${sha}</td><td><a class="button" href="${base}/f/${encodeSharePath(row.name)}" download aria-label="Download ${html(row.label)}">Download</a></td></tr>`;
   });
   return layout(

@@ -80,7 +80,7 @@ describe("download links over HTTP", () => {
     const file = await storage.createIncoming(bytes.length);
     file.write(bytes);
     const digest = await file.finish(false);
-    await storage.publish(file, "a.bin", "rename", { size: bytes.length, sha256: digest });
+    await storage.publish(file, "a.bin", "rename", { size: bytes.length, digest: { algorithm: "sha256", hex: digest } });
     const link = await makeLink(server.server, { paths: ["a.bin"] });
     const got = await request(server.http.port, "GET", `${link.path}/f/a.bin`);
     expect(got.headers.etag).toBe(`"${digest}"`);
@@ -92,6 +92,26 @@ describe("download links over HTTP", () => {
     expect(page.body.toString()).toContain(digest);
     expect(page.body.toString()).toContain(`href="${link.path}/f/a.bin"`);
     expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
+  });
+
+  it("names a file sent over a BLAKE3 connection by its BLAKE3: a b3- ETag, no SHA-256 headers, the page says BLAKE3", async () => {
+    const server = await sharing();
+    const bytes = randomBytes(70_000);
+    const storage = server.server.spaceForLink(null, "read")!.storage;
+    const file = await storage.createIncoming(bytes.length, "blake3");
+    file.write(bytes);
+    const hex = await file.finish(false);
+    await storage.publish(file, "b.bin", "rename", { size: bytes.length, digest: { algorithm: "blake3", hex } });
+    const link = await makeLink(server.server, { paths: ["b.bin"] });
+    const got = await request(server.http.port, "GET", `${link.path}/f/b.bin`);
+    expect(got.body.equals(bytes)).toBe(true);
+    expect(got.headers.etag).toBe(`"b3-${hex}"`);
+    expect(got.headers["repr-digest"]).toBeUndefined();
+    expect(got.headers.digest).toBeUndefined();
+    const again = await request(server.http.port, "GET", `${link.path}/f/b.bin`, { "if-none-match": `"b3-${hex}"` });
+    expect(again.status).toBe(304);
+    const page = (await request(server.http.port, "GET", `${link.path}/`)).body.toString();
+    expect(page).toContain(`BLAKE3 <code class="sha">${hex}</code>`);
   });
 
   it("counts downloads: the last one is served once, a started one may still resume, then 410", async () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import formbody from "@fastify/formbody";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { isLoopbackHost, type ListEntry } from "@ferry/protocol";
+import { entryDigest, isLoopbackHost, type ListEntry } from "@ferry/protocol";
 import { checkSharePassword, RateWatch, ServerError, type FerryServer } from "@ferry/server-core";
 import { attachment, fileBody, planFileResponse } from "./file-response.js";
 import { folderZip, type ZipEntry } from "./folder-zip.js";
@@ -399,7 +399,7 @@ class ShareHandler {
       try {
         const reader = await link.space.storage.openForRead(shared);
         reader.close();
-        rows.push({ kind: "file", label: path.posix.basename(shared), name: shared, size: reader.size, sha256: reader.sha256 });
+        rows.push({ kind: "file", label: path.posix.basename(shared), name: shared, size: reader.size, digest: reader.digest });
       } catch (error) {
         if (!(error instanceof ServerError && error.code === "NOT_FOUND")) throw error; // deleted since: not shown
       }
@@ -416,7 +416,7 @@ class ShareHandler {
     for (const entry of entries) {
       const inside = entry.name.slice(prefix.length);
       const slash = inside.indexOf("/");
-      if (slash === -1) files.push({ kind: "file", label: inside, name: entry.name, size: entry.size, sha256: entry.sha256 });
+      if (slash === -1) files.push({ kind: "file", label: inside, name: entry.name, size: entry.size, digest: entryDigest(entry) });
       else {
         const sub = inside.slice(0, slash);
         folders.set(sub, [...(folders.get(sub) ?? []), entry]);

@@ -110,7 +110,7 @@ export async function receivePatch(server: FerryServer, link: OpenLink, id: stri
       await file.discard();
       throw new HttpRefusal(413, "this link takes no more files or bytes");
     }
-    const published = await storage.publish(file, name, "rename", { size: upload.size, sha256 });
+    const published = await storage.publish(file, name, "rename", { size: upload.size, digest: { algorithm: "sha256", hex: sha256 } });
     done = true;
     stored = true;
     await file.release();

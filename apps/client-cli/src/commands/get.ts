@@ -1,8 +1,8 @@
 import { lstatSync } from "node:fs";
 import { rmdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { ClientError, FerryClient, downloadFolder, listFolder, sha256OfFile, walkLocalFolder } from "@ferry/client-core";
-import { CAPABILITIES, type ClientConfig, type ConflictPolicy, type ListEntry } from "@ferry/protocol";
+import { ClientError, FerryClient, downloadFolder, holdsRecorded, listFolder, walkLocalFolder } from "@ferry/client-core";
+import { CAPABILITIES, type ClientConfig, type ConflictPolicy, type DigestAlgorithm, type ListEntry } from "@ferry/protocol";
 import { PathFilter } from "../filters.js";
 import { EXIT, isConnectionError } from "../exit-codes.js";
 import type { ProgressReporter } from "../progress.js";
@@ -108,7 +108,7 @@ export async function getOne(client: FerryClient, given: string, options: Omit<G
   entries = entries.filter((entry) => !filter.excludes(inside(entry.name)));
   const local = path.join(options.dir, name);
   const extraneous = options.mirror ? await extraneousLocal(local, entries, (relative) => filter.excludes(relative), inside) : [];
-  if (options.dryRun) return planFolder(entries, extraneous, options);
+  if (options.dryRun) return planFolder(entries, extraneous, options, client.digest);
   const { progress } = options;
   progress.begin(entries.length, entries.reduce((sum, entry) => sum + entry.size, 0));
   try {
@@ -139,11 +139,11 @@ async function planOne(client: FerryClient, name: string, options: Omit<GetOptio
   const parent = name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : undefined;
   const entry = (await listFolder(client, parent ?? "")).find((e) => e.name === name);
   if (!entry) return "not-found";
-  return planFolder([entry], [], options);
+  return planFolder([entry], [], options, client.digest);
 }
 
 /** -n: each entry's planned outcome against what is on the local disk, then the deletions. */
-async function planFolder(entries: readonly ListEntry[], extraneous: readonly string[], options: Omit<GetOptions, "config" | "connect">): Promise<number> {
+async function planFolder(entries: readonly ListEntry[], extraneous: readonly string[], options: Omit<GetOptions, "config" | "connect">, algorithm: DigestAlgorithm): Promise<number> {
   const policy = options.mirror ? "overwrite" : options.onConflict;
   for (const entry of entries) {
     const target = path.join(options.dir, entry.name);
@@ -151,7 +151,7 @@ async function planFolder(entries: readonly ListEntry[], extraneous: readonly st
     const info = lstatSync(target, { throwIfNoEntry: false });
     let outcome: "created" | "unchanged" | "renamed" | "overwritten" | "skipped" | "failed" = "created";
     if (info && folder) outcome = "unchanged";
-    else if (info?.isFile() && info.size === entry.size && entry.sha256 !== null && (await sha256OfFile(target, entry.size).catch(() => null)) === entry.sha256) outcome = "unchanged";
+    else if (info?.isFile() && (await holdsRecorded(target, info.size, entry, algorithm))) outcome = "unchanged";
     else if (info) outcome = policy === "rename" ? "renamed" : policy === "overwrite" ? "overwritten" : policy === "skip" ? "skipped" : "failed";
     options.reporter.planned("down", entry.name, outcome, { name: entry.name, path: target, size: entry.size });
   }

@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { pipeline } from "node:stream/promises";
 import path from "node:path";
-import { ClientError, FerryClient, findUnchanged, listFolder, makeFolders, sendRaw, sha256OfFile, uploadFiles, walkLocalFolder } from "@ferry/client-core";
+import { ClientError, FerryClient, findUnchanged, holdsRecorded, listFolder, makeFolders, sendRaw, uploadFiles, walkLocalFolder } from "@ferry/client-core";
 import { PathFilter } from "../filters.js";
 import type { ClientConfig, ConflictPolicy, ListEntry } from "@ferry/protocol";
 import { EXIT, isConnectionError } from "../exit-codes.js";
@@ -221,9 +221,9 @@ async function sendFolder(client: FerryClient, source: Extract<Source, { kind: "
     for (const entry of extraneous) reporter.planned("delete", entry.name, "deleted", { name: entry.name, size: entry.size });
     return 0;
   }
-  for (const [file, sha256] of same) {
+  for (const [file, digest] of same) {
     progress.fileDone(file.size);
-    reporter.stored(file.localPath, { name: file.name, requestedName: file.name, size: file.size, sha256, durationMs: 0, outcome: "unchanged", resumedFrom: 0 });
+    reporter.stored(file.localPath, { name: file.name, requestedName: file.name, size: file.size, digest, durationMs: 0, outcome: "unchanged", resumedFrom: 0 });
   }
   const changed = same.size === 0 ? files : files.filter((file) => !same.has(file));
   // Files are pipelined, many in flight at once: the overall bar is the one that moves.
@@ -269,7 +269,7 @@ async function planFile(client: FerryClient, file: string, name: string, size: n
   const entry = (await listFolder(client, folder)).find((e) => e.name === name);
   let outcome: "created" | "unchanged" | "renamed" | "overwritten" | "skipped" | "failed" = "created";
   if (entry) {
-    const same = entry.size === size && entry.sha256 !== null && (await sha256OfFile(file, size).catch(() => null)) === entry.sha256;
+    const same = (await holdsRecorded(file, size, entry, client.digest)) !== null;
     outcome = same ? "unchanged" : plannedForTaken(options.onConflict);
   }
   options.reporter.planned("up", file, outcome, { name, size });

@@ -6,6 +6,7 @@ import type { UnknownWireCode } from "../error-codes.js";
 import { frame } from "./hand-writer.js";
 
 export const SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; // sha256("")
+export const BLAKE3 = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"; // blake3("")
 
 const SHARE_INFO = {
   fingerprint: "0123456789ab",
@@ -124,6 +125,21 @@ export const CONTROL_VECTORS: ControlVector[] = [
       0x01,
       '{"type":"welcome","version":1,"agent":"s","limits":{"maxDataPayload":65536,"maxFileSize":10},"capabilities":[],"user":{"name":"alice","permissions":["read","write"]}}',
     ),
+  },
+  {
+    name: "hello asking for BLAKE3 first",
+    message: { type: "hello", version: 1, agent: "t", digests: ["blake3", "sha256"] },
+    bytes: frame(0x01, '{"type":"hello","version":1,"agent":"t","digests":["blake3","sha256"]}'),
+  },
+  {
+    name: "welcome choosing BLAKE3",
+    message: { type: "welcome", version: 1, agent: "s", limits: { maxDataPayload: 65536, maxFileSize: 10 }, capabilities: [], digest: "blake3" },
+    bytes: frame(0x01, '{"type":"welcome","version":1,"agent":"s","limits":{"maxDataPayload":65536,"maxFileSize":10},"capabilities":[],"digest":"blake3"}'),
+  },
+  {
+    name: "listing with a file recorded by BLAKE3",
+    message: { type: "listing", id: 7, entries: [{ name: "big.iso", size: 0, mtime: 5, sha256: null, blake3: BLAKE3 }], more: false },
+    bytes: frame(0x01, `{"type":"listing","id":7,"entries":[{"name":"big.iso","size":0,"mtime":5,"sha256":null,"blake3":"${BLAKE3}"}],"more":false}`),
   },
   {
     name: "hello with a token",

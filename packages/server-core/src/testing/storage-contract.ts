@@ -3,7 +3,8 @@
 // server-core; the cluster storage (S3 + PostgreSQL) in @ferry/cluster-store.
 import { createHash, randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ConflictPolicy } from "@ferry/protocol";
+import type { ConflictPolicy, DigestAlgorithm } from "@ferry/protocol";
+import { digestOf } from "@ferry/node-io";
 import { ServerError } from "../errors.js";
 import type { IncomingFile } from "../incoming-file.js";
 import type { Storage } from "../storage.js";
@@ -42,11 +43,11 @@ async function fill(file: IncomingFile, bytes: Buffer): Promise<string> {
   return file.finish(false);
 }
 
-async function store(storage: Storage, name: string, bytes: Buffer, policy: ConflictPolicy = "rename", skipIdentical = false) {
-  const file = await storage.createIncoming(bytes.length);
-  const sha256 = await fill(file, bytes);
+async function store(storage: Storage, name: string, bytes: Buffer, policy: ConflictPolicy = "rename", skipIdentical = false, algorithm: DigestAlgorithm = "sha256") {
+  const file = await storage.createIncoming(bytes.length, algorithm);
+  const hex = await fill(file, bytes);
   try {
-    return await storage.publish(file, name, policy, { size: bytes.length, sha256 }, skipIdentical);
+    return await storage.publish(file, name, policy, { size: bytes.length, digest: { algorithm, hex } }, skipIdentical);
   } catch (error) {
     await file.discard();
     throw error;
@@ -99,7 +100,7 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
       expect(sha(await readAll(storage, "docs/a.bin"))).toBe(sha(bytes));
       const reader = await storage.openForRead("docs/a.bin");
       // The reader names its version the way the listing does (share pages and ETags use it).
-      expect({ size: reader.size, sha256: reader.sha256, mtime: reader.mtime }).toEqual({ size: entry!.size, sha256: entry!.sha256, mtime: entry!.mtime });
+      expect({ size: reader.size, digest: reader.digest, mtime: reader.mtime }).toEqual({ size: entry!.size, digest: { algorithm: "sha256", hex: entry!.sha256 }, mtime: entry!.mtime });
       const piece = Buffer.alloc(1000);
       for (const at of [2 * MiB + 5, 10, bytes.length - 1000]) {
         expect(await reader.read(piece, 1000, at)).toBe(1000);
@@ -142,6 +143,42 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
       expect(await store(storage, "same.bin", randomBytes(5000), "overwrite", true)).toEqual({ name: "same.bin", outcome: "overwritten" });
     });
 
+    it("records each digest it names with its algorithm; identical bytes under another algorithm count as changed", async () => {
+      expect(storage.digests).toContain("sha256");
+      for (const algorithm of storage.digests.filter((a) => a !== "sha256")) {
+        const bytes = randomBytes(100_000);
+        const name = `${algorithm}.bin`;
+        await store(storage, name, bytes, "rename", false, algorithm);
+        const hex = digestOf(algorithm, bytes);
+        const entry = (await storage.list()).find((e) => e.name === name);
+        expect(entry).toMatchObject({ size: bytes.length, sha256: null, [algorithm]: hex });
+        const reader = await storage.openForRead(name);
+        expect(reader.digest).toEqual({ algorithm, hex });
+        reader.close();
+        // The same bytes recorded by another algorithm are not known to be the same: stored anew.
+        expect(await store(storage, name, bytes, "overwrite", true)).toEqual({ name, outcome: "overwritten" });
+        expect((await storage.list()).find((e) => e.name === name)).toMatchObject({ sha256: sha(bytes) });
+        expect(await store(storage, name, bytes, "overwrite", true, algorithm)).toEqual({ name, outcome: "overwritten" });
+        expect(await store(storage, name, bytes, "overwrite", true, algorithm)).toEqual({ name, outcome: "unchanged" });
+
+        // A resumable upload offers its chunks, and finishes, in the algorithm it is opened with.
+        const big = randomBytes(5 * MiB + 11);
+        const header = { name: `${algorithm}-r.bin`, size: big.length, chunkSize: MiB };
+        const first = await storage.openResumable(`key-${algorithm}`, header, algorithm);
+        await first.file.startAt(0);
+        await send(first.file, big.subarray(0, 3 * MiB + 5));
+        await first.file.suspend();
+        const second = await storage.openResumable(`key-${algorithm}`, header, algorithm);
+        expect(second.offset).toBeGreaterThan(0);
+        const chunks = [];
+        for (let at = 0; at < second.offset; at += MiB) chunks.push(digestOf(algorithm, big.subarray(at, at + MiB)));
+        expect(second.file.chunks).toEqual(chunks);
+        await second.file.startAt(second.offset);
+        expect(await fill(second.file, big.subarray(second.offset))).toBe(digestOf(algorithm, big));
+        await second.file.discard();
+      }
+    });
+
     it("never lets a file and a folder share a name", async () => {
       await store(storage, "a/b", Buffer.from("x"));
       expect(await store(storage, "a", Buffer.from("y"))).toEqual({ name: "a (1)", outcome: "renamed" });
@@ -175,10 +212,10 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
     it("makes empty folders, lists them with a slash, and removes them", async () => {
       const marker = storage.createSmall(0);
       await marker.finish(false);
-      expect(await storage.publish(marker, "empty/", "rename", { size: 0, sha256: sha(Buffer.alloc(0)) })).toEqual({ name: "empty/", outcome: "created" });
+      expect(await storage.publish(marker, "empty/", "rename", { size: 0, digest: { algorithm: "sha256", hex: sha(Buffer.alloc(0)) } })).toEqual({ name: "empty/", outcome: "created" });
       const again = storage.createSmall(0);
       await again.finish(false);
-      expect((await storage.publish(again, "empty/", "rename", { size: 0, sha256: sha(Buffer.alloc(0)) })).outcome).toBe("unchanged");
+      expect((await storage.publish(again, "empty/", "rename", { size: 0, digest: { algorithm: "sha256", hex: sha(Buffer.alloc(0)) } })).outcome).toBe("unchanged");
       expect((await storage.list(undefined, { emptyFolders: true })).map((e) => e.name)).toEqual(["empty/"]);
       expect(await storage.list()).toEqual([]);
       await store(storage, "empty/now-not", Buffer.from("x"));
@@ -194,8 +231,8 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
       for (const text of ["r0", "r1", "r2"]) {
         const file = await storage.createIncoming(null);
         file.write(Buffer.from(text));
-        const sha256 = await file.finish(false);
-        names.push(await storage.publishRaw(file, { size: 2, sha256 }));
+        const hex = await file.finish(false);
+        names.push(await storage.publishRaw(file, { size: 2, digest: { algorithm: "sha256", hex } }));
       }
       expect(names).toEqual(["output0.txt", "output2.txt", "output3.txt"]);
       expect((await readAll(storage, "output2.txt")).toString()).toBe("r1");
@@ -224,7 +261,7 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
         await second.file.startAt(second.offset);
         const sha256 = await fill(second.file, bytes.subarray(second.offset));
         expect(sha256).toBe(sha(bytes));
-        expect(await other.publish(second.file, "big.bin", "fail", { size: bytes.length, sha256 })).toEqual({ name: "big.bin", outcome: "created" });
+        expect(await other.publish(second.file, "big.bin", "fail", { size: bytes.length, digest: { algorithm: "sha256", hex: sha256 } })).toEqual({ name: "big.bin", outcome: "created" });
         await second.file.release();
         expect(sha(await readAll(storage, "big.bin"))).toBe(sha(bytes));
         // Published: the session is gone; the same key starts from nothing.

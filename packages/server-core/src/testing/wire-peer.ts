@@ -5,6 +5,7 @@ import {
   encodeControl,
   encodeData,
   encodePreamble,
+  type DigestAlgorithm,
   type Message,
 } from "@ferry/protocol";
 
@@ -48,7 +49,7 @@ export class WirePeer {
   }
 
   /** Connects and completes the handshake; returns the WELCOME. */
-  static async handshake(port: number, options: { token?: string } = {}): Promise<{ peer: WirePeer; welcome: Message }> {
+  static async handshake(port: number, options: { token?: string; digests?: DigestAlgorithm[] } = {}): Promise<{ peer: WirePeer; welcome: Message }> {
     const peer = await WirePeer.connect(port);
     peer.write(encodePreamble());
     peer.send({ type: "hello", version: PROTOCOL_VERSION, agent: "wire-peer", ...options });

@@ -95,8 +95,10 @@ if ("skipped" in env) {
       const [a, b] = [await startServer(), await startServer()];
       const source = path.join(local.dir, "shared.bin");
       const digest = await writeRandomFile(source, 12 * MiB + 5);
-      const toA = await FerryClient.connect({ port: a.port });
-      expect((await toA.upload(source, { name: "team/shared.bin" })).digest.hex).toBe(digest);
+      // A client asking for BLAKE3 gets SHA-256: the cluster storage receives SHA-256 only (protocol.md §4.7).
+      const toA = await FerryClient.connect({ port: a.port, digest: "blake3" });
+      expect(toA.digest).toBe("sha256");
+      expect((await toA.upload(source, { name: "team/shared.bin" })).digest).toEqual({ algorithm: "sha256", hex: digest });
       await toA.close();
       const toB = await FerryClient.connect({ port: b.port });
       const listed = await toB.list("team");

@@ -10,7 +10,7 @@ import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
 import { startClusterServices, type ClusterServices } from "./cluster-services.js";
-import { cliStartupMs, LOCAL, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, runRsyncDownload, type Measurement, type ToolName } from "./tools.js";
+import { cliStartupMs, LOCAL, runFerryCli, runFerryResend, runRsyncResend, runFerry, runFerryDownload, runNetcat, runRawPipe, runRsync, runRsyncDownload, type Measurement, type ToolName } from "./tools.js";
 import { FULL, QUICK, prepareWorkloads, type Workload } from "./workloads.js";
 
 const { values } = parseArgs({
@@ -39,6 +39,7 @@ const cluster: ClusterServices | null = values.backend === "cluster" ? await sta
 const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measurement>> = {
   ferry: (w, dir) => runFerry(w, dir),
   "ferry-blake3": (w, dir) => runFerry(w, dir, LOCAL, "blake3"),
+  "ferry-cli": runFerryCli,
   "ferry-cluster": (w, dir) => runFerry(w, dir, { args: () => cluster!.freshStore(), env: cluster!.env }),
   "ferry-download": (w, dir) => runFerryDownload(w, dir),
   "ferry-blake3-download": (w, dir) => runFerryDownload(w, dir, "blake3"),
@@ -62,7 +63,9 @@ try {
   const rows: Row[] = [];
   for (const workload of workloads) {
     // W1 also with --digest blake3 both ways (protocol.md §4.7): what the opt-in buys, in the same run.
-    const tools: ToolName[] = workload.id === "W1" ? ["ferry", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : ["ferry", "raw-pipe"];
+    // ferry-cli (W1, W2): the `ferry send` process users run, start-up included, beside the library driver.
+    const tools: ToolName[] =
+      workload.id === "W1" ? ["ferry", "ferry-cli", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : workload.id === "W2" ? ["ferry", "ferry-cli", "raw-pipe"] : ["ferry", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
     if (haveRsync && workload.id === "W1") tools.push("rsync-download");

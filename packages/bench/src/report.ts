@@ -130,6 +130,8 @@ Do not edit by hand: run the bench again.
   fsynced, renamed into place). The raw pipe is symmetric, so its upload figure is the baseline for both.
 - rsync-download (W1): \`rsync -a\` pulling W1's file from a daemon serving its folder read-only: the
   download reference beside ferry-download.
+- ferry-cli (W1, W2): \`ferry send -q PATH\` as users run it, one process timed from spawn to exit (start-up,
+  and for W2's folder the LIST that finds unchanged files, included), against the same \`ferry-server\`.
 - ferry-blake3 / ferry-blake3-download (W1): the same runs with the clients asking for BLAKE3
   (\`--digest blake3\`, protocol.md §4.7); the file is recorded with its BLAKE3.
 - CPU: user + system seconds, medians. Server: the \`ferry-server\` process over the timed part (from
@@ -161,7 +163,7 @@ export function renderSvg(rows: Row[]): string {
   const left = 210;
   const width = 760;
   const max = Math.max(...rows.map((r) => r.rate.median), 1);
-  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-blake3": "#2c5282", "ferry-blake3-download": "#90cdf4", "ferry-cluster": "#805ad5", "ferry-resend": "#4299e1", "rsync-resend": "#ecc94b", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e", "rsync-download": "#b7791f" };
+  const colors: Record<ToolName, string> = { ferry: "#2b6cb0", "ferry-cli": "#3182ce", "ferry-blake3": "#2c5282", "ferry-blake3-download": "#90cdf4", "ferry-cluster": "#805ad5", "ferry-resend": "#4299e1", "rsync-resend": "#ecc94b", "ferry-download": "#63b3ed", "raw-pipe": "#718096", nc: "#38a169", rsync: "#d69e2e", "rsync-download": "#b7791f" };
   const bars = rows.map((r, i) => {
     const y = 30 + i * (barHeight + gap);
     const w = Math.max(1, ((width - left - 90) * r.rate.median) / max);

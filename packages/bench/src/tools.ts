@@ -19,6 +19,7 @@ export interface Measurement {
 export type ToolName =
   | "ferry"
   | "ferry-blake3"
+  | "ferry-cli"
   | "ferry-cluster"
   | "ferry-download"
   | "ferry-blake3-download"
@@ -39,6 +40,7 @@ export const LOCAL: Backend = { args: async (runDir) => ["--dir", path.join(runD
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
+const CLIENT_BIN = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
 const DRIVER = path.join(here, "ferry-driver.js");
 const DOWNLOAD_DRIVER = path.join(here, "ferry-download-driver.js");
 const RAW_RECEIVER = path.join(here, "raw-receiver.js");
@@ -148,14 +150,32 @@ export async function runNetcat(workload: Workload, runDir: string): Promise<Mea
 }
 
 /**
+ * Ferry as users run it (W1, W2): one `ferry send -q PATH` process (the file, or W2's folder), timed
+ * from its spawn to its exit, start-up and the folder's LIST included, against the same server.
+ */
+export async function runFerryCli(workload: Workload, runDir: string): Promise<Measurement> {
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
+  const serverCpuBefore = await cpuMs(server.child.pid!);
+  const t0 = performance.now();
+  const client = startWithCpu(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
+  await allExited([client]);
+  const ms = performance.now() - t0;
+  const serverRss = await peakRss(server.child.pid!);
+  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return { ms, serverRss, clientRss: null, serverCpuMs, clientCpuMs: cpuOfWrapped(client) };
+}
+
+/**
  * Sending W2's folder again with nothing changed (issue 15): the `ferry send DIR` CLI process, as
  * users run it, timed on its second run against a server that already holds every file.
  */
 export async function runFerryResend(workload: Workload, runDir: string): Promise<Measurement> {
-  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
   const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
-  const send = () => start(process.execPath, [clientBin, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
+  const send = () => start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([send()]);
   const t0 = performance.now();
   const again = send();
@@ -227,11 +247,10 @@ export async function runRsyncDownload(workload: Workload, runDir: string): Prom
 
 /** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
 export async function cliStartupMs(file: string, runDir: string): Promise<number> {
-  const clientBin = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
   const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "startup")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
-  const client = start(process.execPath, [clientBin, "send", "-q", "-p", String(port), file]);
+  const client = start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), file]);
   await waitForOutput(server, /Receiving file from client/);
   const ms = performance.now() - t0;
   await client.exited;

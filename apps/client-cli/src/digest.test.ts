@@ -1,18 +1,14 @@
 // --digest blake3: the transfer digest negotiated in the handshake (protocol.md §4.7), shown with
 // its algorithm in the text output, --json and ls; a file recorded by one algorithm never counts
 // as unchanged for the other.
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { blake3 } from "@napi-rs/blake-hash";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { FerryServer } from "@ferry/server-core";
-import { CliEventSchema, type CliEvent } from "./events.js";
-
-const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
+import { cliEvents, runFerry } from "./testing/run-ferry.js";
 let store: string;
 let src: string;
 let server: FerryServer;
@@ -31,21 +27,9 @@ afterEach(async () => {
   await rm(src, { recursive: true, force: true });
 });
 
-function ferry(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env, NO_COLOR: "1" };
-  delete env.FERRY_DIGEST;
-  const child = spawn(process.execPath, [BIN, "-p", String(port), ...args], { env });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdin.end();
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
-
-function events(stdout: string): CliEvent[] {
-  return stdout.trim().split("\n").map((line) => CliEventSchema.parse(JSON.parse(line)));
-}
+// FERRY_DIGEST from the environment running the tests must not choose for them.
+const ferry = (args: string[]) => runFerry(["-p", String(port), ...args], { env: { FERRY_DIGEST: "" } });
+const events = cliEvents;
 
 const b3 = (bytes: Buffer): string => blake3(bytes).toString("hex");
 const sha = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");

@@ -1,16 +1,13 @@
 // `ferry share`: links made, listed and revoked through a real server (issue 16). The server's
 // sharing is turned on without its HTTP side (server-core's enableSharing): what the CLI prints
 // and exits with is what is tested here; the pages are share-web's tests.
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer, hashToken, shareKey } from "@ferry/server-core";
-import { CliEventSchema, type CliEvent } from "./events.js";
+import { cliEvents, runFerry } from "./testing/run-ferry.js";
 
-const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 const TOKEN = "share-test-token-0123456789";
 let store: string;
 let server: FerryServer;
@@ -30,19 +27,10 @@ afterEach(async () => {
   await rm(store, { recursive: true, force: true });
 });
 
-function ferry(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, "-p", String(port), ...args], { env: { ...process.env, NO_COLOR: "1", FERRY_TOKEN: TOKEN, ...options.env } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdin.end(options.stdin);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+function ferry(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  return runFerry(["-p", String(port), ...args], { stdin: options.stdin, env: { FERRY_TOKEN: TOKEN, ...options.env } });
 }
-
-function events(stdout: string): CliEvent[] {
-  return stdout.trim().split("\n").map((line) => CliEventSchema.parse(JSON.parse(line)));
-}
+const events = cliEvents;
 
 const enable = () => server.enableSharing((local) => `https://${local}:8443`);
 

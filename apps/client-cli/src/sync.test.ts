@@ -1,16 +1,14 @@
 // Sending again what the server already holds moves no file bytes (issue 15, "unchanged").
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FerryServer } from "@ferry/server-core";
 import { CliEventSchema, type CliEvent } from "./events.js";
+import { runFerry } from "./testing/run-ferry.js";
 
-const BIN = fileURLToPath(new URL("../dist/ferry.mjs", import.meta.url));
 let store: string;
 let src: string;
 let server: FerryServer;
@@ -45,15 +43,7 @@ afterEach(async () => {
   await rm(src, { recursive: true, force: true });
 });
 
-function ferry(args: string[], stdin?: Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, "-p", String(proxyPort), ...args], { env: { ...process.env, NO_COLOR: "1" } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
+const ferry = (args: string[], stdin?: Buffer) => runFerry(["-p", String(proxyPort), ...args], { stdin });
 
 function outcomes(stdout: string): Record<string, number> {
   const counts: Record<string, number> = {};

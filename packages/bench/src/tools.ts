@@ -62,6 +62,15 @@ function reportedCpu(runs: Running[]): number {
   return runs.reduce((sum, run) => sum + reported(run).cpuMs, 0);
 }
 
+/** Reads a ferry-server's peak RSS and the CPU it used since `cpuBefore`, then stops it. */
+async function stopMeasured(server: Running, cpuBefore: number): Promise<{ serverRss: number; serverCpuMs: number }> {
+  const serverRss = await peakRss(server.child.pid!);
+  const serverCpuMs = (await cpuMs(server.child.pid!)) - cpuBefore;
+  server.child.kill("SIGTERM");
+  await server.exited;
+  return { serverRss, serverCpuMs };
+}
+
 /** The client drivers' digest: FERRY_BENCH_DIGEST=blake3 asks for BLAKE3 (protocol.md §4.7). */
 const digestEnv = (digest: "sha256" | "blake3"): Record<string, string> => ({ FERRY_BENCH_DIGEST: digest });
 
@@ -83,10 +92,7 @@ export async function runFerry(workload: Workload, runDir: string, backend: Back
   const serverCpuBefore = await cpuMs(server.child.pid!);
   await allExited(clients);
   const ms = performance.now() - t0;
-  const serverRss = await peakRss(server.child.pid!);
-  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
-  server.child.kill("SIGTERM");
-  await server.exited;
+  const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
   return { ms, serverRss, clientRss: Math.max(...clients.map(reportedRss)), serverCpuMs, clientCpuMs: reportedCpu(clients) };
 }
 
@@ -105,10 +111,7 @@ export async function runFerryDownload(workload: Workload, runDir: string, diges
   const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")], digestEnv(digest));
   await allExited([client]);
   const ms = performance.now() - t0;
-  const serverRss = await peakRss(server.child.pid!);
-  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
-  server.child.kill("SIGTERM");
-  await server.exited;
+  const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
   return { ms, serverRss, clientRss: reportedRss(client), serverCpuMs, clientCpuMs: reportedCpu([client]) };
 }
 
@@ -161,10 +164,7 @@ export async function runFerryCli(workload: Workload, runDir: string): Promise<M
   const client = startWithCpu(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([client]);
   const ms = performance.now() - t0;
-  const serverRss = await peakRss(server.child.pid!);
-  const serverCpuMs = (await cpuMs(server.child.pid!)) - serverCpuBefore;
-  server.child.kill("SIGTERM");
-  await server.exited;
+  const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
   return { ms, serverRss, clientRss: null, serverCpuMs, clientCpuMs: cpuOfWrapped(client) };
 }
 

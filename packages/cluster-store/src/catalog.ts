@@ -50,7 +50,7 @@ export interface Catalog {
   saveSession(session: Session): Promise<void>;
   deleteSession(key: string): Promise<void>;
   /**
-   * Sessions untouched for `ttlMs` that no live server holds, each removed from the catalog and
+   * Sessions untouched for `ttlMs` or more that no live server holds, each removed from the catalog and
    * returned to exactly one caller (whichever server sweeps first aborts its upload).
    */
   takeExpiredSessions(ttlMs: number): Promise<Session[]>;

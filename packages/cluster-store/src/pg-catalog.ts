@@ -268,12 +268,14 @@ export class PgCatalog implements Catalog {
   }
 
   async takeExpiredSessions(ttlMs: number): Promise<Session[]> {
+    // Untouched for ttlMs or more, as the local storage counts it: with ttlMs 0 a session saved in
+    // this very millisecond is expired too (with "<" it was not, and a sweep's outcome depended on the clock's tick).
     const cut = Date.now() - ttlMs;
     // Reservations of servers that are gone stop counting at once; remove them while here.
     await this.#query(`DELETE FROM reservations WHERE holder NOT IN ${LIVE}`);
     const { rows } = await this.#query(
       `DELETE FROM sessions WHERE key IN (
-         SELECT key FROM sessions WHERE touched < $1 AND (holder IS NULL OR holder NOT IN ${LIVE}) FOR UPDATE SKIP LOCKED)
+         SELECT key FROM sessions WHERE touched <= $1 AND (holder IS NULL OR holder NOT IN ${LIVE}) FOR UPDATE SKIP LOCKED)
        RETURNING *`,
       [cut],
     );

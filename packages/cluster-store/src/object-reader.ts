@@ -1,4 +1,5 @@
-import type { FileDigest, StoredReader } from "@ferry/server-core";
+import type { FileDigest } from "@ferry/protocol";
+import type { StoredReader } from "@ferry/server-core";
 import type { BlobStore } from "./blob-store.js";
 
 /**

@@ -240,7 +240,7 @@ export const ListEntrySchema = z.strictObject({
 });
 export type ListEntry = z.infer<typeof ListEntrySchema>;
 
-/** How LISTING shows a recorded digest (protocol.md §4.4): `sha256`, or `sha256: null` beside `blake3`. */
+/** How LISTING shows a recorded digest (protocol.md §4.3): `sha256`, or `sha256: null` beside `blake3`. */
 export function listedDigest(digest: FileDigest | null): Pick<ListEntry, "sha256" | "blake3"> {
   if (!digest) return { sha256: null };
   return digest.algorithm === "sha256" ? { sha256: digest.hex } : { sha256: null, blake3: digest.hex };

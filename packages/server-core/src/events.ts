@@ -1,6 +1,5 @@
-import type { PublishOutcome } from "@ferry/protocol";
+import type { FileDigest, PublishOutcome } from "@ferry/protocol";
 import type { ServerErrorCode } from "./errors.js";
-import type { FileDigest } from "./storage.js";
 
 /** Who is on the other end: a per-server connection number (from 1, as the lab counted) and address. */
 export interface PeerInfo {

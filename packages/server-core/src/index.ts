@@ -12,7 +12,7 @@ export type {
 } from "./events.js";
 export { hashToken, newToken } from "./auth.js";
 export type { ListeningEvent } from "./events.js";
-export type { Storage, Facts, FileDigest, Published, PartialHeader, ResumableUpload, StoredReader, QuotaLedger } from "./storage.js";
+export type { Storage, Facts, Published, PartialHeader, ResumableUpload, StoredReader, QuotaLedger } from "./storage.js";
 export type { IncomingFile } from "./incoming-file.js";
 export { StorageRoot } from "./storage-root.js";
 export type { ShareStore } from "./share-store.js";

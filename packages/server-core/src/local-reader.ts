@@ -1,6 +1,7 @@
 import { closeSync, readSync } from "node:fs";
 import { readAt } from "@ferry/node-io";
-import type { FileDigest, StoredReader } from "./storage.js";
+import type { FileDigest } from "@ferry/protocol";
+import type { StoredReader } from "./storage.js";
 
 /** Reads up to this size are one synchronous call (docs/performance.md, "Synchronous metadata calls"). */
 const SYNC_READ_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import type { FileDigest } from "./storage.js";
+import type { FileDigest } from "@ferry/protocol";
 
 /** What the server knows about a file it published: enough to list it without re-hashing. */
 export interface IndexEntry {

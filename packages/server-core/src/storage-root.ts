@@ -3,7 +3,7 @@ import { lstat, open, readdir, realpath, statfs, unlink } from "node:fs/promises
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { availableDigests, linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
-import { compareNames, folderMarker, isReservedName, listedDigest, pathProblem, quoteName, sameDigest, type ConflictPolicy, type DigestAlgorithm, type ListEntry } from "@ferry/protocol";
+import { compareNames, folderMarker, isReservedName, listedDigest, pathProblem, quoteName, sameDigest, type ConflictPolicy, type DigestAlgorithm, type FileDigest, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";
 import { StreamedFile, TEMP_PREFIX, type IncomingFile } from "./incoming-file.js";
@@ -13,7 +13,7 @@ import { FsyncBatch } from "./fsync-batch.js";
 import { ResumableFile } from "./resumable-file.js";
 import { LocalReader } from "./local-reader.js";
 import { Quota } from "./quota.js";
-import type { Facts, FileDigest, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
+import type { Facts, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
 
 export type { Facts, Published } from "./storage.js";
 

@@ -63,9 +63,6 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** A digest a file was recorded with (protocol's FileDigest): SHA-256 unless it came over a BLAKE3 connection. */
-export type { FileDigest };
-
 /** Size and digest of a verified upload, recorded when it is published. */
 export interface Facts {
   size: number;

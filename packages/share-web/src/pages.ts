@@ -1,5 +1,6 @@
 import prettyBytes from "pretty-bytes";
-import type { FileDigest, ShareRecord } from "@ferry/server-core";
+import type { FileDigest } from "@ferry/protocol";
+import type { ShareRecord } from "@ferry/server-core";
 import { encodeSharePath } from "./url-path.js";
 
 /** One row of a download page: a file with its facts, or a folder to browse and zip. */

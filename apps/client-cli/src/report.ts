@@ -1,11 +1,11 @@
 import type { DownloadResult, UploadResult } from "@ferry/client-core";
-import type { DigestAlgorithm, FileDigest, ListEntry, ShareInfo } from "@ferry/protocol";
+import { entryDigest, type DigestAlgorithm, type FileDigest, type ListEntry, type ShareInfo } from "@ferry/protocol";
 import { linkState } from "./commands/share.js";
 import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
 import { describeError, errorCode } from "./exit-codes.js";
 import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
-import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
+import { digestByAlgorithm, formatBytes, formatDigest, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 type Command = Extract<CliEvent, { type: "start" }>["command"];
 
@@ -115,7 +115,7 @@ export class Reporter {
   listing(entries: ListEntry[]): void {
     if (this.json) {
       for (const { name, size, mtime, sha256, blake3 } of entries) {
-        const digest = sha256 !== null ? "sha256" : blake3 !== undefined ? "blake3" : null;
+        const digest = entryDigest({ sha256, blake3 })?.algorithm ?? null;
         this.event({ type: "entry", name, size, mtime, digest, sha256, ...(blake3 === undefined ? {} : { blake3 }) });
       }
       return;
@@ -263,10 +263,10 @@ function linkFields(link: ShareInfo) {
 
 /** A digest as --json carries it: its algorithm, and the hex under that algorithm's key. */
 function digestFields(digest: FileDigest | null): { digest?: DigestAlgorithm; sha256?: string; blake3?: string } {
-  return digest ? { digest: digest.algorithm, [digest.algorithm]: digest.hex } : {};
+  return digest ? { digest: digest.algorithm, ...digestByAlgorithm(digest) } : {};
 }
 
 /** A digest as the text output shows it: "sha256 <hex>" or "blake3 <hex>". */
 function digestText(digest: FileDigest | null): string {
-  return digest ? `${digest.algorithm} ${digest.hex}` : "no digest";
+  return digest ? formatDigest(digest) : "no digest";
 }

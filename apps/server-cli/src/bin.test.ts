@@ -104,7 +104,11 @@ describe("ferry-server binary", () => {
     const client = await FerryClient.connect({ port: server.port });
     await client.uploadStream([Buffer.from("logged")], { name: "logged.txt", size: 6 });
     await client.close();
-    await waitFor(() => server.output().includes('"event":"connection-closed"'));
+    // A client that negotiated BLAKE3: its upload's line carries "blake3" where others carry "sha256".
+    const fast = await FerryClient.connect({ port: server.port, digest: "blake3" });
+    const fastStored = await fast.uploadStream([Buffer.from("logged")], { name: "fast.txt", size: 6 });
+    await fast.close();
+    await waitFor(() => server.output().split('"event":"connection-closed"').length === 3);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     const lines = server.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -114,7 +118,10 @@ describe("ferry-server binary", () => {
     expect(lines[0]).toMatchObject({ level: "info", event: "listening", msg: expect.stringContaining("listening on"), host: "127.0.0.1", port: server.port });
     expect(lines).toContainEqual(expect.objectContaining({ level: "warn", warning: "open" }));
     // One child logger per connection: its lines carry conn and remote, once each.
-    expect(lines).toContainEqual(expect.objectContaining({ event: "upload-stored", conn: 1, name: "logged.txt", msg: expect.stringContaining("Received successfully from client 1") }));
+    expect(lines).toContainEqual(expect.objectContaining({ event: "upload-stored", conn: 1, name: "logged.txt", sha256: createHash("sha256").update("logged").digest("hex"), msg: expect.stringContaining("Received successfully from client 1") }));
+    const fastLine = lines.find((line) => line.event === "upload-stored" && line.name === "fast.txt");
+    expect(fastLine).toMatchObject({ blake3: fastStored.digest.hex, msg: expect.stringContaining(`blake3 ${fastStored.digest.hex}`) });
+    expect(fastLine).not.toHaveProperty("sha256");
     expect(lines.at(-1)).toMatchObject({ msg: "stopped", signal: "SIGTERM" });
   });
 

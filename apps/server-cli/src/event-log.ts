@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { ServerLog } from "./logger.js";
-import type { FerryServer, FileDigest, ServerEvents } from "@ferry/server-core";
-import { formatBytes, formatDuration, formatRate, printable } from "@ferry/cli-text";
+import type { FileDigest } from "@ferry/protocol";
+import type { FerryServer, ServerEvents } from "@ferry/server-core";
+import { digestByAlgorithm, formatBytes, formatDigest, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 // Events that mean something went wrong for a client; the rest are the normal course of things.
 const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "connection-evicted", "upload-failed", "request-failed", "connection-error", "auth-failed"]);
@@ -14,9 +15,11 @@ const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "c
  */
 export function attachEventLog(server: FerryServer, { logger, eventLine }: ServerLog): void {
   const connections = new Map<number, Logger>();
-  const emit = (event: keyof ServerEvents, text: string, data: object & { connection?: number }): void => {
+  // `fields` may be a function: fields built only for JSON records (text mode never pays for them).
+  const emit = (event: keyof ServerEvents, text: string, fields: (object & { connection?: number }) | (() => object & { connection?: number })): void => {
     // Text mode: the sentence is the whole line (see ServerLog.eventLine).
     if (eventLine) return eventLine(text);
+    const data = typeof fields === "function" ? fields() : fields;
     const level = event === "internal-error" ? "error" : WARN.has(event) ? "warn" : "info";
     const { connection, ...rest } = data as { connection?: number; remote?: string };
     const child = connection === undefined ? undefined : connections.get(connection);
@@ -53,15 +56,15 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     const replaced = e.outcome === "overwritten" ? " (replaced the old file)" : "";
     emit(
       "upload-stored",
-      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)}${replaced} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${e.digest.algorithm} ${e.digest.hex}`,
-      withDigestKey(e),
+      `Received successfully from client ${e.connection}! New filename is: ${printable(e.name)}${replaced} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${formatDigest(e.digest)}`,
+      () => withDigestKey(e),
     );
   });
   server.on("download-sent", (e) => {
     emit(
       "download-sent",
-      `Sent ${printable(e.name)} to client ${e.connection} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${e.digest.algorithm} ${e.digest.hex}`,
-      withDigestKey(e),
+      `Sent ${printable(e.name)} to client ${e.connection} — ${formatBytes(e.size)} in ${formatDuration(e.durationMs)}, ${formatRate(e.size, e.durationMs)}, ${formatDigest(e.digest)}`,
+      () => withDigestKey(e),
     );
   });
   server.on("deleted", (e) => emit("deleted", `Client ${e.connection} deleted ${printable(e.name)}`, e));
@@ -102,5 +105,5 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
 /** An event's digest as the JSON log shows it: under its algorithm's key ("sha256": …, or "blake3": …). */
 function withDigestKey<E extends { digest: FileDigest }>(e: E): Omit<E, "digest"> & Partial<Record<FileDigest["algorithm"], string>> {
   const { digest, ...rest } = e;
-  return { ...rest, [digest.algorithm]: digest.hex };
+  return { ...rest, ...digestByAlgorithm(digest) };
 }

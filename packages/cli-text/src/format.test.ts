@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, formatRate, printable } from "./format.js";
+import { digestByAlgorithm, formatBytes, formatDigest, formatDuration, formatRate, printable } from "./format.js";
 
 describe("CLI text", () => {
   it.each([
@@ -37,5 +37,11 @@ describe("CLI text", () => {
     expect(printable("a\u001b[2Jb")).toBe("a\\u001b[2Jb");
     expect(printable("evil\u202etxt")).toBe("evil\\u202etxt");
     expect(printable("café 文件.txt")).toBe("café 文件.txt");
+  });
+
+  it("names a digest's algorithm beside it, in text and in JSON", () => {
+    const digest = { algorithm: "blake3" as const, hex: "ab".repeat(32) };
+    expect(formatDigest(digest)).toBe(`blake3 ${"ab".repeat(32)}`);
+    expect(digestByAlgorithm(digest)).toEqual({ blake3: "ab".repeat(32) });
   });
 });

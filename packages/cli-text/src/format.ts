@@ -26,3 +26,19 @@ export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex -- escaping control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+/** A file's digest with its algorithm named (protocol's FileDigest, by shape: no dependency on it here). */
+export interface NamedDigest<A extends string = string> {
+  algorithm: A;
+  hex: string;
+}
+
+/** A digest as both CLIs print it: "sha256 <hex>" or "blake3 <hex>", the algorithm first. */
+export function formatDigest(digest: NamedDigest): string {
+  return `${digest.algorithm} ${digest.hex}`;
+}
+
+/** A digest as JSON carries it (`--json`, `--log json`): the hex under its algorithm's key, `{ "sha256": … }` or `{ "blake3": … }`. */
+export function digestByAlgorithm<A extends string>(digest: NamedDigest<A>): Partial<Record<A, string>> {
+  return { [digest.algorithm]: digest.hex } as Partial<Record<A, string>>;
+}

@@ -1,2 +1,2 @@
-export { formatBytes, formatRate, formatDuration, printable } from "./format.js";
+export { formatBytes, formatRate, formatDuration, printable, formatDigest, digestByAlgorithm, type NamedDigest } from "./format.js";
 export { throwOnUsageErrors, usageOutcome } from "./usage.js";

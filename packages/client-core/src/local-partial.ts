@@ -134,7 +134,7 @@ export class LocalPartial {
    * is read again here, synchronously, since bytes may follow GET_BEGIN at once.
    */
   #hashAfter(chunks: number) {
-    const ready = chunks === 0 || !this.#prefix ? null : this.#prefix.hasherAtNow(chunks);
+    const ready = this.#prefix?.hasherAtNow(chunks);
     if (ready) return ready;
     try {
       return hashFileStartSync(this.#fd, Math.min(chunks * this.#header.chunkSize, this.#prefix?.bytes ?? 0), this.#algorithm);

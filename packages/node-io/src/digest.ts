@@ -29,7 +29,7 @@ export function availableDigests(): DigestAlgorithm[] {
 /**
  * A streaming digest: Node's SHA-256 Hash and @napi-rs/blake-hash's BLAKE3 hasher both fit. Only
  * SHA-256 can be copied mid-stream (BLAKE3's native hasher has no copy), so code that keeps
- * intermediate states asks `copyHasher` and re-hashes where it gets null (prefix-digest.ts).
+ * intermediate states asks `canCopy` and re-hashes where it cannot (prefix-digest.ts).
  */
 export interface Hasher {
   update(data: Uint8Array): unknown;
@@ -51,9 +51,14 @@ export function createHasher(algorithm: DigestAlgorithm): Hasher {
   }
 }
 
-/** A copy of `hasher`'s state, or null where the algorithm's hasher cannot be copied (BLAKE3). */
-export function copyHasher(hasher: Hasher): Hasher | null {
-  return typeof (hasher as Partial<Hash>).copy === "function" ? (hasher as Hash).copy() : null;
+/** Whether `algorithm`'s hasher can be copied mid-stream: SHA-256's can, BLAKE3's native one cannot. */
+export function canCopy(algorithm: DigestAlgorithm): boolean {
+  return algorithm === "sha256";
+}
+
+/** A copy of a hasher of an algorithm that canCopy: Node's Hash.copy(). */
+export function copyHasher(hasher: Hasher): Hasher {
+  return (hasher as Hash).copy();
 }
 
 /** Hex digest of one buffer. */

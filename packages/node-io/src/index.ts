@@ -6,4 +6,4 @@ export { JournalledWriter, type JournalledWriterOptions } from "./journalled-wri
 export { digestPrefix, type PrefixDigest, type ReadAt } from "./prefix-digest.js";
 export { publishWithPolicy, linkFirstFree, type PublishTarget, type PublishResult } from "./publish-policy.js";
 export { makeDirectories } from "./make-directories.js";
-export { createHasher, copyHasher, digestOf, availableDigests, hashFileStartSync, type Hasher } from "./digest.js";
+export { createHasher, canCopy, copyHasher, digestOf, availableDigests, hashFileStartSync, type Hasher } from "./digest.js";

@@ -1,5 +1,5 @@
 import type { DigestAlgorithm } from "@ferry/protocol";
-import { copyHasher, createHasher, type Hasher } from "./digest.js";
+import { canCopy, copyHasher, createHasher, type Hasher } from "./digest.js";
 import { readAt } from "./positioned-io.js";
 
 /** Reads of a prefix go through one buffer of at most this size. */
@@ -47,8 +47,8 @@ export async function digestPrefix(
   let bytes = 0;
   // SHA-256: states[k] has hashed the first k chunks. BLAKE3: only the running hasher, whose
   // state may be one chunk ahead of `bytes` when that chunk turned out not to match.
-  const states: Hasher[] = [createHasher(algorithm)];
-  const copies = copyHasher(states[0]!) !== null;
+  const copies = canCopy(algorithm);
+  const states: Hasher[] = copies ? [createHasher(algorithm)] : [];
   let running: Hasher | null = copies ? null : createHasher(algorithm);
   let runningChunks = 0;
   if (maxChunks > 0 && end > 0) {
@@ -58,7 +58,7 @@ export async function digestPrefix(
       const stop = Math.min(start + chunkSize, end);
       if (stop <= start) break;
       const chunkHash = createHasher(algorithm);
-      const whole = copies ? copyHasher(states.at(-1)!)! : running!;
+      const whole = copies ? copyHasher(states.at(-1)!) : running!;
       let at = start;
       while (at < stop) {
         const bytesRead = await read(buffer, Math.min(buffer.length, stop - at), at);
@@ -93,7 +93,7 @@ export async function digestPrefix(
   };
   const hasherAtNow = (chunks: number): Hasher | null => {
     if (chunks < 0 || chunks > digests.length) throw new RangeError(`no hash state after ${chunks} chunks (the prefix has ${digests.length})`);
-    if (copies) return copyHasher(states[chunks]!)!;
+    if (copies) return copyHasher(states[chunks]!);
     if (chunks === 0) return createHasher(algorithm);
     if (running && runningChunks === chunks) {
       const handed = running;

@@ -55,11 +55,18 @@ const TICKS_PER_SECOND = 100;
  * has waited for (an rsync daemon's per-connection forks, a shell's command), from /proc.
  */
 export async function cpuMs(pid: number, children = false): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return statCpuMs(await readFile(`/proc/${pid}/stat`, "utf8"), { own: true, children });
+}
+
+/**
+ * CPU ms from one /proc/<pid>/stat line: the process's own user + system times (fields 14, 15)
+ * and/or those of the children it has waited for (16, 17). NaN if the line is not one.
+ */
+export function statCpuMs(stat: string, which: { own: boolean; children: boolean }): number {
   // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const at = (field: number): number => Number(fields[field - 3]);
-  const ticks = at(14) + at(15) + (children ? at(16) + at(17) : 0);
+  const ticks = (which.own ? at(14) + at(15) : 0) + (which.children ? at(16) + at(17) : 0);
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuMs, peakRss, start, waitForOutput, type Running } from "./processes.js";
+import { cpuMs, peakRss, start, statCpuMs, waitForOutput, type Running } from "./processes.js";
 import { freePort, type Workload } from "./workloads.js";
 
 /** What one run of one tool on one workload measured. RSS is null where it cannot be read. */
@@ -269,10 +269,8 @@ function startWithCpu(command: string, args: string[]): Running {
 
 /** The CPU (ms) of the command startWithCpu ran: the shell's waited-for children times. */
 function cpuOfWrapped(running: Running): number | null {
-  const stat = running.stdout().trim().split("\n").at(-1) ?? "";
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields.length < 15) return null;
-  return ((Number(fields[16 - 3]) + Number(fields[17 - 3])) * 1000) / 100;
+  const ms = statCpuMs(running.stdout().trim().split("\n").at(-1) ?? "", { own: false, children: true });
+  return Number.isNaN(ms) ? null : ms;
 }
 
 /**

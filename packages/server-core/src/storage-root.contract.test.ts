@@ -9,5 +9,6 @@ storageContract(
     const base = await tempDir();
     return { open: () => StorageRoot.open(base.dir, { fsync: false }), cleanup: base.cleanup };
   },
-  { viewsShareState: false },
+  // Both: the whole-file hash of a resumed upload is rebuilt from the bytes on disk.
+  { viewsShareState: false, digests: ["sha256", "blake3"] },
 );

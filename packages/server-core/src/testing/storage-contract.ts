@@ -21,6 +21,8 @@ export interface ContractOptions {
    * count in another (a shared catalog: true; one local directory is served by one server: false).
    */
   viewsShareState: boolean;
+  /** The transfer digests the implementation says it receives (`Storage.digests`), which the digest case then exercises one by one. */
+  digests: readonly DigestAlgorithm[];
 }
 
 const MiB = 1024 * 1024;
@@ -144,6 +146,7 @@ export function storageContract(name: string, fresh: () => Promise<StorageFixtur
     });
 
     it("records each digest it names with its algorithm; identical bytes under another algorithm count as changed", async () => {
+      expect([...storage.digests].sort()).toEqual([...options.digests].sort());
       expect(storage.digests).toContain("sha256");
       for (const algorithm of storage.digests.filter((a) => a !== "sha256")) {
         const bytes = randomBytes(100_000);

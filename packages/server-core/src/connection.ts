@@ -389,7 +389,7 @@ export class Connection {
       identity = await this.#ctx.auth.authenticate(token, this.#ctx.ip);
     } catch (error) {
       if (error instanceof ServerError && (error.code === "AUTH_FAILED" || error.code === "AUTH_REQUIRED")) {
-        this.#ctx.emit("auth-failed", { ...this.peer, code: error.code, blocked: this.#ctx.auth.isBlocked(this.#ctx.ip) });
+        this.#ctx.emit("auth-failed", { ...this.peer, code: error.code, blocked: await this.#ctx.auth.isBlocked(this.#ctx.ip).catch(() => false) });
       }
       throw error;
     }

@@ -14,6 +14,9 @@ import {
   type ServerConfigInput,
 } from "@ferry/protocol";
 import { Authenticator, type Identity } from "./auth.js";
+import type { AuthFailureLedger } from "./auth-failures.js";
+import { chooseVictim, type SlotCandidate } from "./eviction.js";
+import type { SharedRootState } from "./storage-root.js";
 import { Connection, type ConnectionContext, type Space } from "./connection.js";
 import { lingerThenClose } from "./failures.js";
 import { ServerError } from "./errors.js";
@@ -57,6 +60,31 @@ export interface ServerStats {
   quotas: { user: string; usedBytes: number; limitBytes: number }[];
 }
 
+/** What a FerryServer is built on besides its config; each defaults to the local, single-process one. */
+export interface ServerOptions {
+  /** Opens the storage at start(); default: the local directory config.dir. */
+  storage?: (config: ServerConfig) => Promise<Storage>;
+  /** Opens the share links when sharing is turned on; default: a file in config.dir. */
+  shares?: (config: ServerConfig) => Promise<ShareStore>;
+  /** Failed authentications per address; default: this server's own count. */
+  authFailures?: AuthFailureLedger;
+  /** For the default local storage: the primary's state a worker shares (`ferry-server --workers N`). */
+  shared?: SharedRootState;
+  /** Admits connections instead of this server's own caps (a worker's primary counts for all workers). */
+  gate?: ConnectionGate;
+}
+
+/**
+ * The connection caps kept outside the server: per-IP and total limits, eviction of held slots
+ * (protocol.md §7) and connection numbers, across every worker of `ferry-server --workers N`.
+ */
+export interface ConnectionGate {
+  /** Admits a connection from `ip` with its number, or says why the server is busy (it gets BUSY). */
+  admit(ip: string): Promise<{ admitted: true; id: number } | { admitted: false; why: string }>;
+  /** The admitted connection `id` ended. */
+  release(id: number): void;
+}
+
 /** Keys reload() cannot change on a running server (they need a restart). */
 const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin", "http", "publicUrl"] as const;
 
@@ -83,11 +111,12 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the share links when sharing is turned on; the default is a file in config.dir. */
   readonly #openShares: (config: ServerConfig) => Promise<ShareStore>;
   #sharing: { store: ShareStore; baseUrl: (localAddress: string) => string } | undefined;
+  readonly #gate: ConnectionGate | undefined;
 
   /** Validates `input` against ServerConfigSchema; throws ServerError INVALID_CONFIG. */
   constructor(
     input: ServerConfigInput = {},
-    options: { storage?: (config: ServerConfig) => Promise<Storage>; shares?: (config: ServerConfig) => Promise<ShareStore> } = {},
+    options: ServerOptions = {},
   ) {
     super();
     const checked = checkServerConfig(input);
@@ -109,13 +138,19 @@ export class FerryServer extends EventEmitter<ServerEvents> {
           partialTtlMs: c.partialTtlMs,
           maxPartials: c.maxPartials,
           onFsync: (files, durationMs) => this.emit("fsync", { files, durationMs }),
+          ...(options.shared ? { shared: options.shared } : {}),
         }));
+    this.#gate = options.gate;
     this.#openShares = options.shares ?? ((c) => LocalShareStore.open(c.dir));
     this.#auth = new Authenticator(config.users, {
       failureDelayMs: config.authFailureDelayMs,
       maxFailures: config.maxAuthFailures,
       blockMs: config.authBlockMs,
-    });
+    }, options.authFailures);
+  }
+
+  get #started(): boolean {
+    return this.#server !== undefined;
   }
 
   /** The configuration in force (reload() replaces it). */
@@ -131,6 +166,48 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
   async start(): Promise<ListeningEvent> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
+    const storage = await this.#open();
+    // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
+    // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
+    // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
+    // connection ends its side itself, protocol.md §5).
+    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER, allowHalfOpen: true }, (socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (cause: Error): void => {
+        this.#server = undefined;
+        reject(new ServerError(`cannot listen on ${this.config.host}:${this.config.port}: ${cause.message}`, {
+          code: "LISTEN_FAILED",
+          cause,
+        }));
+      };
+      server.once("error", onError);
+      server.listen({ host: this.config.host, port: this.config.port }, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    const address = this.address();
+    return this.#listening(address, storage);
+  }
+
+  /** Connections that could give their slot up now, by number: what a primary chooses from (protocol.md §7). */
+  slotCandidates(): SlotCandidate<number>[] {
+    return [...this.#slotCandidates()].map((candidate) => ({ ...candidate, connection: candidate.connection.peer.connection }));
+  }
+
+  /** Evicts connection number `id` (a primary chose it); false if it is gone or busy again. */
+  evictConnection(id: number): boolean {
+    for (const candidate of this.#slotCandidates()) {
+      if (candidate.connection.peer.connection !== id) continue;
+      this.#evict(candidate);
+      return true;
+    }
+    return false;
+  }
+
+  /** The storage and users' folders and the TLS certificate, with the sweepers; nothing listens yet. */
+  async #open(): Promise<Storage> {
     const storage = await this.#openStorage(this.config);
     this.#storage = storage;
     try {
@@ -155,27 +232,11 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       void this.#sharing?.store.sweep(Date.now() - EXPIRED_LINK_KEPT_MS).catch(() => undefined);
     }, 3_600_000);
     this.#linkSweeper.unref();
-    // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
-    // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
-    // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
-    // connection ends its side itself, protocol.md §5).
-    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER, allowHalfOpen: true }, (socket) => this.#accept(socket));
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (cause: Error): void => {
-        this.#server = undefined;
-        reject(new ServerError(`cannot listen on ${this.config.host}:${this.config.port}: ${cause.message}`, {
-          code: "LISTEN_FAILED",
-          cause,
-        }));
-      };
-      server.once("error", onError);
-      server.listen({ host: this.config.host, port: this.config.port }, () => {
-        server.off("error", onError);
-        resolve();
-      });
-    });
-    const address = this.address();
+    return storage;
+  }
+
+  /** Announces where connections are served. */
+  #listening(address: { host: string; port: number }, storage: Storage): ListeningEvent {
     const info: ListeningEvent = {
       ...address,
       dir: storage.location,
@@ -202,7 +263,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
    * INVALID_CONFIG and the running one stays.
    */
   async reload(input: ServerConfigInput): Promise<void> {
-    if (!this.#server || !this.#storage) throw new ServerError("reload() needs a running server", { code: "BAD_STATE" });
+    if (!this.#started || !this.#storage) throw new ServerError("reload() needs a running server", { code: "BAD_STATE" });
     const checked = checkServerConfig(input);
     if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
     const next = checked.config;
@@ -238,7 +299,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
    * asking connection reached. The HTTP side (@ferry/share-web) calls it once its listener is up.
    */
   async enableSharing(baseUrl: (localAddress: string) => string): Promise<ShareStore> {
-    if (!this.#server) throw new ServerError("enableSharing() needs a running server", { code: "BAD_STATE" });
+    if (!this.#started) throw new ServerError("enableSharing() needs a running server", { code: "BAD_STATE" });
     if (this.#sharing) return this.#sharing.store;
     const store = await this.#openShares(this.config);
     this.#sharing = { store, baseUrl };
@@ -290,7 +351,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     return {
       connections: this.#connections.size,
       resumableInProgress: storage?.resumableInProgress() ?? 0,
-      blockedAddresses: this.#auth.blockedAddresses(),
+      blockedAddresses: await this.#auth.blockedAddresses(),
       storageFreeBytes: storage ? await storage.freeBytes().catch(() => null) : null,
       quotas,
     };
@@ -298,7 +359,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
 
   /** Resolves if the server listens and its storage takes files now (readiness); rejects with why not. */
   async ready(): Promise<void> {
-    if (!this.#server || !this.#storage) throw new ServerError("the server is not listening", { code: "BAD_STATE" });
+    if (!this.#started || !this.#storage) throw new ServerError("the server is not listening", { code: "BAD_STATE" });
     await this.#storage.probe();
   }
 
@@ -354,6 +415,10 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     if (socket !== plain) plain.on("error", () => undefined);
     const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
     const ip = socket.remoteAddress ?? "?";
+    if (this.#gate) {
+      this.#admitThroughGate(this.#gate, socket, remote, ip);
+      return;
+    }
     if ((this.#perIp.get(ip) ?? 0) >= this.config.maxClientsPerIp) {
       this.#rejectBusy(socket, remote, `${plural(this.config.maxClientsPerIp, "connection")} from ${ip}`);
       return;
@@ -363,8 +428,32 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    this.#serve(socket, ++this.#connectionCount, ip);
+  }
+
+  #admitThroughGate(gate: ConnectionGate, socket: Socket, remote: string, ip: string): void {
+    // Until the gate answers, the socket is held (its bytes wait in its buffer); a stop meanwhile closes it.
+    this.#rejected.add(socket);
+    gate.admit(ip).then(
+      (verdict) => {
+        this.#rejected.delete(socket);
+        if (!verdict.admitted) return this.#rejectBusy(socket, remote, verdict.why);
+        if (!this.#started || socket.destroyed) return gate.release(verdict.id);
+        this.#serve(socket, verdict.id, undefined, () => gate.release(verdict.id));
+      },
+      () => {
+        this.#rejected.delete(socket);
+        this.#rejectBusy(socket, remote, "the server is stopping");
+      },
+    );
+  }
+
+  /** Serves an admitted connection; `countedIp`: the per-IP count taken for it, given back when it ends. */
+  #serve(socket: Socket, id: number, countedIp?: string, released?: () => void): void {
+    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+    const ip = socket.remoteAddress ?? "?";
     const storage = this.#storage!;
-    const peer = { connection: ++this.#connectionCount, remote };
+    const peer = { connection: id, remote };
     const context: ConnectionContext = {
       config: this.config,
       storage,
@@ -385,9 +474,12 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
       this.#evicted.delete(connection);
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perIp.set(ip, left);
-      else this.#perIp.delete(ip);
+      released?.();
+      if (countedIp !== undefined) {
+        const left = (this.#perIp.get(countedIp) ?? 1) - 1;
+        if (left > 0) this.#perIp.set(countedIp, left);
+        else this.#perIp.delete(countedIp);
+      }
       this.#running.delete(running);
     });
     this.#running.add(running);
@@ -399,33 +491,44 @@ export class FerryServer extends EventEmitter<ServerEvents> {
    * else the one idle longest, if idle for slotGraceMs. Silent peers cannot lock working ones out.
    */
   #evictOne(): boolean {
-    const now = performance.now();
-    let victim: { connection: Connection; unproven: boolean; since: number } | undefined;
-    for (const connection of this.#connections) {
-      if (this.#evicted.has(connection)) continue;
-      const claim = connection.slotClaim();
-      if (!claim || now - claim.since < this.config.slotGraceMs) continue;
-      const unproven = claim.kind === "unproven";
-      if (!victim || (unproven && !victim.unproven) || (unproven === victim.unproven && claim.since < victim.since)) {
-        victim = { connection, unproven, since: claim.since };
-      }
-    }
+    const victim = chooseVictim(this.#slotCandidates(), this.config.slotGraceMs);
     if (!victim) return false;
-    this.#evicted.add(victim.connection);
-    this.emit("connection-evicted", { ...victim.connection.peer, reason: victim.unproven ? "unproven" : "idle", idleMs: Math.round(now - victim.since) });
-    victim.connection.evict();
+    this.#evict(victim);
     return true;
   }
 
-  // A client beyond max-clients gets a clear BUSY error (a raw peer sees a few bytes), not a hang.
+  /** Connections not already evicted that could give their slot up, with how long they have held it. */
+  *#slotCandidates(): Generator<SlotCandidate<Connection>> {
+    const now = performance.now();
+    for (const connection of this.#connections) {
+      if (this.#evicted.has(connection)) continue;
+      const claim = connection.slotClaim();
+      if (claim) yield { connection, unproven: claim.kind === "unproven", idleMs: now - claim.since };
+    }
+  }
+
+  #evict(victim: SlotCandidate<Connection>): void {
+    this.#evicted.add(victim.connection);
+    this.emit("connection-evicted", { ...victim.connection.peer, reason: victim.unproven ? "unproven" : "idle", idleMs: Math.round(victim.idleMs) });
+    victim.connection.evict();
+  }
+
   #rejectBusy(socket: Socket, remote: string, why: string): void {
-    socket.on("error", () => undefined);
     this.#rejected.add(socket);
     socket.once("close", () => this.#rejected.delete(socket));
-    new FrameWriter(socket).write(encodeControl({ type: "error", code: "BUSY", message: `server busy: ${why}, try again later` }));
+    refuseBusy(socket, why);
     this.emit("connection-rejected", { remote, code: "BUSY" });
-    void lingerThenClose(socket, socket[Symbol.asyncIterator]());
   }
+}
+
+/**
+ * A client beyond the caps gets a clear BUSY error (a raw peer sees a few bytes), not a hang; the
+ * socket closes once the peer has had time to read it.
+ */
+function refuseBusy(socket: Socket, why: string): void {
+  socket.on("error", () => undefined);
+  new FrameWriter(socket).write(encodeControl({ type: "error", code: "BUSY", message: `server busy: ${why}, try again later` }));
+  void lingerThenClose(socket, socket[Symbol.asyncIterator]());
 }
 
 /** "1 client", "64 clients". */

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { FileDigest } from "@ferry/protocol";
@@ -35,6 +36,12 @@ export class StorageIndex {
   readonly #entries = new Map<string, IndexEntry>();
   readonly #file: string;
   #log: FileHandle | undefined;
+  /**
+   * Shared with other processes (`ferry-server --workers N`): every line is appended at once and
+   * synchronously (another worker may list the file as soon as STORED is sent), lines others append
+   * are read before each lookup, and the log is compacted only when the primary opens it.
+   */
+  #shared: { append: number; read: number; consumed: number } | undefined;
   /** Lines in the log file (written or queued) since it was last compacted. */
   #logLines = 0;
   #tail: Promise<unknown> = Promise.resolve();
@@ -45,25 +52,48 @@ export class StorageIndex {
     this.#file = file;
   }
 
-  static async load(dir: string): Promise<StorageIndex> {
+  /** Reads the log and compacts it; `shared`: the worker's way, neither compacted nor buffered (see #shared). */
+  static async load(dir: string, options: { shared?: boolean } = {}): Promise<StorageIndex> {
     const file = path.join(dir, INDEX_FILE);
     const index = new StorageIndex(file);
-    const text = await readFile(file, "utf8").catch(() => "");
-    for (const raw of text.split("\n")) {
-      if (!raw) continue;
-      try {
-        const line = JSON.parse(raw) as Line;
-        if ("deleted" in line) index.#entries.delete(line.name);
-        else if (typeof line.sha256 === "string") index.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "sha256", hex: line.sha256 } });
-        else if (typeof line.blake3 === "string") index.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "blake3", hex: line.blake3 } });
-      } catch {
-        // a torn last line after a crash: skip it
-      }
+    if (options.shared) {
+      const append = openSync(file, "a", 0o644);
+      index.#shared = { append, read: openSync(file, "r"), consumed: 0 };
+      index.#catchUp();
+      return index;
     }
+    index.#replay(await readFile(file, "utf8").catch(() => ""));
     await index.#compact();
     return index;
   }
 
+  /** Applies complete lines of the log, in order. */
+  #replay(text: string): void {
+    for (const raw of text.split("\n")) {
+      if (!raw) continue;
+      try {
+        const line = JSON.parse(raw) as Line;
+        if ("deleted" in line) this.#entries.delete(line.name);
+        else if (typeof line.sha256 === "string") this.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "sha256", hex: line.sha256 } });
+        else if (typeof line.blake3 === "string") this.#entries.set(line.name, { size: line.size, mtime: line.mtime, digest: { algorithm: "blake3", hex: line.blake3 } });
+      } catch {
+        // a torn last line after a crash: skip it
+      }
+    }
+  }
+
+  /** Shared: applies the lines appended since the last look (one fstat when there are none). */
+  #catchUp(): void {
+    const shared = this.#shared!;
+    const size = fstatSync(shared.read).size;
+    if (size <= shared.consumed) return;
+    const chunk = Buffer.allocUnsafe(size - shared.consumed);
+    const got = readSync(shared.read, chunk, 0, chunk.length, shared.consumed);
+    // Only whole lines are taken: one another process is still writing is read again next time.
+    const end = chunk.subarray(0, got).lastIndexOf(0x0a) + 1;
+    shared.consumed += end;
+    this.#replay(chunk.toString("utf8", 0, end));
+  }
   /** Rewrites the log as one line per live entry (written aside, renamed over it) and reopens it. */
   async #compact(): Promise<void> {
     const compacted = [...this.#entries].map(([name, e]) => `${JSON.stringify(lineOf(name, e))}\n`).join("");
@@ -78,6 +108,7 @@ export class StorageIndex {
 
   /** The recorded digest, if the file still has the size and mtime it was published with. */
   lookup(name: string, size: number, mtime: number): FileDigest | null {
+    if (this.#shared) this.#catchUp();
     const entry = this.#entries.get(name);
     return entry && entry.size === size && entry.mtime === mtime ? entry.digest : null;
   }
@@ -92,12 +123,27 @@ export class StorageIndex {
   }
 
   async close(): Promise<void> {
+    if (this.#shared) {
+      closeSync(this.#shared.append);
+      closeSync(this.#shared.read);
+      this.#shared = undefined;
+      return;
+    }
     await this.#tail;
     await this.#log?.close();
     this.#log = undefined;
   }
 
   #append(line: Line): void {
+    if (this.#shared) {
+      // One write(2) with O_APPEND: lines of several processes never interleave. Failures only lose cache lines.
+      try {
+        writeSync(this.#shared.append, `${JSON.stringify(line)}\n`);
+      } catch {
+        // the cache line is lost; the file is not
+      }
+      return;
+    }
     if (!this.#log) return;
     this.#pending.push(`${JSON.stringify(line)}\n`);
     this.#logLines++;

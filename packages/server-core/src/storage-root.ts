@@ -13,7 +13,8 @@ import { FsyncBatch } from "./fsync-batch.js";
 import { ResumableFile } from "./resumable-file.js";
 import { LocalReader } from "./local-reader.js";
 import { Quota } from "./quota.js";
-import type { Facts, PartialHeader, Published, Storage, StoredReader } from "./storage.js";
+import { PartialTable, type PartialLedger } from "./partial-table.js";
+import type { Facts, PartialHeader, Published, QuotaLedger, Storage, StoredReader } from "./storage.js";
 
 export type { Facts, Published } from "./storage.js";
 
@@ -23,6 +24,19 @@ interface RootOptions {
   maxPartials?: number;
   /** Told of every batch of fsyncs (metrics). */
   onFsync?: (files: number, durationMs: number) => void;
+  /** A worker's root (`ferry-server --workers N`): what is kept across workers, kept by the primary. */
+  shared?: SharedRootState;
+}
+
+/**
+ * What a worker's storage root asks of the primary (@ferry/server-workers) instead of keeping it
+ * itself, so guarantees hold across workers: resumable-upload locks and interrupted uploads, and
+ * quota ledgers. The index log is shared through the file system; naming needs nothing, since
+ * link(2) and rename(2) decide it in the kernel. Folders are named by their real path.
+ */
+export interface SharedRootState {
+  partials(dir: string): PartialLedger;
+  quota(dir: string, limit: number): Promise<QuotaLedger>;
 }
 
 /** Uploads up to this size are written synchronously as they arrive (see SmallFile). */
@@ -67,13 +81,8 @@ export class StorageRoot implements Storage {
   // O_EXCL still refuses any name that exists.
   readonly #tempPrefix = randomBytes(6).toString("hex");
   #tempCounter = 0;
-  readonly #activePartials = new Set<string>();
-  /**
-   * Bytes of partial uploads on disk waiting to be resumed (not being received now), by key: they
-   * count against quotas. In the order they were last suspended, oldest first (the first evicted).
-   */
-  readonly #waitingPartials = new Map<string, number>();
-  readonly #maxPartials: number;
+  /** Resumable uploads here: received now and waiting to be resumed (this process's, or the primary's). */
+  readonly #partials: PartialLedger;
   /** Folders inside this root that are roots of their own (users' folders), by "path/" prefix. */
   readonly #subRoots = new Map<string, StorageRoot>();
 
@@ -87,7 +96,7 @@ export class StorageRoot implements Storage {
     this.#dirSync = new DirectorySync(this.#fsyncBatch);
     this.#fsync = options.fsync;
     this.#index = index;
-    this.#maxPartials = options.maxPartials ?? Infinity;
+    this.#partials = options.shared ? options.shared.partials(dir) : new PartialTable(dir, options.maxPartials);
   }
 
   get location(): string {
@@ -118,9 +127,11 @@ export class StorageRoot implements Storage {
         throw new Error(`${dir} resolves to ${real}, outside ${options.within}`);
       }
       const { within: _within, ...rootOptions } = options;
-      const root = new StorageRoot(real, rootOptions, await StorageIndex.load(real));
+      const root = new StorageRoot(real, rootOptions, await StorageIndex.load(real, { shared: options.shared !== undefined }));
+      // A worker's siblings are writing temp files here: the primary swept before they started.
+      if (options.shared) return root;
       await root.#sweepTemps();
-      if (options.partialTtlMs !== undefined) await root.#sweepOwnPartials(options.partialTtlMs);
+      if (options.partialTtlMs !== undefined) await root.#partials.sweep(options.partialTtlMs);
       return root;
     } catch (cause) {
       if (cause instanceof ServerError) throw cause;
@@ -136,87 +147,32 @@ export class StorageRoot implements Storage {
    * connection at a time: a second one gets IN_PROGRESS until the first suspends or finishes.
    */
   async openResumable(key: string, header: PartialHeader, algorithm: DigestAlgorithm = "sha256"): Promise<{ file: ResumableFile; offset: number }> {
-    if (this.#activePartials.has(key)) {
-      throw new ServerError("this upload is being sent on another connection", { code: "IN_PROGRESS" });
-    }
-    const waiting = this.#waitingPartials.get(key);
-    if (waiting === undefined) await this.#makeRoomForPartial();
-    this.#activePartials.add(key);
-    // While it is received, the upload's quota reservation covers its bytes; suspended, they count again.
-    this.#waitingPartials.delete(key);
+    await this.#partials.claim(key);
     try {
       return await ResumableFile.open(this.dir, key, header, algorithm, {
-        onClose: () => this.#activePartials.delete(key),
-        onSuspend: (bytes) => {
-          this.#waitingPartials.delete(key); // re-inserted last: the most recently used
-          this.#waitingPartials.set(key, bytes);
-        },
+        onClose: () => this.#partials.closed(key),
+        onSuspend: (bytes) => this.#partials.suspended(key, bytes),
       });
     } catch (error) {
-      this.#activePartials.delete(key);
-      if (waiting !== undefined) this.#waitingPartials.set(key, waiting);
+      this.#partials.unclaim(key);
       throw error;
     }
   }
 
-  /**
-   * A new partial is about to be made: past maxPartials, the one suspended longest ago goes (a
-   * user cannot pile up interrupted uploads, protocol.md §4.2). Partials being received are never
-   * evicted; there are at most as many of them as connections.
-   */
-  async #makeRoomForPartial(): Promise<void> {
-    while (this.#waitingPartials.size > 0 && this.#waitingPartials.size + this.#activePartials.size >= this.#maxPartials) {
-      await this.#deletePartial(this.#waitingPartials.keys().next().value!);
-    }
+  /** This folder's resumable uploads: what a primary answers its workers with (not its users' folders). */
+  get partials(): PartialLedger {
+    return this.#partials;
   }
 
-  /** Removes a partial upload's data and journal, and stops counting it. */
-  async #deletePartial(key: string): Promise<void> {
-    this.#waitingPartials.delete(key);
-    const data = path.join(this.dir, `${PARTIAL_PREFIX}${key}`);
-    await unlink(data).catch(() => undefined);
-    await unlink(`${data}.journal`).catch(() => undefined);
-  }
-
-  /** Bytes held by partial uploads waiting to be resumed, but for the one with key `except`. */
+  /** Bytes held by partial uploads waiting to be resumed, but for the one with key `except` (this process's table). */
   waitingPartialBytes(except?: string): number {
-    let bytes = 0;
-    for (const [key, size] of this.#waitingPartials) if (key !== except) bytes += size;
-    return bytes;
+    return this.#partials instanceof PartialTable ? this.#partials.waitingBytes(except) : 0;
   }
 
   /** Deletes partial uploads untouched for `ttlMs` (and not being received now); counts the others. */
   async sweepPartials(ttlMs: number): Promise<number> {
-    let swept = await this.#sweepOwnPartials(ttlMs);
+    let swept = await this.#partials.sweep(ttlMs);
     for (const folder of this.#subRoots.values()) swept += await folder.sweepPartials(ttlMs);
-    return swept;
-  }
-
-  async #sweepOwnPartials(ttlMs: number): Promise<number> {
-    let swept = 0;
-    const now = Date.now();
-    const kept: { key: string; size: number; mtime: number }[] = [];
-    for (const entry of await readdir(this.dir)) {
-      if (!entry.startsWith(PARTIAL_PREFIX) || entry.endsWith(".journal")) continue;
-      const key = entry.slice(PARTIAL_PREFIX.length);
-      if (this.#activePartials.has(key)) continue;
-      const data = path.join(this.dir, entry);
-      const info = await lstat(data).catch(() => undefined);
-      if (info && now - info.mtimeMs < ttlMs) {
-        kept.push({ key, size: info.size, mtime: info.mtimeMs });
-        continue;
-      }
-      if (!info) {
-        this.#waitingPartials.delete(key);
-        continue;
-      }
-      await this.#deletePartial(key);
-      swept++;
-    }
-    // Kept ones are counted; at start-up this fills the map, oldest first as eviction expects.
-    for (const { key, size } of kept.sort((a, b) => a.mtime - b.mtime)) {
-      if (!this.#activePartials.has(key)) this.#waitingPartials.set(key, size);
-    }
     return swept;
   }
 
@@ -441,7 +397,7 @@ export class StorageRoot implements Storage {
   }
 
   resumableInProgress(): number {
-    let count = this.#activePartials.size;
+    let count = this.#partials.activeCount();
     for (const folder of this.#subRoots.values()) count += folder.resumableInProgress();
     return count;
   }
@@ -492,8 +448,8 @@ export class StorageRoot implements Storage {
   }
 
   /** The quota ledger of this folder, measured now from its files. */
-  quota(limit: number): Promise<Quota> {
-    return Quota.measure(this, limit);
+  quota(limit: number): Promise<QuotaLedger> {
+    return this.#options.shared ? this.#options.shared.quota(this.dir, limit) : Quota.measure(this, limit);
   }
 
   /** The root whose index holds `name`, and the name relative to it. */

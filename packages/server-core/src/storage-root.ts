@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, rmdirS
 import { lstat, open, readdir, realpath, statfs, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { availableDigests, linkFirstFree, makeDirectories, PARTIAL_PREFIX, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
+import { availableDigests, linkFirstFree, makeDirectories, publishWithPolicy, type PublishTarget } from "@ferry/node-io";
 import { compareNames, folderMarker, isReservedName, listedDigest, pathProblem, quoteName, sameDigest, type ConflictPolicy, type DigestAlgorithm, type FileDigest, type ListEntry } from "@ferry/protocol";
 import { ServerError } from "./errors.js";
 import { SmallFile } from "./small-file.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isLoopbackHost, type ServerConfig } from "@ferry/protocol";
 import type { FerryServer } from "@ferry/server-core";
-import { startAdmin, type AdminServer, type ServerMetrics } from "@ferry/server-admin";
+import { startAdmin, type AdminServer, type AdminTarget, type MetricsSource } from "@ferry/server-admin";
 import { ConfigError } from "./config.js";
 
 /**
@@ -21,7 +21,7 @@ export function adminAddress(config: ServerConfig): { host: string; port: number
   return { host, port: Number(config.admin!.slice(at + 1)) };
 }
 
-export async function startAdminPort(server: FerryServer, metrics: ServerMetrics, config: ServerConfig): Promise<AdminServer & { url: string }> {
+export async function startAdminPort(server: AdminTarget & Pick<FerryServer, "authorizes">, metrics: MetricsSource, config: ServerConfig): Promise<AdminServer & { url: string }> {
   const { host, port } = adminAddress(config);
   const beyond = !isLoopbackHost(host);
   const tls = beyond && config.tls ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined;

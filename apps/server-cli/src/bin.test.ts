@@ -1,67 +1,12 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
+import { onCleanup, runCleanups, startServer, run, tempDir, waitFor } from "./testing/server-process.js";
 
-const BIN = fileURLToPath(new URL("../dist/ferry-server.mjs", import.meta.url));
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "ferry-server-cli-"));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the built ferry-server and waits for its "listening on HOST:PORT" line. */
-async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-    await exited;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      const match = /listening on 127\.0\.0\.1:(\d+)|"event":"listening".*?"port":(\d+)/.exec(out);
-      if (match) resolve(Number(match[1] ?? match[2]));
-    });
-    void exited.then((code) => reject(new Error(`exited ${code} before listening:\n${out}`)));
-  });
-  return { child, port, output: () => out, exited };
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-  let stderr = "";
-  let stdout = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { code, stderr, stdout };
-}
-
-/** Waits for a condition of the server's output; the test's hang detector is the only ceiling. */
-async function waitFor(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
-}
+afterEach(runCleanups);
 
 describe("ferry-server binary", () => {
   it("serves uploads, logs the lab's lines with numbers, and stops cleanly on SIGTERM", async () => {
@@ -113,16 +58,17 @@ describe("ferry-server binary", () => {
     expect(await server.exited).toBe(0);
     const lines = server.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const line of lines) {
-      expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String), pid: server.child.pid, msg: expect.any(String) });
+      expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String), pid: expect.any(Number), msg: expect.any(String) });
     }
-    expect(lines[0]).toMatchObject({ level: "info", event: "listening", msg: expect.stringContaining("listening on"), host: "127.0.0.1", port: server.port });
+    // Workers (one per core by default) log their connections under their own pid; the server's own lines are the primary's.
+    expect(lines[0]).toMatchObject({ level: "info", event: "listening", pid: server.child.pid, msg: expect.stringContaining("listening on"), host: "127.0.0.1", port: server.port });
     expect(lines).toContainEqual(expect.objectContaining({ level: "warn", warning: "open" }));
     // One child logger per connection: its lines carry conn and remote, once each.
     expect(lines).toContainEqual(expect.objectContaining({ event: "upload-stored", conn: 1, name: "logged.txt", sha256: createHash("sha256").update("logged").digest("hex"), msg: expect.stringContaining("Received successfully from client 1") }));
     const fastLine = lines.find((line) => line.event === "upload-stored" && line.name === "fast.txt");
     expect(fastLine).toMatchObject({ blake3: fastStored.digest.hex, msg: expect.stringContaining(`blake3 ${fastStored.digest.hex}`) });
     expect(fastLine).not.toHaveProperty("sha256");
-    expect(lines.at(-1)).toMatchObject({ msg: "stopped", signal: "SIGTERM" });
+    expect(lines.at(-1)).toMatchObject({ msg: "stopped", signal: "SIGTERM", pid: server.child.pid });
   });
 
   it("--log json: a fatal start-up error is a JSON line too (level fatal, its code and exit code)", async () => {
@@ -437,7 +383,7 @@ describe("ferry-server operator kit (docs/operations.md)", () => {
     const dir = await tempDir();
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
-    cleanups.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    onCleanup(() => new Promise<void>((resolve) => busy.close(() => resolve())));
     const taken = (busy.address() as net.AddressInfo).port;
     const inUse = await run(["--port", "0", "--dir", dir, "--http", String(taken)]);
     expect(inUse.code).toBe(4);

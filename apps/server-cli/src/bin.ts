@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { isLoopbackHost } from "@ferry/protocol";
 import { FerryServer, ServerError } from "@ferry/server-core";
 import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";
 import { ensureSelfSignedCertificate } from "./self-signed.js";
@@ -16,6 +15,9 @@ import { startShareListener } from "./share-listener.js";
 import { adminAddress, startAdminPort } from "./admin.js";
 import { ServerMetrics } from "@ferry/server-admin";
 import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
+import cluster from "node:cluster";
+import { warnAtStart } from "./start-warnings.js";
+import { runPrimary, runWorker, workerCount } from "./workers.js";
 
 const program = new Command()
   .name("ferry-server")
@@ -41,6 +43,7 @@ const program = new Command()
   .option("--http <[host:]port>", "serve share links (ferry share) over HTTP here, HTTPS with TLS (env FERRY_HTTP; a port alone binds 127.0.0.1)")
   .option("--public-url <url>", "the URL share links are printed with, when visitors come through a proxy or a name (env FERRY_PUBLIC_URL)")
   .option("--admin <[host:]port>", "serve /metrics, /healthz and /readyz over HTTP here (env FERRY_ADMIN; a port alone binds 127.0.0.1; beyond loopback needs TLS and users)")
+  .option("--workers <n>", "processes serving connections, sharing every limit and lock (env FERRY_WORKERS; default: the number of cores; 1: one process)")
   .option("--grace <ms>", "on Ctrl+C/SIGTERM, how long uploads in progress may finish", "10000")
   .addOption(new Option("--log <format>", "log line format").choices(["text", "json"]).default("text"))
   .addHelpText(
@@ -60,6 +63,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
   .action(async (flags: ServerFlags & { grace: string; log: LogFormat }) => {
     log = createServerLog(flags.log);
     const { logger } = log;
+    if (cluster.isWorker) return runWorker(flags, log);
     const { config, autoTlsDir } = await loadServerConfig(flags);
     if (autoTlsDir) {
       const made = await ensureSelfSignedCertificate(autoTlsDir).catch((cause: unknown) => {
@@ -67,6 +71,8 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
       });
       if (made.created) logger.info({ stateDir: autoTlsDir }, `made a self-signed TLS certificate in ${autoTlsDir}`);
     }
+    const workers = workerCount(config);
+    if (workers > 1) return runPrimary(flags, config, workers, log, Number(flags.grace) || 10_000);
     const server = new FerryServer(config, config.s3 && config.db ? { storage: openCluster, shares: openClusterShares } : {});
     attachEventLog(server, log);
     // Counting from the first connection: the metrics listen before the server starts.
@@ -77,20 +83,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
     if (admin) logger.info({ event: "admin-listening", host: admin.host, port: admin.port }, `admin on ${admin.url} (/metrics, /healthz, /readyz)`);
     const web = config.http ? await startShareListener(server, config) : undefined;
     if (web) logger.info({ event: "http-listening", url: web.url }, `share links on ${web.url} (ferry share)`);
-    if (info.open) {
-      logger.warn(
-        { warning: "open" },
-        `WARNING: no users are configured, so this server is OPEN: anyone who can reach ${info.host}:${info.port} ` +
-          `can read, write and delete files in ${info.dir}.${isLoopbackHost(info.host) ? " (Only this machine can reach it.)" : ""} ` +
-          "Add users to the config file (ferry-server token NAME) to require tokens.",
-      );
-    }
-    if (info.raw && !isLoopbackHost(info.host)) {
-      logger.warn({ warning: "raw-beyond-loopback" }, "warning: raw uploads are on and the server is reachable beyond this machine; anyone who can connect can store files");
-    }
-    if (!config.tls && config.users.length > 0 && !isLoopbackHost(info.host)) {
-      logger.warn({ warning: "tokens-in-clear" }, "warning: tokens travel in clear text without TLS; use --tls auto or --tls-cert/--tls-key");
-    }
+    warnAtStart(logger, info, config);
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {

@@ -25,6 +25,7 @@ export interface ServerFlags {
   admin?: string;
   http?: string;
   publicUrl?: string;
+  workers?: string;
 }
 
 /** What the CLI does before the server starts: make (or reuse) a self-signed certificate there. */
@@ -64,6 +65,7 @@ const ENV_KEYS = {
   FERRY_ADMIN: "admin",
   FERRY_HTTP: "http",
   FERRY_PUBLIC_URL: "publicUrl",
+  FERRY_WORKERS: "workers",
 } as const;
 
 const NUMERIC = new Set([
@@ -79,6 +81,7 @@ const NUMERIC = new Set([
   "maxFilesPerConnection",
   "minFreeBytes",
   "minBytesPerSecond",
+  "workers",
 ]);
 const BOOLEAN = new Set(["raw", "fsync", "allowAnonymous"]);
 
@@ -151,6 +154,7 @@ export async function loadServerConfig(flags: ServerFlags, env: NodeJS.ProcessEn
   if (flags.http !== undefined) merged.http = flags.http;
   if (typeof merged.http === "string" && /^\d+$/.test(merged.http)) merged.http = `127.0.0.1:${merged.http}`;
   if (flags.publicUrl !== undefined) merged.publicUrl = flags.publicUrl;
+  if (flags.workers !== undefined) merged.workers = coerce("workers", flags.workers, "--workers");
   const s3 = { ...(merged.s3 as Record<string, unknown> | undefined) };
   if (env.FERRY_S3_ENDPOINT) s3.endpoint = env.FERRY_S3_ENDPOINT;
   if (env.FERRY_S3_BUCKET) s3.bucket = env.FERRY_S3_BUCKET;

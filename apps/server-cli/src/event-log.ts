@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { ServerLog } from "./logger.js";
-import type { FileDigest } from "@ferry/protocol";
-import type { FerryServer, ServerEvents } from "@ferry/server-core";
+import type { FileDigest, ServerConfig } from "@ferry/protocol";
+import type { FerryServer, ListeningEvent, ServerEvents } from "@ferry/server-core";
+
+type ReloadedEvent = ServerEvents["reloaded"][0];
 import { digestByAlgorithm, formatBytes, formatDigest, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
 // Events that mean something went wrong for a client; the rest are the normal course of things.
@@ -13,7 +15,7 @@ const WARN: ReadonlySet<keyof ServerEvents> = new Set(["connection-rejected", "c
  * time and throughput; the event's fields ride along (`event`, and `conn` from the connection's
  * child logger). Levels: info, warn for a client's failures, error for a server bug.
  */
-export function attachEventLog(server: FerryServer, { logger, eventLine }: ServerLog): void {
+export function attachEventLog(server: FerryServer, { logger, eventLine }: ServerLog, options: { worker?: boolean } = {}): void {
   const connections = new Map<number, Logger>();
   // `fields` may be a function: fields built only for JSON records (text mode never pays for them).
   const emit = (event: keyof ServerEvents, text: string, fields: (object & { connection?: number }) | (() => object & { connection?: number })): void => {
@@ -28,14 +30,8 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
     if (child) delete rest.remote;
     log[level]({ event, ...(connection !== undefined && !child ? { conn: connection } : {}), ...rest }, text);
   };
-  server.on("listening", (e) => {
-    const c = server.config;
-    emit(
-      "listening",
-      `listening on ${e.host}:${e.port} — storing in ${e.dir} (max ${c.maxClients} clients, raw uploads ${e.raw ? "on" : "off"}, ${e.open ? "OPEN (no users)" : `${c.users.length} user${c.users.length === 1 ? "" : "s"}`}${e.tlsFingerprint ? `, TLS ${e.tlsFingerprint}` : ""}${c.fsync ? "" : ", fsync OFF"})`,
-      e,
-    );
-  });
+  // A worker's listening and reloads are told once, by its primary (workers.ts).
+  if (!options.worker) server.on("listening", (e) => emit("listening", listeningText(e, server.config), e));
   server.on("connection", (e) => {
     connections.set(e.connection, logger.child({ conn: e.connection, remote: e.remote }));
     emit("connection", `Connected with client ${e.connection} (${e.remote})`, e);
@@ -74,8 +70,7 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
   );
   server.on("listed", (e) => emit("listed", `Client ${e.connection} listed ${e.path === null ? "everything" : printable(e.path)}: ${e.entries} entr${e.entries === 1 ? "y" : "ies"}`, e));
   server.on("partials-swept", (e) => emit("partials-swept", `Deleted ${e.count} interrupted upload${e.count === 1 ? "" : "s"} nobody resumed`, e));
-  server.on("reloaded", (e) =>
-    emit("reloaded", `SIGHUP: configuration reloaded (${e.users} user${e.users === 1 ? "" : "s"}${e.retired ? `; ${e.retired} connection${e.retired === 1 ? "" : "s"} whose token was withdrawn will close after their transfer` : ""})`, e),
+  if (!options.worker) server.on("reloaded", (e) => emit("reloaded", reloadedText(e), e)
   );
   server.on("request-failed", (e) => {
     const what = e.name === null ? e.request : `${e.request} ${printable(e.name)}`;
@@ -106,4 +101,14 @@ export function attachEventLog(server: FerryServer, { logger, eventLine }: Serve
 function withDigestKey<E extends { digest: FileDigest }>(e: E): Omit<E, "digest"> & Partial<Record<FileDigest["algorithm"], string>> {
   const { digest, ...rest } = e;
   return { ...rest, ...digestByAlgorithm(digest) };
+}
+
+/** The line a server starts with; `workers`: how many processes serve (ferry-server --workers N). */
+export function listeningText(e: ListeningEvent, c: ServerConfig, workers = 1): string {
+  const processes = workers > 1 ? `, ${workers} workers` : "";
+  return `listening on ${e.host}:${e.port} — storing in ${e.dir} (max ${c.maxClients} clients${processes}, raw uploads ${e.raw ? "on" : "off"}, ${e.open ? "OPEN (no users)" : `${c.users.length} user${c.users.length === 1 ? "" : "s"}`}${e.tlsFingerprint ? `, TLS ${e.tlsFingerprint}` : ""}${c.fsync ? "" : ", fsync OFF"})`;
+}
+
+export function reloadedText(e: ReloadedEvent): string {
+  return `SIGHUP: configuration reloaded (${e.users} user${e.users === 1 ? "" : "s"}${e.retired ? `; ${e.retired} connection${e.retired === 1 ? "" : "s"} whose token was withdrawn will close after their transfer` : ""})`;
 }

@@ -134,6 +134,11 @@ export const ServerConfigSchema = z.strictObject({
     .optional(),
   /** The URL share links are made with when visitors reach the listener through a proxy or a name ("https://files.example.org"). */
   publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Processes serving connections (`ferry-server --workers N`; docs/operations.md): absent, the
+   * command takes the number of cores; 1 serves in one process. Every guarantee holds across them.
+   */
+  workers: z.int().min(1).max(1024).optional(),
   /** Cluster storage: bytes of file data held in memory on their way to the store, server-wide. */
   maxBufferedBytes: z.int().min(16 * 1024 * 1024).default(256 * 1024 * 1024),
 }).refine((config) => (config.s3 === undefined) === (config.db === undefined), {

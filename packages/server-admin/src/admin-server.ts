@@ -3,7 +3,10 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { isLoopbackHost } from "@ferry/protocol";
 import { ServerError, type FerryServer } from "@ferry/server-core";
-import type { ServerMetrics } from "./metrics.js";
+import type { MetricsSource } from "./cluster-metrics.js";
+
+/** What the admin port reports on: a FerryServer, or the primary of its workers. */
+export type AdminTarget = Pick<FerryServer, "listening" | "ready">;
 
 export interface AdminOptions {
   host: string;
@@ -33,7 +36,7 @@ export interface AdminServer {
  * label quotas. Off by default; bound to loopback unless told otherwise, and then only with TLS and
  * a user's token, the data port's rules (docs/operations.md).
  */
-export async function startAdmin(server: FerryServer, metrics: ServerMetrics, options: AdminOptions): Promise<AdminServer> {
+export async function startAdmin(server: AdminTarget, metrics: MetricsSource, options: AdminOptions): Promise<AdminServer> {
   if (!isLoopbackHost(options.host) && (!options.tls || !options.authorize)) {
     throw new ServerError(
       `the admin port on ${options.host} is reachable beyond this machine: it needs TLS (tls cert and key) and users (tokens), as the data port does; or bind it to 127.0.0.1`,

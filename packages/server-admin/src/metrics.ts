@@ -23,6 +23,7 @@ export class ServerMetrics {
     quotaUsed: Gauge<"user">;
     quotaLimit: Gauge<"user">;
   };
+  #refreshing: Promise<void> | undefined;
   /** Offsets uploads resumed from, by connection and name, so received bytes count what crossed the wire. */
   readonly #resumedFrom = new Map<string, number>();
 
@@ -42,7 +43,8 @@ export class ServerMetrics {
     const authFailures = counter("ferry_auth_failures_total", "Failed authentications, by code (AUTH_REQUIRED, AUTH_FAILED).", ["code"]);
     const swept = counter("ferry_partials_swept_total", "Interrupted resumable uploads deleted after partialTtlMs.");
     const internal = counter("ferry_internal_errors_total", "Bugs: exceptions the server did not expect.");
-    const reloads = counter("ferry_reloads_total", "Configurations taken by reload (SIGHUP).");
+    // Every worker takes each reload: counted once over workers.
+    const reloads = new Counter({ name: "ferry_reloads_total", help: "Configurations taken by reload (SIGHUP).", registers, aggregator: "max" });
     const links = counter("ferry_share_links_total", "Share links made and revoked, by action (created, revoked).", ["action"]);
     const linkDownloads = counter("ferry_share_downloads_total", "Share-link downloads (a file, or a zip) that ended, by outcome (complete, stopped).", ["outcome"]);
     const linkSent = counter("ferry_share_sent_bytes_total", "File bytes sent through share links (zips: the bytes of the files inside).");
@@ -52,14 +54,19 @@ export class ServerMetrics {
     const uploadSeconds = histogram("ferry_upload_duration_seconds", "Time from PUT to STORED of completed uploads.", DURATION_BUCKETS);
     const downloadSeconds = histogram("ferry_download_duration_seconds", "Time from GET to GET_END of completed downloads.", DURATION_BUCKETS);
     const fsyncSeconds = histogram("ferry_fsync_duration_seconds", "Time of each batch of fsyncs before publishing (local storage).", FSYNC_BUCKETS);
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers });
+    // Gauges are read from server.stats() as they are collected (a scrape, or a primary asking its
+    // workers). Over workers (ferry-server --workers N), per-worker counts add up ("sum"); figures
+    // every worker reads from the same place (the primary's, the disk's) are taken once ("max").
+    const refresh = (): Promise<void> => (this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined)));
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[] = [], aggregator: "sum" | "max" = "sum") =>
+      new Gauge<L>({ name, help, labelNames, registers, aggregator, collect: refresh });
     this.#gauges = {
       open: gauge("ferry_connections_open", "Connections being served now."),
       resumable: gauge("ferry_resumable_uploads_active", "Resumable uploads being received now."),
-      blocked: gauge("ferry_blocked_addresses", "Addresses refused now for too many failed authentications."),
-      free: gauge("ferry_storage_free_bytes", "Free bytes of the storage directory (absent for an object store)."),
-      quotaUsed: gauge("ferry_quota_used_bytes", "Bytes stored by each user with a quota.", ["user"]),
-      quotaLimit: gauge("ferry_quota_limit_bytes", "Quota of each user with one.", ["user"]),
+      blocked: gauge("ferry_blocked_addresses", "Addresses refused now for too many failed authentications.", [], "max"),
+      free: gauge("ferry_storage_free_bytes", "Free bytes of the storage directory (absent for an object store).", [], "max"),
+      quotaUsed: gauge("ferry_quota_used_bytes", "Bytes stored by each user with a quota.", ["user"], "max"),
+      quotaLimit: gauge("ferry_quota_limit_bytes", "Quota of each user with one.", ["user"], "max"),
     };
 
     server.on("connection", () => connections.inc());
@@ -110,7 +117,11 @@ export class ServerMetrics {
   }
 
   /** The Prometheus text exposition, gauges read now. */
-  async render(): Promise<string> {
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  async #refresh(): Promise<void> {
     const stats = await this.#server.stats();
     const g = this.#gauges;
     g.open.set(stats.connections);
@@ -124,7 +135,6 @@ export class ServerMetrics {
       g.quotaUsed.set({ user: quota.user }, quota.usedBytes);
       g.quotaLimit.set({ user: quota.user }, quota.limitBytes);
     }
-    return this.registry.metrics();
   }
 
   get contentType(): string {

@@ -86,7 +86,7 @@ export interface ConnectionGate {
 }
 
 /** Keys reload() cannot change on a running server (they need a restart). */
-const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin", "http", "publicUrl"] as const;
+const FIXED_KEYS = ["host", "port", "dir", "s3", "db", "maxBufferedBytes", "admin", "http", "publicUrl", "workers"] as const;
 
 export class FerryServer extends EventEmitter<ServerEvents> {
   #config: ServerConfig;

@@ -1,4 +1,4 @@
-import type { ServerConfig, ServerConfigInput } from "@ferry/protocol";
+import type { ServerConfig } from "@ferry/protocol";
 import type {
   AuthFailureLedger,
   ConnectionGate,
@@ -44,14 +44,11 @@ export function workerServerOptions(peer: RpcPeer, config: ServerConfig, options
 }
 
 /**
- * Answers the primary's calls on a worker: which connections could give their slot up, evicting
- * one, and taking a reloaded configuration.
+ * Answers the primary's calls on a worker: which connections could give their slot up (the primary
+ * chooses among all workers' when the server is full), and evicting the one it chose.
  */
 export function serveWorker(peer: RpcPeer, server: FerryServer): void {
-  peer
-    .handle("candidates", (): SlotCandidate<number>[] => server.slotCandidates())
-    .handle("evict", (id: number) => server.evictConnection(id))
-    .handle("reload", (config: ServerConfigInput) => server.reload(config));
+  peer.handle("candidates", (): SlotCandidate<number>[] => server.slotCandidates()).handle("evict", (id: number) => server.evictConnection(id));
 }
 
 /** A folder's resumable-upload table, kept by the primary; this worker counts only its own. */

@@ -40,6 +40,7 @@ const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measuremen
   ferry: (w, dir) => runFerry(w, dir),
   "ferry-blake3": (w, dir) => runFerry(w, dir, LOCAL, "blake3"),
   "ferry-cli": runFerryCli,
+  "ferry-workers-2": (w, dir) => runFerry(w, dir, LOCAL, "sha256", 2),
   "ferry-cluster": (w, dir) => runFerry(w, dir, { args: () => cluster!.freshStore(), env: cluster!.env }),
   "ferry-download": (w, dir) => runFerryDownload(w, dir),
   "ferry-blake3-download": (w, dir) => runFerryDownload(w, dir, "blake3"),
@@ -64,8 +65,9 @@ try {
   for (const workload of workloads) {
     // W1 also with --digest blake3 both ways (protocol.md §4.7): what the opt-in buys, in the same run.
     // ferry-cli (W1, W2): the `ferry send` process users run, start-up included, beside the library driver.
+    // ferry-workers-2 (W3, W4): the same server with --workers 2 beside --workers 1, for many connections at once.
     const tools: ToolName[] =
-      workload.id === "W1" ? ["ferry", "ferry-cli", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : workload.id === "W2" ? ["ferry", "ferry-cli", "raw-pipe"] : ["ferry", "raw-pipe"];
+      workload.id === "W1" ? ["ferry", "ferry-cli", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : workload.id === "W2" ? ["ferry", "ferry-cli", "raw-pipe"] : ["ferry", "ferry-workers-2", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
     if (haveRsync && workload.id === "W1") tools.push("rsync-download");

@@ -70,6 +70,19 @@ export function statCpuMs(stat: string, which: { own: boolean; children: boolean
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
+/** `pid` and its children (a ferry-server primary's workers), from /proc. */
+export async function processTree(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
+  return [pid, ...children.split(" ").filter(Boolean).map(Number)];
+}
+
+/** CPU ms of `pid` and its live children, summed (a primary and its workers). */
+export async function treeCpuMs(pid: number): Promise<number> {
+  let total = 0;
+  for (const member of await processTree(pid)) total += await cpuMs(member).catch(() => 0);
+  return total;
+}
+
 export async function hasCommand(name: string): Promise<boolean> {
   const running = start("sh", ["-c", `command -v ${name}`]);
   return (await running.exited) === 0;

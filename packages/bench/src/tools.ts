@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuMs, peakRss, start, statCpuMs, waitForOutput, type Running } from "./processes.js";
+import { cpuMs, peakRss, processTree, start, statCpuMs, treeCpuMs, waitForOutput, type Running } from "./processes.js";
 import { freePort, type Workload } from "./workloads.js";
 
 /** What one run of one tool on one workload measured. RSS is null where it cannot be read. */
@@ -20,6 +20,7 @@ export type ToolName =
   | "ferry"
   | "ferry-blake3"
   | "ferry-cli"
+  | "ferry-workers-2"
   | "ferry-cluster"
   | "ferry-download"
   | "ferry-blake3-download"
@@ -62,10 +63,14 @@ function reportedCpu(runs: Running[]): number {
   return runs.reduce((sum, run) => sum + reported(run).cpuMs, 0);
 }
 
-/** Reads a ferry-server's peak RSS and the CPU it used since `cpuBefore`, then stops it. */
+/**
+ * Reads a ferry-server's peak RSS and the CPU it used since `cpuBefore`, then stops it. With
+ * workers, both are of every process: the CPU summed, the RSS the sum of each one's peak.
+ */
 async function stopMeasured(server: Running, cpuBefore: number): Promise<{ serverRss: number; serverCpuMs: number }> {
-  const serverRss = await peakRss(server.child.pid!);
-  const serverCpuMs = (await cpuMs(server.child.pid!)) - cpuBefore;
+  const tree = await processTree(server.child.pid!);
+  const serverRss = (await Promise.all(tree.map(peakRss))).reduce((sum, rss) => sum + rss, 0);
+  const serverCpuMs = (await treeCpuMs(server.child.pid!)) - cpuBefore;
   server.child.kill("SIGTERM");
   await server.exited;
   return { serverRss, serverCpuMs };
@@ -81,15 +86,15 @@ async function allExited(runs: Running[]): Promise<void> {
 }
 
 /** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
-export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL, digest: "sha256" | "blake3" = "sha256"): Promise<Measurement> {
+export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL, digest: "sha256" | "blake3" = "sha256", workers = 1): Promise<Measurement> {
   const storage = await backend.args(runDir);
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", String(workers), ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const clients = workload.clients.map((paths) =>
     start(process.execPath, [DRIVER, String(port), String(workload.connectionsPerClient), ...paths], digestEnv(digest)),
   );
-  const serverCpuBefore = await cpuMs(server.child.pid!);
+  const serverCpuBefore = await treeCpuMs(server.child.pid!);
   await allExited(clients);
   const ms = performance.now() - t0;
   const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
@@ -101,12 +106,12 @@ export async function runFerry(workload: Workload, runDir: string, backend: Back
  * downloads it; the clock covers that process from start to its verified, renamed file.
  */
 export async function runFerryDownload(workload: Workload, runDir: string, digest: "sha256" | "blake3" = "sha256"): Promise<Measurement> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const file = workload.clients[0]![0]!;
   // Uploaded with the same digest, so the file is recorded as a user of that digest would have it.
   await allExited([start(process.execPath, [DRIVER, String(port), "1", file], digestEnv(digest))]);
-  const serverCpuBefore = await cpuMs(server.child.pid!);
+  const serverCpuBefore = await treeCpuMs(server.child.pid!);
   const t0 = performance.now();
   const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")], digestEnv(digest));
   await allExited([client]);
@@ -157,9 +162,9 @@ export async function runNetcat(workload: Workload, runDir: string): Promise<Mea
  * from its spawn to its exit, start-up and the folder's LIST included, against the same server.
  */
 export async function runFerryCli(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
-  const serverCpuBefore = await cpuMs(server.child.pid!);
+  const serverCpuBefore = await treeCpuMs(server.child.pid!);
   const t0 = performance.now();
   const client = startWithCpu(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([client]);
@@ -173,7 +178,7 @@ export async function runFerryCli(workload: Workload, runDir: string): Promise<M
  * users run it, timed on its second run against a server that already holds every file.
  */
 export async function runFerryResend(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const send = () => start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([send()]);
@@ -247,7 +252,7 @@ export async function runRsyncDownload(workload: Workload, runDir: string): Prom
 
 /** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
 export async function cliStartupMs(file: string, runDir: string): Promise<number> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", path.join(runDir, "startup")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "startup")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const client = start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), file]);

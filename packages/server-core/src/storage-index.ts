@@ -41,7 +41,7 @@ export class StorageIndex {
    * synchronously (another worker may list the file as soon as STORED is sent), lines others append
    * are read before each lookup, and the log is compacted only when the primary opens it.
    */
-  #shared: { append: number; read: number; consumed: number } | undefined;
+  #shared: { append: number; read: number; consumed: number; fresh: boolean } | undefined;
   /** Lines in the log file (written or queued) since it was last compacted. */
   #logLines = 0;
   #tail: Promise<unknown> = Promise.resolve();
@@ -58,7 +58,7 @@ export class StorageIndex {
     const index = new StorageIndex(file);
     if (options.shared) {
       const append = openSync(file, "a", 0o644);
-      index.#shared = { append, read: openSync(file, "r"), consumed: 0 };
+      index.#shared = { append, read: openSync(file, "r"), consumed: 0, fresh: false };
       index.#catchUp();
       return index;
     }
@@ -82,9 +82,16 @@ export class StorageIndex {
     }
   }
 
-  /** Shared: applies the lines appended since the last look (one fstat when there are none). */
+  /**
+   * Shared: applies the lines appended since the last look. Once per turn of the event loop: a
+   * listing's thousands of lookups cost one fstat (6 µs here), and a request that follows another
+   * worker's STORED always arrives in a later turn. docs/performance.md, "Every core".
+   */
   #catchUp(): void {
     const shared = this.#shared!;
+    if (shared.fresh) return;
+    shared.fresh = true;
+    queueMicrotask(() => (shared.fresh = false));
     const size = fstatSync(shared.read).size;
     if (size <= shared.consumed) return;
     const chunk = Buffer.allocUnsafe(size - shared.consumed);

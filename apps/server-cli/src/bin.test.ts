@@ -4,11 +4,20 @@ import net from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
-import { onCleanup, runCleanups, startServer, run, tempDir, waitFor } from "./testing/server-process.js";
+import { BIN, onCleanup, runCleanups, startServer, run, tempDir, waitFor } from "./testing/server-process.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 
 afterEach(runCleanups);
 
 describe("ferry-server binary", () => {
+  it("runs as a command of its own, with the node flags its first line names", async () => {
+    // `#!/usr/bin/env -S node --max-semi-space-size=1` (docs/performance.md, "Young generation").
+    expect((await readFile(BIN, "utf8")).split("\n", 1)[0]).toBe("#!/usr/bin/env -S node --max-semi-space-size=1");
+    const { stdout } = await promisify(execFile)(BIN, ["--version"]);
+    expect(stdout.trim()).toBe("0.1.0");
+  });
+
   it("serves uploads, logs the lab's lines with numbers, and stops cleanly on SIGTERM", async () => {
     const dir = await tempDir();
     const server = await startServer(["--port", "0", "--dir", dir, "--no-fsync"]);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, Option } from "commander";
 import { FerryServer, ServerError } from "@ferry/server-core";
 import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";
@@ -63,7 +63,7 @@ Users (name, tokenSha256, permissions, dir, quotaBytes) live in the --config fil
   .action(async (flags: ServerFlags & { grace: string; log: LogFormat }) => {
     log = createServerLog(flags.log);
     const { logger } = log;
-    if (cluster.isWorker) return runWorker(flags, log);
+    if (cluster.isWorker) return runWorker(log);
     const { config, autoTlsDir } = await loadServerConfig(flags);
     if (autoTlsDir) {
       const made = await ensureSelfSignedCertificate(autoTlsDir).catch((cause: unknown) => {

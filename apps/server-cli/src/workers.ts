@@ -48,6 +48,8 @@ export async function runPrimary(flags: ServerFlags, config: ServerConfig, count
     const channel: Channel = { send: (message) => void worker.send(message), onMessage: (listener) => void worker.on("message", listener) };
     const peer = primary.attach(worker.id, channel);
     peers.set(worker.id, peer);
+    // The configuration in force, reloads included: a worker started later serves what its siblings serve.
+    peer.handle("config", () => primary.config);
     return new Promise<Ready>((resolve, reject) => {
       peer.handle("worker.ready", (ready: Ready) => resolve(ready));
       peer.handle("worker.failed", (failure: { code: ServerErrorCode; message: string }) => reject(new ServerError(failure.message, { code: failure.code })));
@@ -152,7 +154,7 @@ export async function runPrimary(flags: ServerFlags, config: ServerConfig, count
  * A worker: a FerryServer on the shared data port whose caps, locks, quotas and links are the
  * primary's. Signals are the primary's to act on; a worker whose primary is gone exits.
  */
-export async function runWorker(flags: ServerFlags, log: ServerLog): Promise<void> {
+export async function runWorker(log: ServerLog): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => undefined);
   process.on("disconnect", () => {
     log.flush();
@@ -160,7 +162,7 @@ export async function runWorker(flags: ServerFlags, log: ServerLog): Promise<voi
   });
   const peer = new RpcPeer({ send: (message) => void process.send!(message), onMessage: (listener) => void process.on("message", listener) });
   try {
-    const { config } = await loadServerConfig(flags);
+    const config = await peer.call<ServerConfig>("config");
     const clusterStorage = config.s3 !== undefined && config.db !== undefined;
     const server = new FerryServer(config, {
       ...workerServerOptions(peer, config, { sharesAtPrimary: !clusterStorage }),

@@ -28,7 +28,8 @@ async function rss(pid: number): Promise<number> {
 }
 
 async function serve(dir: string, flags: string[]): Promise<{ server: Running; port: number }> {
-  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--dir", dir, "--no-fsync", "--log", "json", ...flags]);
+  // One process: its RSS is the server's (the figures of docs/security.md are per process).
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", dir, "--no-fsync", "--log", "json", ...flags]);
   const port = Number((await waitForOutput(server, /"port":(\d+)/))[1]);
   return { server, port };
 }

@@ -192,6 +192,23 @@ if ("skipped" in env) {
       }
     });
 
+    it("ferry-server --workers 2 on the cluster: both workers serve one store, each file listed with its digest", async () => {
+      const server = await spawnServer(cluster.config.s3.endpoint, cluster.config.s3.bucket, cluster.dbUrl, 2);
+      try {
+        const bodies = Array.from({ length: 6 }, (_, i) => Buffer.alloc(100_000 + i, i + 1));
+        const clients = await Promise.all(bodies.map(() => FerryClient.connect({ port: server.port })));
+        await Promise.all(clients.map((client, i) => client.uploadStream([bodies[i]!], { name: `w${i}.bin`, size: bodies[i]!.length })));
+        await Promise.all(clients.map((client) => client.close()));
+        const check = await FerryClient.connect({ port: server.port });
+        const listed = (await check.list()).filter((entry) => entry.name.startsWith("w"));
+        await check.close();
+        expect(listed.map((entry) => [entry.name, entry.sha256])).toEqual(bodies.map((body, i) => [`w${i}.bin`, sha256(body)]));
+      } finally {
+        server.child.kill("SIGTERM");
+        await server.exited;
+      }
+    });
+
     it("fails an upload with STORAGE_ERROR when the object store goes away, publishes nothing, and resumes once it is back", async () => {
       // A proxy of its own: killing it leaves the one the other tests use alone.
       const proxy = await startProxy();
@@ -227,9 +244,9 @@ if ("skipped" in env) {
   });
 }
 
-/** A ferry-server process on the cluster store; resolves once it listens. */
-async function spawnServer(endpoint: string, bucket: string, db: string): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [SERVER_BIN, "-p", "0", "--log", "json", "--no-fsync", "--s3-endpoint", endpoint, "--s3-bucket", bucket, "--db", db], {
+/** A ferry-server process on the cluster store (one process unless `workers`: its pid is the server's); resolves once it listens. */
+async function spawnServer(endpoint: string, bucket: string, db: string, workers = 1): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [SERVER_BIN, "-p", "0", "--workers", String(workers), "--log", "json", "--no-fsync", "--s3-endpoint", endpoint, "--s3-bucket", bucket, "--db", db], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env },
   });

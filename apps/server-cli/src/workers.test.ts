@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { FerryClient } from "@ferry/client-core";
 import { onCleanup, run, runCleanups, startServer, tempDir, waitFor, type Running } from "./testing/server-process.js";
@@ -110,6 +110,29 @@ describe("ferry-server --workers", () => {
     await third.uploadStream([Buffer.from("after")], { name: "after.txt", size: 5 });
     await Promise.all([third.close(), first.close().catch(() => undefined), second.close().catch(() => undefined)]);
     expect(jsonLines(server).find((line) => line["event"] === "worker-exited")).toMatchObject({ level: "warn", signal: "SIGKILL" });
+  });
+
+  it("SIGTERM lets an upload in progress on a worker finish before the server exits 0", async () => {
+    const dir = await tempDir();
+    const server = await startServer(["--port", "0", "--dir", dir, "--no-fsync", "--log", "json", "--workers", "2", "--grace", "60000"]);
+    const client = await FerryClient.connect({ port: server.port });
+    const half = Buffer.alloc(4 * 1024 * 1024, 7);
+    let signalled!: () => void;
+    const stopping = new Promise<void>((resolve) => (signalled = resolve));
+    async function* body(): AsyncGenerator<Buffer> {
+      yield half;
+      await stopping; // the rest only once the server is stopping
+      yield half;
+    }
+    const upload = client.uploadStream(body(), { name: "finished.bin", size: 2 * half.length });
+    await waitFor(() => count(server, "upload-started") === 1);
+    server.child.kill("SIGTERM");
+    await waitFor(() => server.output().includes("SIGTERM: stopping"));
+    signalled();
+    expect((await upload).name).toBe("finished.bin");
+    await client.close();
+    expect(await server.exited).toBe(0);
+    expect((await stat(path.join(dir, "finished.bin"))).size).toBe(2 * half.length);
   });
 
   it("SIGTERM stops every worker and exits 0", async () => {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isLoopbackHost, type ServerConfig } from "@ferry/protocol";
 import type { FerryServer } from "@ferry/server-core";
-import { startAdmin, type AdminServer, type AdminTarget, type MetricsSource } from "@ferry/server-admin";
+import type { AdminServer, AdminTarget, MetricsSource } from "@ferry/server-admin";
 import { ConfigError } from "./config.js";
 
 /**
@@ -26,6 +26,7 @@ export async function startAdminPort(server: AdminTarget & Pick<FerryServer, "au
   const beyond = !isLoopbackHost(host);
   const tls = beyond && config.tls ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) } : undefined;
   const authorize = beyond && config.users.length > 0 ? (token: string | undefined, ip: string) => server.authorizes(token, ip) : undefined;
+  const { startAdmin } = await import("@ferry/server-admin");
   const admin = await startAdmin(server, metrics, { host, port, ...(tls ? { tls } : {}), ...(authorize ? { authorize } : {}) });
   const shown = admin.host.includes(":") ? `[${admin.host}]` : admin.host;
   return { ...admin, url: `${tls ? "https" : "http"}://${shown}:${admin.port}` };

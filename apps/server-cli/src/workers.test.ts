@@ -24,9 +24,9 @@ const count = (server: Running, event: string): number => jsonLines(server).filt
 const user = (name: string, token: string) => ({ name, tokenSha256: createHash("sha256").update(token).digest("hex"), permissions: ["read", "write", "delete"] });
 
 /** One GET on a connection of its own (so each may reach another worker): the status. */
-function getStatus(url: string): Promise<number> {
+function getStatus(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (response) => {
+    http.get(url, { agent: false, headers }, (response) => {
       response.resume();
       response.on("end", () => resolve(response.statusCode ?? 0));
     }).on("error", reject);
@@ -94,6 +94,20 @@ describe("ferry-server --workers", () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push(await getStatus(`${shared.url}/f/notes.txt`));
     expect(statuses).toEqual([200, 200, 410, 410]);
+  });
+
+  it("wrong share passwords count together over every worker: the 11th try is refused, even the right one", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "secret.txt"), "guarded");
+    const server = await startServer(["--port", "0", "--dir", dir, "--http", "0", "--log", "json", "--workers", "2"]);
+    await waitFor(() => count(server, "http-listening") === 1);
+    const client = await FerryClient.connect({ port: server.port });
+    const shared = await client.share({ kind: "download", paths: ["secret.txt"], expiresIn: 60, password: "right-password" });
+    await client.close();
+    const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`x:${password}`).toString("base64")}` });
+    // Each on a connection of its own: round-robin spreads them over both workers' listeners.
+    for (let i = 0; i < 10; i++) expect(await getStatus(`${shared.url}/f/secret.txt`, basic("wrong-password"))).toBe(401);
+    expect(await getStatus(`${shared.url}/f/secret.txt`, basic("right-password"))).toBe(429);
   });
 
   it("replaces a worker that dies; its connections give their slots back", async () => {

@@ -2,8 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import type { ServerConfig } from "@ferry/protocol";
 import { FerryServer, LocalShareStore, ServerError, type ListeningEvent, type ServerErrorCode } from "@ferry/server-core";
-import { RpcPeer, serveWorker, WorkerPrimary, workerServerOptions, type Channel } from "@ferry/server-workers";
-import { ServerMetrics, shareMetricsWithPrimary, workersMetrics } from "@ferry/server-admin";
+import { RpcPeer, serveWorker, WorkerPrimary, workerPasswordFailures, workerServerOptions, type Channel } from "@ferry/server-workers";
 import { loadServerConfig, type ServerFlags } from "./config.js";
 import { attachEventLog, listeningText, reloadedText } from "./event-log.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
@@ -98,7 +97,7 @@ export async function runPrimary(flags: ServerFlags, config: ServerConfig, count
           ready: () => anyPeer().call("ready"),
           authorizes: (token: string | undefined, ip: string) => anyPeer().call<boolean>("authorizes", token, ip),
         },
-        workersMetrics(),
+        (await import("@ferry/server-admin")).workersMetrics(),
         config,
       )
     : undefined;
@@ -169,9 +168,12 @@ export async function runWorker(log: ServerLog): Promise<void> {
       ...(clusterStorage ? { storage: openCluster, shares: openClusterShares } : {}),
     });
     attachEventLog(server, log, { worker: true });
-    if (config.admin) shareMetricsWithPrimary(new ServerMetrics(server));
+    if (config.admin) {
+      const { ServerMetrics, shareMetricsWithPrimary } = await import("@ferry/server-admin");
+      shareMetricsWithPrimary(new ServerMetrics(server));
+    }
     const info = await server.start();
-    const web = config.http ? await startShareListener(server, config) : undefined;
+    const web = config.http ? await startShareListener(server, config, workerPasswordFailures(peer)) : undefined;
     serveWorker(peer, server);
     peer
       .handle("ready", () => server.ready())

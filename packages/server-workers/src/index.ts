@@ -1,3 +1,3 @@
 export { RpcPeer, channelPair, type Channel } from "./rpc.js";
 export { WorkerPrimary, type PrimaryOptions } from "./primary.js";
-export { workerServerOptions, serveWorker } from "./worker.js";
+export { workerServerOptions, workerPasswordFailures, serveWorker } from "./worker.js";

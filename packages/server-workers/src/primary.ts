@@ -47,6 +47,8 @@ export class WorkerPrimary {
   readonly #options: PrimaryOptions;
   readonly #workers = new Map<number, Holdings>();
   readonly #failures = new AuthFailures();
+  /** Wrong share-link passwords per address and link (share-web), apart from the data port's failures. */
+  readonly #unlockFailures = new AuthFailures();
   // Connection caps, as FerryServer keeps them in one process.
   readonly #connections = new Map<number, { worker: number; ip: string }>();
   readonly #perIp = new Map<string, number>();
@@ -117,6 +119,8 @@ export class WorkerPrimary {
       })
       .handle("auth.isBlocked", (ip: string, limits: FailureLimits) => this.#failures.blockedNow(ip, limits))
       .handle("auth.blocked", (limits: FailureLimits) => this.#failures.countBlocked(limits))
+      .handle("unlock.end", (key: string, failed: boolean, at: number, limits: FailureLimits) => this.#unlockFailures.end(key, failed, at, limits))
+      .handle("unlock.isBlocked", (key: string, limits: FailureLimits) => this.#unlockFailures.blockedNow(key, limits))
       .handle("partials.claim", async (dir: string, key: string) => {
         const table = (await this.#folder(dir)).partials;
         await table.claim(key);

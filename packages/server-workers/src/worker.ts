@@ -44,6 +44,19 @@ export function workerServerOptions(peer: RpcPeer, config: ServerConfig, options
 }
 
 /**
+ * The share listener's count of wrong link passwords (share-web's `passwordFailures`), kept by the
+ * primary so that guesses spread over workers count together. Only failures are recorded there.
+ */
+export function workerPasswordFailures(peer: RpcPeer): AuthFailureLedger {
+  return {
+    begin: async () => ({ ok: true }),
+    end: (key, failed, at, limits) => peer.note("unlock.end", key, failed, at, limits),
+    isBlocked: (key, limits) => peer.call<boolean>("unlock.isBlocked", key, limits),
+    blockedAddresses: async () => 0,
+  };
+}
+
+/**
  * Answers the primary's calls on a worker: which connections could give their slot up (the primary
  * chooses among all workers' when the server is full), and evicting the one it chose.
  */

@@ -7,7 +7,7 @@ import formbody from "@fastify/formbody";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { entryDigest, isLoopbackHost, type ListEntry } from "@ferry/protocol";
-import { checkSharePassword, RateWatch, ServerError, type FerryServer } from "@ferry/server-core";
+import { checkSharePassword, RateWatch, ServerError, type AuthFailureLedger, type FerryServer } from "@ferry/server-core";
 import { attachment, fileBody, planFileResponse } from "./file-response.js";
 import { folderZip, type ZipEntry } from "./folder-zip.js";
 import { statusFor } from "./http-status.js";
@@ -30,6 +30,11 @@ export interface ShareWebOptions {
   requestsPerLinkPerMinute?: number;
   /** Downloads and uploads in flight through one link at a time (default 16); more get 429. */
   transfersPerLink?: number;
+  /**
+   * Wrong share passwords per address and link (10 in 15 min, then 429); default: this listener's
+   * own count. A worker of `ferry-server --workers N` passes the primary's.
+   */
+  passwordFailures?: AuthFailureLedger;
   /** Where style.css, upload.js and tus.min.js are (default: assets/ beside this module; tus.min.js from tus-js-client if absent). */
   assetsDir?: string;
 }
@@ -93,7 +98,7 @@ export async function startShareWeb(server: FerryServer, options: ShareWebOption
     if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", PAGE_CSP);
   });
 
-  const handler = new ShareHandler(server, options.transfersPerLink ?? 16, new LinkRate(options.requestsPerLinkPerMinute ?? 1200), assets);
+  const handler = new ShareHandler(server, options.transfersPerLink ?? 16, new LinkRate(options.requestsPerLinkPerMinute ?? 1200), assets, new UnlockFailures(options.passwordFailures));
   app.get("/assets/:file", (request, reply) => handler.asset(request, reply));
   app.route({ method: ["GET", "HEAD", "POST", "PATCH", "OPTIONS"], url: "/s/*", handler: (request, reply) => handler.handle(request, reply) });
   app.setNotFoundHandler((_request, reply) => sendEnded(reply, 404));
@@ -165,11 +170,12 @@ class ShareHandler {
   readonly #transfersPerLink: number;
   readonly #assets: Assets;
   readonly #active = new Map<string, number>();
-  readonly #failures = new UnlockFailures();
+  readonly #failures: UnlockFailures;
   readonly #rate: LinkRate;
 
-  constructor(server: FerryServer, transfersPerLink: number, rate: LinkRate, assets: Assets) {
+  constructor(server: FerryServer, transfersPerLink: number, rate: LinkRate, assets: Assets, failures: UnlockFailures) {
     this.#server = server;
+    this.#failures = failures;
     this.#transfersPerLink = transfersPerLink;
     this.#rate = rate;
     this.#assets = assets;
@@ -195,7 +201,7 @@ class ShareHandler {
     if (!this.#rate.take(link.record.key, Date.now())) return sendText(reply, 429, "this share is taking too many requests; try again in a minute");
     if (rest[0] === "unlock" && rest.length === 1 && request.method === "POST") return this.#unlock(request, reply, link, base, secret);
     if (link.record.password !== null) {
-      if (this.#failures.blocked(request.ip, link.fingerprint, Date.now())) return sendText(reply, 429, "too many wrong passwords for this link; try again later");
+      if (await this.#failures.blocked(request.ip, link.fingerprint)) return sendText(reply, 429, "too many wrong passwords for this link; try again later");
       if (!(await unlocked(link, parseCookies(request.headers.cookie), request.headers.authorization))) {
         if (request.headers.authorization) this.#failures.failed(request.ip, link.fingerprint, Date.now());
         if (rest.length === 0 && request.method === "GET") {
@@ -254,7 +260,7 @@ class ShareHandler {
   async #unlock(request: FastifyRequest, reply: FastifyReply, link: OpenLink, base: string, secret: string): Promise<FastifyReply> {
     const now = Date.now();
     if (link.record.password === null) return reply.redirect(`${base}/`, 303);
-    if (this.#failures.blocked(request.ip, link.fingerprint, now)) return sendText(reply, 429, "too many wrong passwords for this link; try again later");
+    if (await this.#failures.blocked(request.ip, link.fingerprint)) return sendText(reply, 429, "too many wrong passwords for this link; try again later");
     const password = (request.body as { password?: unknown } | undefined)?.password;
     if (typeof password !== "string" || !(await checkSharePassword(password, link.record.password))) {
       this.#failures.failed(request.ip, link.fingerprint, now);

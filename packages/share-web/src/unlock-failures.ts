@@ -1,30 +1,26 @@
+import { AuthFailures, type AuthFailureLedger, type FailureLimits } from "@ferry/server-core";
+
 /**
  * Wrong passwords per address and link: after `max` failures in `windowMs` the address gets 429
  * for that link until the window passes (on top of the per-address request rate limit and
- * scrypt's cost), so a link's password cannot be guessed at speed.
+ * scrypt's cost), so a link's password cannot be guessed at speed. The count lives in an
+ * AuthFailureLedger: this listener's own, or, under `ferry-server --workers N`, the primary's, so
+ * spreading guesses over workers gains nothing.
  */
 export class UnlockFailures {
-  readonly #failures = new Map<string, number[]>();
+  readonly #ledger: AuthFailureLedger;
+  readonly #limits: FailureLimits;
 
-  constructor(
-    readonly max = 10,
-    readonly windowMs = 15 * 60_000,
-  ) {}
+  constructor(ledger: AuthFailureLedger = new AuthFailures(), max = 10, windowMs = 15 * 60_000) {
+    this.#ledger = ledger;
+    this.#limits = { maxFailures: max, blockMs: windowMs };
+  }
 
-  blocked(ip: string, fingerprint: string, now: number): boolean {
-    return this.#recent(`${ip} ${fingerprint}`, now).length >= this.max;
+  blocked(ip: string, fingerprint: string): Promise<boolean> {
+    return this.#ledger.isBlocked(`${ip} ${fingerprint}`, this.#limits);
   }
 
   failed(ip: string, fingerprint: string, now: number): void {
-    const key = `${ip} ${fingerprint}`;
-    const recent = this.#recent(key, now);
-    recent.push(now);
-    this.#failures.set(key, recent);
-    // Bounded memory: forget the oldest addresses first once many are tracked.
-    if (this.#failures.size > 100_000) this.#failures.delete(this.#failures.keys().next().value!);
-  }
-
-  #recent(key: string, now: number): number[] {
-    return (this.#failures.get(key) ?? []).filter((at) => now - at < this.windowMs);
+    this.#ledger.end(`${ip} ${fingerprint}`, true, now, this.#limits);
   }
 }

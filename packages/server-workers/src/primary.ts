@@ -84,8 +84,10 @@ export class WorkerPrimary {
     return this.#config;
   }
 
+  /** A reload: quotas are measured again from the files on first use, as one process does on reload(). */
   set config(next: ServerConfig) {
     this.#config = next;
+    this.#quotas.clear();
   }
 
   /** Connections being served now, over all workers. */

@@ -156,6 +156,26 @@ describe("storage across workers", () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  it("a reload measures a quota again, whatever limit it held before", async () => {
+    const { primary, a, b } = await startWorkers({ users: [alice({ dir: "alice", quotaBytes: 1_000 })] });
+    const reload = async (quotaBytes: number): Promise<void> => {
+      const next = { ...primary.config, users: [alice({ dir: "alice", quotaBytes })] };
+      await Promise.all([a.server.reload(next), b.server.reload(next)]);
+      primary.config = next;
+    };
+    const first = await FerryClient.connect({ port: a.port, token: TOKEN });
+    await first.uploadStream([Buffer.alloc(600)], { name: "one.bin", size: 600 });
+    await first.close();
+    await reload(2_000);
+    const second = await FerryClient.connect({ port: b.port, token: TOKEN });
+    await second.uploadStream([Buffer.alloc(600)], { name: "two.bin", size: 600 });
+    await second.close();
+    await reload(1_000); // 1,200 bytes stored now: over the old limit
+    const third = await FerryClient.connect({ port: a.port, token: TOKEN });
+    await expect(third.uploadStream([Buffer.alloc(100)], { name: "three.bin", size: 100 })).rejects.toMatchObject({ code: "QUOTA_EXCEEDED" });
+    await third.close();
+  });
+
   it("holds a resumable upload on one worker: the other answers IN_PROGRESS", async () => {
     const { a, b } = await startWorkers({});
     const { peer: sender } = await WirePeer.handshake(a.port);

@@ -44,3 +44,48 @@ it("reads the log's lines by their digest's key: sha256 (every earlier index) an
   expect(index.lookup("new.bin", 4, 12)).toBeNull(); // changed behind the server's back
   await index.close();
 });
+
+// Shared (ferry-server --workers N): each process appends at once and reads the others' lines.
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+it("shared: a line one process appends is found by another in its next turn, deletions too", async () => {
+  const a = await StorageIndex.load(base.dir, { shared: true });
+  const b = await StorageIndex.load(base.dir, { shared: true });
+  a.record("x.bin", entry(4));
+  await nextTurn();
+  expect(b.lookup("x.bin", 4, entry(4).mtime)).toEqual(entry(4).digest);
+  a.forget("x.bin");
+  await nextTurn();
+  expect(b.lookup("x.bin", 4, entry(4).mtime)).toBeNull();
+  await a.close();
+  await b.close();
+});
+
+it("shared: a line still being written is taken only once its end has arrived", async () => {
+  const reader = await StorageIndex.load(base.dir, { shared: true });
+  const line = `${JSON.stringify({ name: "é.bin", size: 2, mtime: entry(2).mtime, sha256: entry(2).digest.hex })}\n`;
+  const bytes = Buffer.from(line);
+  // Cut inside the two-byte "é": the first half is not yet a line, nor valid UTF-8.
+  const cut = bytes.indexOf(0xa9);
+  await writeFile(path.join(base.dir, INDEX_FILE), bytes.subarray(0, cut), { flag: "a" });
+  await nextTurn();
+  expect(reader.lookup("é.bin", 2, entry(2).mtime)).toBeNull();
+  await writeFile(path.join(base.dir, INDEX_FILE), bytes.subarray(cut), { flag: "a" });
+  await nextTurn();
+  expect(reader.lookup("é.bin", 2, entry(2).mtime)).toEqual(entry(2).digest);
+  await reader.close();
+});
+
+it("shared: the log is neither compacted nor rewritten by a worker, only appended to", async () => {
+  const worker = await StorageIndex.load(base.dir, { shared: true });
+  for (let cycle = 0; cycle < 1_500; cycle++) {
+    worker.record("churn.bin", entry(cycle));
+    worker.forget("churn.bin");
+  }
+  await worker.close();
+  expect((await readFile(path.join(base.dir, INDEX_FILE), "utf8")).split("\n").length).toBe(3_001);
+  // The primary's load compacts it.
+  const primary = await StorageIndex.load(base.dir);
+  await primary.close();
+  expect(await readFile(path.join(base.dir, INDEX_FILE), "utf8")).toBe("");
+});

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env node
 import { setMaxListeners } from "node:events";
 import { Command, Option } from "commander";
 import { CONFLICT_POLICIES, type ConflictPolicy } from "@ferry/protocol";

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env node
 import { Command, Option } from "commander";
 import { FerryServer, ServerError } from "@ferry/server-core";
 import { ConfigError, loadServerConfig, type ServerFlags } from "./config.js";

@@ -44,9 +44,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
 const CLIENT_BIN = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
 /**
- * The node flags a bin is shipped with, from its `#!/usr/bin/env -S node …` line: the bench runs
- * Ferry as users do (docs/performance.md, "Young generation"), and the client drivers with the
- * client's flags.
+ * The node flags a bin is shipped with, from a `#!/usr/bin/env -S node …` first line (none today:
+ * docs/performance.md, "Young generation"): the bench runs Ferry as users do, and the client
+ * drivers with the client's flags.
  */
 function shippedFlags(bin: string): string[] {
   const first = readFileSync(bin, "utf8").split("\n", 1)[0] ?? "";

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerConfig } from "@ferry/protocol";
-import type { AuthFailureLedger, FerryServer } from "@ferry/server-core";
-import type { ShareWeb } from "@ferry/share-web";
+import type { FerryServer } from "@ferry/server-core";
+import type { PasswordFailureLedger, ShareWeb } from "@ferry/share-web";
 import { ConfigError } from "./config.js";
 
 /**
@@ -10,7 +10,7 @@ import { ConfigError } from "./config.js";
  * and the zip writer stay out of a server without it: a chunk of its own in the bundle). Its page
  * assets are copied beside the bundle (scripts/bundle.mjs).
  */
-export async function startShareListener(server: FerryServer, config: ServerConfig, passwordFailures?: AuthFailureLedger): Promise<ShareWeb> {
+export async function startShareListener(server: FerryServer, config: ServerConfig, passwordFailures?: PasswordFailureLedger): Promise<ShareWeb> {
   const at = config.http!.lastIndexOf(":");
   const host = config.http!.slice(0, at).replace(/^\[|\]$/g, "");
   const port = Number(config.http!.slice(at + 1));

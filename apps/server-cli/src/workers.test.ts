@@ -33,6 +33,18 @@ function getStatus(url: string, headers: http.OutgoingHttpHeaders = {}): Promise
   });
 }
 
+/** A 2-worker server with --http, and a download link to a file `name` made through it. */
+async function shareThroughWorkers(name: string, limits: { maxDownloads?: number; password?: string }): Promise<{ url: string }> {
+  const dir = await tempDir();
+  await writeFile(path.join(dir, name), "shared through workers");
+  const server = await startServer(["--port", "0", "--dir", dir, "--http", "0", "--log", "json", "--workers", "2"]);
+  await waitFor(() => count(server, "http-listening") === 1);
+  const client = await FerryClient.connect({ port: server.port });
+  const shared = await client.share({ kind: "download", paths: [name], expiresIn: 60, ...limits });
+  await client.close();
+  return shared;
+}
+
 describe("ferry-server --workers", () => {
   it("2: two processes serve one port and number connections once; 1: one process", async () => {
     const two = await startServer(["--port", "0", "--dir", await tempDir(), "--no-fsync", "--log", "json", "--workers", "2"]);
@@ -83,13 +95,7 @@ describe("ferry-server --workers", () => {
   });
 
   it("share links count downloads once over every worker's HTTP listener", async () => {
-    const dir = await tempDir();
-    await writeFile(path.join(dir, "notes.txt"), "shared notes");
-    const server = await startServer(["--port", "0", "--dir", dir, "--http", "0", "--log", "json", "--workers", "2"]);
-    await waitFor(() => count(server, "http-listening") === 1);
-    const client = await FerryClient.connect({ port: server.port });
-    const shared = await client.share({ kind: "download", paths: ["notes.txt"], expiresIn: 60, maxDownloads: 2 });
-    await client.close();
+    const shared = await shareThroughWorkers("notes.txt", { maxDownloads: 2 });
     // Each on a connection of its own, so the listener of either worker may answer: the count is one.
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push(await getStatus(`${shared.url}/f/notes.txt`));
@@ -97,13 +103,7 @@ describe("ferry-server --workers", () => {
   });
 
   it("wrong share passwords count together over every worker: the 11th try is refused, even the right one", async () => {
-    const dir = await tempDir();
-    await writeFile(path.join(dir, "secret.txt"), "guarded");
-    const server = await startServer(["--port", "0", "--dir", dir, "--http", "0", "--log", "json", "--workers", "2"]);
-    await waitFor(() => count(server, "http-listening") === 1);
-    const client = await FerryClient.connect({ port: server.port });
-    const shared = await client.share({ kind: "download", paths: ["secret.txt"], expiresIn: 60, password: "right-password" });
-    await client.close();
+    const shared = await shareThroughWorkers("secret.txt", { password: "right-password" });
     const basic = (password: string) => ({ authorization: `Basic ${Buffer.from(`x:${password}`).toString("base64")}` });
     // Each on a connection of its own: round-robin spreads them over both workers' listeners.
     for (let i = 0; i < 10; i++) expect(await getStatus(`${shared.url}/f/secret.txt`, basic("wrong-password"))).toBe(401);

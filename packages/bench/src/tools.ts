@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -43,18 +42,6 @@ export const LOCAL: Backend = { args: async (runDir) => ["--dir", path.join(runD
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const SERVER_BIN = createRequire(import.meta.url).resolve("@ferry/server-cli/package.json").replace(/package\.json$/, "dist/ferry-server.mjs");
 const CLIENT_BIN = createRequire(import.meta.url).resolve("@ferry/client-cli/package.json").replace(/package\.json$/, "dist/ferry.mjs");
-/**
- * The node flags a bin is shipped with, from a `#!/usr/bin/env -S node …` first line (none today:
- * docs/performance.md, "Young generation"): the bench runs Ferry as users do, and the client
- * drivers with the client's flags.
- */
-function shippedFlags(bin: string): string[] {
-  const first = readFileSync(bin, "utf8").split("\n", 1)[0] ?? "";
-  return /^#!\/usr\/bin\/env -S node(.*)$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
-}
-const SERVER_NODE = [...shippedFlags(SERVER_BIN), SERVER_BIN];
-const CLIENT_NODE = [...shippedFlags(CLIENT_BIN), CLIENT_BIN];
-const DRIVER_FLAGS = shippedFlags(CLIENT_BIN);
 const DRIVER = path.join(here, "ferry-driver.js");
 const DOWNLOAD_DRIVER = path.join(here, "ferry-download-driver.js");
 const RAW_RECEIVER = path.join(here, "raw-receiver.js");
@@ -101,11 +88,11 @@ async function allExited(runs: Running[]): Promise<void> {
 /** Ferry: the real ferry-server binary (fsync on, as shipped) and client-core driver processes. */
 export async function runFerry(workload: Workload, runDir: string, backend: Backend = LOCAL, digest: "sha256" | "blake3" = "sha256", workers = 1): Promise<Measurement> {
   const storage = await backend.args(runDir);
-  const server = start(process.execPath, [...SERVER_NODE, "--port", "0", "--workers", String(workers), ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", String(workers), ...storage, "--max-clients", "1024", "--max-clients-per-ip", "1024"], backend.env);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
   const clients = workload.clients.map((paths) =>
-    start(process.execPath, [...DRIVER_FLAGS, DRIVER, String(port), String(workload.connectionsPerClient), ...paths], digestEnv(digest)),
+    start(process.execPath, [DRIVER, String(port), String(workload.connectionsPerClient), ...paths], digestEnv(digest)),
   );
   const serverCpuBefore = await treeCpuMs(server.child.pid!);
   await allExited(clients);
@@ -119,14 +106,14 @@ export async function runFerry(workload: Workload, runDir: string, backend: Back
  * downloads it; the clock covers that process from start to its verified, renamed file.
  */
 export async function runFerryDownload(workload: Workload, runDir: string, digest: "sha256" | "blake3" = "sha256"): Promise<Measurement> {
-  const server = start(process.execPath, [...SERVER_NODE, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const file = workload.clients[0]![0]!;
   // Uploaded with the same digest, so the file is recorded as a user of that digest would have it.
-  await allExited([start(process.execPath, [...DRIVER_FLAGS, DRIVER, String(port), "1", file], digestEnv(digest))]);
+  await allExited([start(process.execPath, [DRIVER, String(port), "1", file], digestEnv(digest))]);
   const serverCpuBefore = await treeCpuMs(server.child.pid!);
   const t0 = performance.now();
-  const client = start(process.execPath, [...DRIVER_FLAGS, DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")], digestEnv(digest));
+  const client = start(process.execPath, [DOWNLOAD_DRIVER, String(port), path.basename(file), path.join(runDir, "down")], digestEnv(digest));
   await allExited([client]);
   const ms = performance.now() - t0;
   const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
@@ -175,11 +162,11 @@ export async function runNetcat(workload: Workload, runDir: string): Promise<Mea
  * from its spawn to its exit, start-up and the folder's LIST included, against the same server.
  */
 export async function runFerryCli(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [...SERVER_NODE, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const serverCpuBefore = await treeCpuMs(server.child.pid!);
   const t0 = performance.now();
-  const client = startWithCpu(process.execPath, [...CLIENT_NODE, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
+  const client = startWithCpu(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([client]);
   const ms = performance.now() - t0;
   const { serverRss, serverCpuMs } = await stopMeasured(server, serverCpuBefore);
@@ -191,9 +178,9 @@ export async function runFerryCli(workload: Workload, runDir: string): Promise<M
  * users run it, timed on its second run against a server that already holds every file.
  */
 export async function runFerryResend(workload: Workload, runDir: string): Promise<Measurement> {
-  const server = start(process.execPath, [...SERVER_NODE, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "store")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
-  const send = () => start(process.execPath, [...CLIENT_NODE, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
+  const send = () => start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), workload.clients[0]![0]!]);
   await allExited([send()]);
   const t0 = performance.now();
   const again = send();
@@ -265,10 +252,10 @@ export async function runRsyncDownload(workload: Workload, runDir: string): Prom
 
 /** CLI start-up to first byte: spawn `ferry send`, time until the server logs the upload start. */
 export async function cliStartupMs(file: string, runDir: string): Promise<number> {
-  const server = start(process.execPath, [...SERVER_NODE, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "startup")]);
+  const server = start(process.execPath, [SERVER_BIN, "--port", "0", "--workers", "1", "--dir", path.join(runDir, "startup")]);
   const port = Number((await waitForOutput(server, /listening on [^:]+:(\d+)/))[1]);
   const t0 = performance.now();
-  const client = start(process.execPath, [...CLIENT_NODE, "send", "-q", "-p", String(port), file]);
+  const client = start(process.execPath, [CLIENT_BIN, "send", "-q", "-p", String(port), file]);
   await waitForOutput(server, /Receiving file from client/);
   const ms = performance.now() - t0;
   await client.exited;

@@ -35,12 +35,8 @@ export class AuthFailures implements AuthFailureLedger {
   /** Tries per IP whose token is being checked or whose failure is waiting out its delay. */
   readonly #pending = new Map<string, number>();
 
+  // Async for the seam; nothing here awaits, so a check and its count happen together.
   async begin(ip: string, limits: FailureLimits): Promise<TryVerdict> {
-    return this.tryNow(ip, limits);
-  }
-
-  /** begin(), synchronously (the primary answers workers with it). */
-  tryNow(ip: string, limits: FailureLimits): TryVerdict {
     if (this.#recent(ip, limits) + (this.#pending.get(ip) ?? 0) >= limits.maxFailures) {
       const oldest = this.#failures.get(ip)?.[0];
       return { ok: false, liftsAt: oldest === undefined ? null : oldest + limits.blockMs };
@@ -60,18 +56,10 @@ export class AuthFailures implements AuthFailureLedger {
   }
 
   async isBlocked(ip: string, limits: FailureLimits): Promise<boolean> {
-    return this.blockedNow(ip, limits);
-  }
-
-  blockedNow(ip: string, limits: FailureLimits): boolean {
     return this.#recent(ip, limits) >= limits.maxFailures;
   }
 
   async blockedAddresses(limits: FailureLimits): Promise<number> {
-    return this.countBlocked(limits);
-  }
-
-  countBlocked(limits: FailureLimits): number {
     let blocked = 0;
     for (const ip of [...this.#failures.keys()]) if (this.#recent(ip, limits) >= limits.maxFailures) blocked++;
     return blocked;

@@ -149,10 +149,6 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     }, options.authFailures);
   }
 
-  get #started(): boolean {
-    return this.#server !== undefined;
-  }
-
   /** The configuration in force (reload() replaces it). */
   get config(): ServerConfig {
     return this.#config;
@@ -166,48 +162,6 @@ export class FerryServer extends EventEmitter<ServerEvents> {
   /** Opens the storage dir, binds, and resolves with the real address (port 0 → a free port). */
   async start(): Promise<ListeningEvent> {
     if (this.#server) throw new ServerError("server already started", { code: "BAD_STATE" });
-    const storage = await this.#open();
-    // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
-    // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
-    // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
-    // connection ends its side itself, protocol.md §5).
-    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER, allowHalfOpen: true }, (socket) => this.#accept(socket));
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (cause: Error): void => {
-        this.#server = undefined;
-        reject(new ServerError(`cannot listen on ${this.config.host}:${this.config.port}: ${cause.message}`, {
-          code: "LISTEN_FAILED",
-          cause,
-        }));
-      };
-      server.once("error", onError);
-      server.listen({ host: this.config.host, port: this.config.port }, () => {
-        server.off("error", onError);
-        resolve();
-      });
-    });
-    const address = this.address();
-    return this.#listening(address, storage);
-  }
-
-  /** Connections that could give their slot up now, by number: what a primary chooses from (protocol.md §7). */
-  slotCandidates(): SlotCandidate<number>[] {
-    return [...this.#slotCandidates()].map((candidate) => ({ ...candidate, connection: candidate.connection.peer.connection }));
-  }
-
-  /** Evicts connection number `id` (a primary chose it); false if it is gone or busy again. */
-  evictConnection(id: number): boolean {
-    for (const candidate of this.#slotCandidates()) {
-      if (candidate.connection.peer.connection !== id) continue;
-      this.#evict(candidate);
-      return true;
-    }
-    return false;
-  }
-
-  /** The storage and users' folders and the TLS certificate, with the sweepers; nothing listens yet. */
-  async #open(): Promise<Storage> {
     const storage = await this.#openStorage(this.config);
     this.#storage = storage;
     try {
@@ -232,11 +186,27 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       void this.#sharing?.store.sweep(Date.now() - EXPIRED_LINK_KEPT_MS).catch(() => undefined);
     }, 3_600_000);
     this.#linkSweeper.unref();
-    return storage;
-  }
-
-  /** Announces where connections are served. */
-  #listening(address: { host: string; port: number }, storage: Storage): ListeningEvent {
+    // The default 16 KiB socket high-water mark makes the reader stop and restart the TCP handle
+    // every 64 KiB chunk; 1 MiB lets the kernel keep streaming while a frame is processed.
+    // allowHalfOpen: a peer's FIN ends only its direction; answers already due still go out (the
+    // connection ends its side itself, protocol.md §5).
+    const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER, allowHalfOpen: true }, (socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (cause: Error): void => {
+        this.#server = undefined;
+        reject(new ServerError(`cannot listen on ${this.config.host}:${this.config.port}: ${cause.message}`, {
+          code: "LISTEN_FAILED",
+          cause,
+        }));
+      };
+      server.once("error", onError);
+      server.listen({ host: this.config.host, port: this.config.port }, () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    const address = this.address();
     const info: ListeningEvent = {
       ...address,
       dir: storage.location,
@@ -246,6 +216,21 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     };
     this.emit("listening", info);
     return info;
+  }
+
+  /** Connections that could give their slot up now, by number: what a primary chooses from (protocol.md §7). */
+  slotCandidates(): SlotCandidate<number>[] {
+    return [...this.#slotCandidates()].map((candidate) => ({ ...candidate, connection: candidate.connection.peer.connection }));
+  }
+
+  /** Evicts connection number `id` (a primary chose it); false if it is gone or busy again. */
+  evictConnection(id: number): boolean {
+    for (const candidate of this.#slotCandidates()) {
+      if (candidate.connection.peer.connection !== id) continue;
+      this.#evict(candidate);
+      return true;
+    }
+    return false;
   }
 
   /** The bound address. */
@@ -263,7 +248,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
    * INVALID_CONFIG and the running one stays.
    */
   async reload(input: ServerConfigInput): Promise<void> {
-    if (!this.#started || !this.#storage) throw new ServerError("reload() needs a running server", { code: "BAD_STATE" });
+    if (!this.#server || !this.#storage) throw new ServerError("reload() needs a running server", { code: "BAD_STATE" });
     const checked = checkServerConfig(input);
     if (!checked.ok) throw new ServerError(`invalid server config:\n${checked.message}`, { code: "INVALID_CONFIG" });
     const next = checked.config;
@@ -299,7 +284,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
    * asking connection reached. The HTTP side (@ferry/share-web) calls it once its listener is up.
    */
   async enableSharing(baseUrl: (localAddress: string) => string): Promise<ShareStore> {
-    if (!this.#started) throw new ServerError("enableSharing() needs a running server", { code: "BAD_STATE" });
+    if (!this.#server) throw new ServerError("enableSharing() needs a running server", { code: "BAD_STATE" });
     if (this.#sharing) return this.#sharing.store;
     const store = await this.#openShares(this.config);
     this.#sharing = { store, baseUrl };
@@ -359,7 +344,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
 
   /** Resolves if the server listens and its storage takes files now (readiness); rejects with why not. */
   async ready(): Promise<void> {
-    if (!this.#started || !this.#storage) throw new ServerError("the server is not listening", { code: "BAD_STATE" });
+    if (!this.#server || !this.#storage) throw new ServerError("the server is not listening", { code: "BAD_STATE" });
     await this.#storage.probe();
   }
 
@@ -428,7 +413,11 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    this.#serve(socket, ++this.#connectionCount, ip);
+    this.#serve(socket, remote, ++this.#connectionCount, () => {
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+    });
   }
 
   #admitThroughGate(gate: ConnectionGate, socket: Socket, remote: string, ip: string): void {
@@ -438,8 +427,8 @@ export class FerryServer extends EventEmitter<ServerEvents> {
       (verdict) => {
         this.#rejected.delete(socket);
         if (!verdict.admitted) return this.#rejectBusy(socket, remote, verdict.why);
-        if (!this.#started || socket.destroyed) return gate.release(verdict.id);
-        this.#serve(socket, verdict.id, undefined, () => gate.release(verdict.id));
+        if (!this.#server || socket.destroyed) return gate.release(verdict.id);
+        this.#serve(socket, remote, verdict.id, () => gate.release(verdict.id));
       },
       () => {
         this.#rejected.delete(socket);
@@ -448,9 +437,8 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     );
   }
 
-  /** Serves an admitted connection; `countedIp`: the per-IP count taken for it, given back when it ends. */
-  #serve(socket: Socket, id: number, countedIp?: string, released?: () => void): void {
-    const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  /** Serves an admitted connection as number `id`; `released` gives back what admitting it took, once it ends. */
+  #serve(socket: Socket, remote: string, id: number, released: () => void): void {
     const ip = socket.remoteAddress ?? "?";
     const storage = this.#storage!;
     const peer = { connection: id, remote };
@@ -474,12 +462,7 @@ export class FerryServer extends EventEmitter<ServerEvents> {
     const running = connection.run().finally(() => {
       this.#connections.delete(connection);
       this.#evicted.delete(connection);
-      released?.();
-      if (countedIp !== undefined) {
-        const left = (this.#perIp.get(countedIp) ?? 1) - 1;
-        if (left > 0) this.#perIp.set(countedIp, left);
-        else this.#perIp.delete(countedIp);
-      }
+      released();
       this.#running.delete(running);
     });
     this.#running.add(running);

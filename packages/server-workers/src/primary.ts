@@ -26,8 +26,8 @@ interface Holdings {
   peer: RpcPeer;
   /** Resumable uploads it receives: "dir\0key". */
   partials: Set<string>;
-  /** Quota reservations it has not settled, by ticket. */
-  reservations: Set<number>;
+  /** Quota reservations it has not settled: what settles each, by ticket. */
+  reservations: Map<number, (stored: boolean) => void>;
   /** Authentication tries it has taken and not ended, by address. */
   tries: Map<string, number>;
 }
@@ -57,7 +57,6 @@ export class WorkerPrimary {
   /** Admissions run one at a time: two cannot take the last slot, or evict the same connection. */
   #admitting: Promise<unknown> = Promise.resolve();
   readonly #quotas = new Map<string, Promise<QuotaLedger>>();
-  readonly #reservations = new Map<number, { worker: number; settle: (stored: boolean) => void }>();
   #reservationCount = 0;
   #shares: Promise<ShareStore> | undefined;
 
@@ -103,13 +102,13 @@ export class WorkerPrimary {
   /** Serves worker `id`'s calls arriving on `channel`; returns the peer to call it back. */
   attach(id: number, channel: Channel): RpcPeer {
     const peer = new RpcPeer(channel);
-    const held: Holdings = { peer, partials: new Set(), reservations: new Set(), tries: new Map() };
+    const held: Holdings = { peer, partials: new Set(), reservations: new Map(), tries: new Map() };
     this.#workers.set(id, held);
     peer
       .handle("gate.admit", (ip: string) => this.#admit(id, ip))
       .handle("gate.release", (connection: number) => this.#release(connection))
-      .handle("auth.begin", (ip: string, limits: FailureLimits) => {
-        const verdict = this.#failures.tryNow(ip, limits);
+      .handle("auth.begin", async (ip: string, limits: FailureLimits) => {
+        const verdict = await this.#failures.begin(ip, limits);
         if (verdict.ok) held.tries.set(ip, (held.tries.get(ip) ?? 0) + 1);
         return verdict;
       })
@@ -119,10 +118,10 @@ export class WorkerPrimary {
         else held.tries.delete(ip);
         this.#failures.end(ip, failed, at, limits);
       })
-      .handle("auth.isBlocked", (ip: string, limits: FailureLimits) => this.#failures.blockedNow(ip, limits))
-      .handle("auth.blocked", (limits: FailureLimits) => this.#failures.countBlocked(limits))
+      .handle("auth.isBlocked", (ip: string, limits: FailureLimits) => this.#failures.isBlocked(ip, limits))
+      .handle("auth.blocked", (limits: FailureLimits) => this.#failures.blockedAddresses(limits))
       .handle("unlock.end", (key: string, failed: boolean, at: number, limits: FailureLimits) => this.#unlockFailures.end(key, failed, at, limits))
-      .handle("unlock.isBlocked", (key: string, limits: FailureLimits) => this.#unlockFailures.blockedNow(key, limits))
+      .handle("unlock.isBlocked", (key: string, limits: FailureLimits) => this.#unlockFailures.isBlocked(key, limits))
       .handle("partials.claim", async (dir: string, key: string) => {
         const table = (await this.#folder(dir)).partials;
         await table.claim(key);
@@ -142,14 +141,12 @@ export class WorkerPrimary {
       .handle("quota.reserve", async (dir: string, limit: number, size: number, resuming?: string) => {
         const settle = await (await this.#quota(dir, limit)).reserve(size, resuming);
         const ticket = ++this.#reservationCount;
-        this.#reservations.set(ticket, { worker: id, settle });
-        held.reservations.add(ticket);
+        held.reservations.set(ticket, settle);
         return ticket;
       })
       .handle("quota.settle", (ticket: number, stored: boolean) => {
+        held.reservations.get(ticket)?.(stored);
         held.reservations.delete(ticket);
-        this.#reservations.get(ticket)?.settle(stored);
-        this.#reservations.delete(ticket);
       })
       .handle("quota.released", async (dir: string, limit: number, size: number) => (await this.#quota(dir, limit)).released(size))
       .handle("quota.used", async (dir: string, limit: number) => (await this.#quota(dir, limit)).usedBytes());
@@ -179,10 +176,7 @@ export class WorkerPrimary {
     held.peer.close(new ServerError(`worker ${id} is gone`, { code: "INTERNAL" }));
     for (const [connection, owner] of this.#connections) if (owner.worker === id) this.#release(connection);
     for (const [ip, count] of held.tries) for (let i = 0; i < count; i++) this.#failures.end(ip, false, Date.now(), this.#limits());
-    for (const ticket of held.reservations) {
-      this.#reservations.get(ticket)?.settle(false);
-      this.#reservations.delete(ticket);
-    }
+    for (const settle of held.reservations.values()) settle(false);
     const folders = new Set<string>();
     for (const entry of held.partials) {
       const [dir, key] = entry.split("\0") as [string, string];

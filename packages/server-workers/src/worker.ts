@@ -47,12 +47,10 @@ export function workerServerOptions(peer: RpcPeer, config: ServerConfig, options
  * The share listener's count of wrong link passwords (share-web's `passwordFailures`), kept by the
  * primary so that guesses spread over workers count together. Only failures are recorded there.
  */
-export function workerPasswordFailures(peer: RpcPeer): AuthFailureLedger {
+export function workerPasswordFailures(peer: RpcPeer): Pick<AuthFailureLedger, "isBlocked" | "end"> {
   return {
-    begin: async () => ({ ok: true }),
     end: (key, failed, at, limits) => peer.note("unlock.end", key, failed, at, limits),
     isBlocked: (key, limits) => peer.call<boolean>("unlock.isBlocked", key, limits),
-    blockedAddresses: async () => 0,
   };
 }
 

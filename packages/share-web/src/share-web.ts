@@ -7,7 +7,7 @@ import formbody from "@fastify/formbody";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { entryDigest, isLoopbackHost, type ListEntry } from "@ferry/protocol";
-import { checkSharePassword, RateWatch, ServerError, type AuthFailureLedger, type FerryServer } from "@ferry/server-core";
+import { checkSharePassword, RateWatch, ServerError, type FerryServer } from "@ferry/server-core";
 import { attachment, fileBody, planFileResponse } from "./file-response.js";
 import { folderZip, type ZipEntry } from "./folder-zip.js";
 import { statusFor } from "./http-status.js";
@@ -15,7 +15,7 @@ import { lookUpLink, parseCookies, reachesFile, reachesFolder, unlockCookieName,
 import { downloadPage, endedPage, passwordPage, uploadPage, type PageRow } from "./pages.js";
 import { decodeUploadId, encodeUploadId, heldOffset, HttpRefusal, parseUploadMetadata, receivePatch, targetName, TUS_CHUNK, TUS_EXTENSIONS, TUS_VERSION } from "./tus-upload.js";
 import { LinkRate } from "./link-rate.js";
-import { UnlockFailures } from "./unlock-failures.js";
+import { UnlockFailures, type PasswordFailureLedger } from "./unlock-failures.js";
 import { splitSharePath } from "./url-path.js";
 
 export interface ShareWebOptions {
@@ -34,7 +34,7 @@ export interface ShareWebOptions {
    * Wrong share passwords per address and link (10 in 15 min, then 429); default: this listener's
    * own count. A worker of `ferry-server --workers N` passes the primary's.
    */
-  passwordFailures?: AuthFailureLedger;
+  passwordFailures?: PasswordFailureLedger;
   /** Where style.css, upload.js and tus.min.js are (default: assets/ beside this module; tus.min.js from tus-js-client if absent). */
   assetsDir?: string;
 }

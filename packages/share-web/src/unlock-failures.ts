@@ -7,11 +7,14 @@ import { AuthFailures, type AuthFailureLedger, type FailureLimits } from "@ferry
  * AuthFailureLedger: this listener's own, or, under `ferry-server --workers N`, the primary's, so
  * spreading guesses over workers gains nothing.
  */
+/** What the password count needs of an AuthFailureLedger: failures are recorded, never tries. */
+export type PasswordFailureLedger = Pick<AuthFailureLedger, "isBlocked" | "end">;
+
 export class UnlockFailures {
-  readonly #ledger: AuthFailureLedger;
+  readonly #ledger: PasswordFailureLedger;
   readonly #limits: FailureLimits;
 
-  constructor(ledger: AuthFailureLedger = new AuthFailures(), max = 10, windowMs = 15 * 60_000) {
+  constructor(ledger: PasswordFailureLedger = new AuthFailures(), max = 10, windowMs = 15 * 60_000) {
     this.#ledger = ledger;
     this.#limits = { maxFailures: max, blockMs: windowMs };
   }

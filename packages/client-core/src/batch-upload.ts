@@ -1,5 +1,4 @@
 import { digestOf } from "@ferry/node-io";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import {
   CAPABILITIES,
   LIMITS,
@@ -9,6 +8,7 @@ import {
   type ConflictPolicy,
 } from "@ferry/protocol";
 import { raceAbort, throwIfAborted } from "./abort.js";
+import { readBatchFiles } from "./batch-files.js";
 import { ClientError } from "./errors.js";
 import type { UploadResult } from "./upload.js";
 import type { Wire } from "./wire.js";
@@ -17,6 +17,8 @@ import type { Wire } from "./wire.js";
 export interface BatchEntry {
   localPath: string;
   name: string;
+  /** The size the caller listed, if it has one: the file is then read without an fstat (batch-files.ts). */
+  size?: number;
 }
 
 export interface BatchOptions {
@@ -62,16 +64,20 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
   if (onConflict !== undefined && onConflict !== "rename") wire.require(CAPABILITIES.CONFLICT, `onConflict "${onConflict}"`);
   const results: (UploadResult | ClientError | undefined)[] = entries.map(() => undefined);
   const sent: { index: number; file: BatchFile; bytes: Buffer }[] = [];
+  const named: number[] = [];
   entries.forEach((entry, index) => {
     try {
       wire.checkName(entry.name); // BAD_NAME, or a folder path the server cannot take: this file alone fails
+      named.push(index);
     } catch (error) {
       results[index] = error as ClientError;
-      return;
     }
-    const read = readSmallFile(entry.localPath);
-    if (read instanceof ClientError) results[index] = read;
-    else sent.push({ index, file: { name: entry.name, size: read.length, sha256: digestOf(wire.digest, read) }, bytes: read });
+  });
+  const read = readBatchFiles(named.map((index) => entries[index]!));
+  read.files.forEach((bytes, i) => {
+    const index = named[i]!;
+    if (bytes instanceof ClientError) results[index] = bytes;
+    else sent.push({ index, file: { name: entries[index]!.name, size: bytes.length, sha256: digestOf(wire.digest, bytes) }, bytes });
   });
   if (sent.length === 0) return results as (UploadResult | ClientError)[];
   const request = wire.request<BatchStoredMessage>({
@@ -96,7 +102,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
       ...(options.skipIdentical && wire.supports(CAPABILITIES.UNCHANGED) ? { skipIdentical: true as const } : {}),
     });
     // The files' bytes back to back, in as few DATA frames as the server's limit allows.
-    const all = Buffer.concat(sent.map((s) => s.bytes));
+    const all = read.joined(sent.map((s) => s.bytes));
     const maxFrame = wire.frameSize();
     for (let at = 0; at < all.length; at += maxFrame) {
       request.sendFrame(encodeData(all.subarray(at, Math.min(all.length, at + maxFrame))));
@@ -118,25 +124,5 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     // wait for the rest, so it is told to drop the batch (CANCEL). Its answer is no longer awaited.
     request.abandon();
     throw error;
-  }
-}
-
-/** The whole of a small file, read synchronously (docs/performance.md, "Synchronous metadata calls"), or why not. */
-function readSmallFile(localPath: string): Buffer | ClientError {
-  let fd: number | undefined;
-  try {
-    fd = openSync(localPath, "r");
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new Error("not a regular file");
-    if (stat.size > LIMITS.MAX_BATCH_FILE) {
-      return new ClientError(`${localPath} grew to ${stat.size} bytes, too large for a batch`, { code: "SOURCE_CHANGED" });
-    }
-    const bytes = Buffer.allocUnsafe(stat.size);
-    const read = stat.size === 0 ? 0 : readSync(fd, bytes, 0, stat.size, 0);
-    return bytes.subarray(0, read);
-  } catch (cause) {
-    return new ClientError(`cannot read ${localPath}: ${(cause as Error).message}`, { code: "LOCAL_FILE_ERROR", cause });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -39,11 +39,13 @@ export function createServerLog(format: LogFormat, fds: { out: number; err: numb
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: REDACT, censor: "[redacted]" },
   };
-  const destination = format === "json" ? out : textDestination(out, err);
+  const lines = linesPerTurn(out);
+  const destination = format === "json" ? out : textDestination(lines, err);
   return {
     logger: pino(options, destination),
-    ...(format === "text" ? { eventLine: (text: string) => void out.write(`${new Date().toISOString()} ${text}\n`) } : {}),
+    ...(format === "text" ? { eventLine: (text: string) => lines.write(`${new Date().toISOString()} ${text}\n`) } : {}),
     flush() {
+      lines.flush();
       for (const boom of new Set([out, err])) {
         try {
           boom.flushSync();
@@ -55,8 +57,31 @@ export function createServerLog(format: LogFormat, fds: { out: number; err: numb
   };
 }
 
+/**
+ * Text lines for `boom`, handed to it once per event-loop turn as one string. sonic-boom measures
+ * the UTF-8 length of its whole pending buffer on every write (up to 16 KiB, flattened anew each
+ * time), which cost W2's server ~14 µs per stored file when each event line was its own write
+ * (docs/performance.md, "W2: per-file CPU").
+ */
+function linesPerTurn(boom: SonicBoom): { write(text: string): void; flush(): void } {
+  let pending = "";
+  const flush = (): void => {
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    boom.write(text);
+  };
+  return {
+    write(text) {
+      if (pending === "") setImmediate(flush);
+      pending += text;
+    },
+    flush,
+  };
+}
+
 /** Renders pino's JSON records as text lines (see createServerLog). */
-function textDestination(out: SonicBoom, err: SonicBoom): { write(line: string): void } {
+function textDestination(out: { write(text: string): void }, err: SonicBoom): { write(line: string): void } {
   return {
     write(line: string) {
       const record = JSON.parse(line) as { time: string; msg?: string; event?: string; level: string; err?: { stack?: string } };

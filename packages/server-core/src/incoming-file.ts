@@ -25,6 +25,11 @@ export interface IncomingFile {
   digest(): string;
   /** Makes the upload complete (and durable with `fsync`); returns the digest. */
   finish(fsync: boolean): Promise<string>;
+  /**
+   * The file's mtime (ms) as finish() left it, for kinds that read it before closing (one fstat):
+   * publishing records it in the index instead of an lstat of the published name.
+   */
+  readonly mtimeMs?: number | undefined;
   /** Drops the upload and what it holds. Safe to call more than once. */
   discard(): Promise<void>;
   /** Keeps what was received for a later resume, if this kind of file can; otherwise discards. */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, writeSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { createHasher, type Hasher } from "@ferry/node-io";
 import type { DigestAlgorithm } from "@ferry/protocol";
@@ -24,6 +24,7 @@ export class SmallFile implements IncomingFile {
   /** Open from the first byte until finish() or discard() closes it. */
   #fd: number | undefined;
   #error: Error | undefined;
+  #mtimeMs: number | undefined;
 
   readonly #fsync: FsyncBatch;
 
@@ -39,6 +40,10 @@ export class SmallFile implements IncomingFile {
 
   get error(): Error | undefined {
     return this.#error;
+  }
+
+  get mtimeMs(): number | undefined {
+    return this.#mtimeMs;
   }
 
   write(chunk: Buffer): boolean {
@@ -71,6 +76,8 @@ export class SmallFile implements IncomingFile {
       if (this.#error) throw this.#error;
       const fd = this.#open(); // an empty file has had no write to create it
       if (fsync) await this.#fsync.sync(fd);
+      // Linking and renaming leave mtime alone: this is the published file's (docs/performance.md, "W2: per-file CPU").
+      this.#mtimeMs = fstatSync(fd).mtimeMs;
     } catch (cause) {
       throw new ServerError(`cannot write the file: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });
     } finally {

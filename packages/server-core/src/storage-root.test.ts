@@ -41,3 +41,19 @@ describe("StorageRoot.open", () => {
     expect((await openError(open)).code).toBe("STORAGE_UNUSABLE");
   });
 });
+
+describe("StorageRoot.checkName", () => {
+  it("keeps every accepted name inside the root, and refuses a top-level name starting with '..'", async () => {
+    const root = await StorageRoot.open(path.join(base.dir, "store"), { fsync: false });
+    for (const name of ["a", ".x", "a/..b", "a/b/c.txt", "x..y"]) expect(() => root.checkName(name)).not.toThrow();
+    for (const name of ["..foo", "../a", "a/../../b", "", "/etc/passwd"]) {
+      let code: string | undefined;
+      try {
+        root.checkName(name);
+      } catch (error) {
+        code = (error as ServerError).code;
+      }
+      expect(code, name).toBe("BAD_NAME");
+    }
+  });
+});

@@ -88,9 +88,12 @@ export class StorageRoot implements Storage {
 
   readonly #index: StorageIndex;
   readonly #options: RootOptions;
+  /** `dir` with one trailing separator: what every path inside the root starts with. */
+  readonly #insidePrefix: string;
 
   private constructor(dir: string, options: RootOptions, index: StorageIndex) {
     this.dir = dir;
+    this.#insidePrefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
     this.#options = options;
     this.#fsyncBatch = new FsyncBatch(options.onFsync);
     this.#dirSync = new DirectorySync(this.#fsyncBatch);
@@ -219,7 +222,7 @@ export class StorageRoot implements Storage {
     }
     // A folder made for this file is durable only once its own entry is synced in its parent.
     if (this.#fsync) for (const parent of madeIn) await this.#dirSync.sync(parent);
-    if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts);
+    if (published.outcome !== "skipped") await this.#afterPublish(published.name, facts, file.mtimeMs);
     return published;
   }
 
@@ -471,12 +474,14 @@ export class StorageRoot implements Storage {
     await this.#index.close();
   }
 
-  async #afterPublish(name: string, facts: Facts): Promise<void> {
+  /** `mtimeMs`: the file's, when its IncomingFile read it before closing; otherwise the published name is lstat'ed. */
+  async #afterPublish(name: string, facts: Facts, mtimeMs?: number): Promise<void> {
+    const full = this.#resolve(name);
     // The new entry lives in the file's own folder: that is the directory to make durable.
-    if (this.#fsync) await this.#dirSync.sync(path.dirname(this.#resolve(name)));
-    const info = lstatQuietly(this.#resolve(name));
+    if (this.#fsync) await this.#dirSync.sync(path.dirname(full));
+    const mtime = mtimeMs ?? lstatQuietly(full)?.mtimeMs;
     const owner = this.#owner(name);
-    if (info) owner.root.#index.record(owner.name, { size: facts.size, mtime: Math.floor(info.mtimeMs), digest: facts.digest });
+    if (mtime !== undefined) owner.root.#index.record(owner.name, { size: facts.size, mtime: Math.floor(mtime), digest: facts.digest });
   }
 
   /** Runs a synchronous storage call; a ServerError passes, anything else becomes STORAGE_ERROR. */
@@ -511,9 +516,11 @@ export class StorageRoot implements Storage {
 
   /** Joins a checked path to the root and proves the result stays inside it. */
   #resolve(name: string): string {
+    // path.join normalises "." and ".." away and `dir` is a real path, so a prefix test decides what
+    // path.relative would, without its two path.resolve calls (several per stored file in W2).
     const full = path.join(this.dir, name);
-    const inside = path.relative(this.dir, full);
-    if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+    const prefix = this.#insidePrefix;
+    if (full.length === prefix.length || !full.startsWith(prefix) || full.startsWith("..", prefix.length)) {
       throw new ServerError(`refusing path outside the storage dir: ${quoteName(name)}`, { code: "BAD_NAME" });
     }
     // A path the protocol allows (≤ 4,096 bytes) can still overflow the OS limit once the root's

@@ -73,13 +73,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
       results[index] = error as ClientError;
     }
   });
-  const read = readBatchFiles(named.map((index) => entries[index]!));
-  read.files.forEach((bytes, i) => {
-    const index = named[i]!;
-    if (bytes instanceof ClientError) results[index] = bytes;
-    else sent.push({ index, file: { name: entries[index]!.name, size: bytes.length, sha256: digestOf(wire.digest, bytes) }, bytes });
-  });
-  if (sent.length === 0) return results as (UploadResult | ClientError)[];
+  if (named.length === 0) return results as (UploadResult | ClientError)[];
   const request = wire.request<BatchStoredMessage>({
     onMessage(message) {
       if (message.type !== "batch_stored") throw new ClientError(`unexpected ${message.type} for a batch`, { code: "PROTOCOL_ERROR" });
@@ -94,6 +88,18 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     const startedAt = performance.now();
     throwIfAborted(signal);
     wire.assertOpen();
+    // Read and hashed once the wire is this batch's: with many batches queued, each reads its files
+    // as the one before it leaves, not all of them before the first can go (docs/performance.md, "W2: per-file CPU").
+    const read = readBatchFiles(named.map((index) => entries[index]!));
+    read.files.forEach((bytes, i) => {
+      const index = named[i]!;
+      if (bytes instanceof ClientError) results[index] = bytes;
+      else sent.push({ index, file: { name: entries[index]!.name, size: bytes.length, sha256: digestOf(wire.digest, bytes) }, bytes });
+    });
+    if (sent.length === 0) {
+      request.abandon(); // nothing of it went out: the turn passes on
+      return results as (UploadResult | ClientError)[];
+    }
     request.send({
       type: "put_batch",
       id: request.id,

@@ -157,8 +157,13 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
   return failures;
 }
 
-/** PUT_BATCH requests queued on the connection at once (each up to 128 files of ≤ 64 KiB). */
-const BATCHES_IN_FLIGHT = 4;
+/**
+ * PUT_BATCH requests queued on the connection at once (each up to 128 files of ≤ 64 KiB). Enough
+ * that the server has the next batches' bytes while a batch's fsyncs are in its thread pool: with 4
+ * its main thread waited a quarter of W2; 16 kept it busy but held 10 MiB more of its memory
+ * (docs/performance.md, "W2: per-file CPU").
+ */
+const BATCHES_IN_FLIGHT = 8;
 
 export interface FolderDownloadOptions {
   dir?: string;

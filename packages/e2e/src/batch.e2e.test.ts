@@ -170,4 +170,22 @@ describe("PUT_BATCH", () => {
       await local.cleanup();
     }
   });
+
+  it("a batch none of whose files can be read sends nothing, fails each file alone, and the batches queued behind it go on", async () => {
+    const local = await tempDir("ferry-batch-");
+    const client = await FerryClient.connect({ port: server.port });
+    try {
+      await writeFile(path.join(local.dir, "good.txt"), "good\n");
+      const missing = [0, 1].map((i) => ({ localPath: path.join(local.dir, `missing${i}`), name: `missing${i}`, size: 3 }));
+      const good = [{ localPath: path.join(local.dir, "good.txt"), name: "good.txt", size: 5 }];
+      // Queued together: the second waits for the wire the first holds, then gives up unused.
+      const [unread, sent] = await Promise.all([client.uploadBatch(missing), client.uploadBatch(good)]);
+      expect(unread!.map((r) => (r instanceof Error ? (r as { code?: string }).code : r.name))).toEqual(["LOCAL_FILE_ERROR", "LOCAL_FILE_ERROR"]);
+      expect(sent).toMatchObject([{ name: "good.txt", size: 5, outcome: "created" }]);
+      expect(await listDir(server.dir)).toEqual(["good.txt"]);
+    } finally {
+      await client.close();
+      await local.cleanup();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, symlink } from "node:fs/promises";
+import { chmod, mkdir, rename, symlink } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServerError } from "./errors.js";
@@ -55,5 +55,34 @@ describe("StorageRoot.checkName", () => {
       }
       expect(code, name).toBe("BAD_NAME");
     }
+  });
+});
+
+describe("StorageRoot.publish with skipIdentical", () => {
+  async function store(root: StorageRoot, name: string, bytes: Buffer) {
+    const file = await root.createIncoming(bytes.length);
+    file.write(bytes);
+    const hex = await file.finish(false);
+    try {
+      return await root.publish(file, name, "overwrite", { size: bytes.length, digest: { algorithm: "sha256", hex } }, true);
+    } catch (error) {
+      await file.discard();
+      throw error;
+    }
+  }
+
+  it("never takes a file reached through a folder that became a symbolic link for identical", async () => {
+    const root = await StorageRoot.open(path.join(base.dir, "store"), { fsync: false });
+    const bytes = Buffer.from("the same bytes");
+    expect(await store(root, "d/x.txt", bytes)).toEqual({ name: "d/x.txt", outcome: "created" });
+    expect(await store(root, "d/x.txt", bytes)).toEqual({ name: "d/x.txt", outcome: "unchanged" });
+    // The same file, its recorded size and mtime, but now behind a link: not compared, and not written through.
+    await rename(path.join(root.dir, "d"), path.join(root.dir, "real"));
+    await symlink(path.join(root.dir, "real"), path.join(root.dir, "d"));
+    const error = await store(root, "d/x.txt", bytes).then(
+      () => undefined,
+      (e: unknown) => e as ServerError,
+    );
+    expect(error?.code).toBe("BAD_NAME");
   });
 });

@@ -60,8 +60,8 @@ export function createServerLog(format: LogFormat, fds: { out: number; err: numb
 /**
  * Text lines for `boom`, handed to it once per event-loop turn as one string. sonic-boom measures
  * the UTF-8 length of its whole pending buffer on every write (up to 16 KiB, flattened anew each
- * time), which cost W2's server ~14 µs per stored file when each event line was its own write
- * (docs/performance.md, "W2: per-file CPU").
+ * time), which cost W2's server ~12 µs per stored file when each event line was its own write
+ * (docs/performance.md, "W2, third session").
  */
 function linesPerTurn(boom: SonicBoom): { write(text: string): void; flush(): void } {
   let pending = "";

@@ -12,12 +12,13 @@ export interface BatchSource {
  * Reads a batch's small files synchronously (docs/performance.md, "Synchronous metadata calls")
  * into one buffer, back to back, in order: each result is a view of it, or why that file could not
  * be read. A file of the listed size costs open, read and close; reading one byte more than listed
- * is how a file that grew since is noticed, without an fstat per file ("W2: per-file CPU"). A
+ * is how a file that grew since is noticed, without an fstat per file ("W2, third session"). A
  * grown file, or one listed without a size, is read on its own (fstat first) and keeps its own
  * buffer; `joined` then copies, as it must.
  */
 export function readBatchFiles(sources: BatchSource[]): { files: (Buffer | ClientError)[]; joined(parts: Buffer[]): Buffer } {
-  const capacity = sources.reduce((sum, s) => sum + (s.size === undefined ? 0 : Math.min(s.size, LIMITS.MAX_BATCH_FILE)), 0) + 1;
+  // Room for every file read in place (listed, and within the batch limit), plus the one byte that shows growth.
+  const capacity = sources.reduce((sum, s) => sum + (s.size !== undefined && s.size <= LIMITS.MAX_BATCH_FILE ? s.size : 0), 0) + 1;
   const slab = Buffer.allocUnsafe(capacity);
   let at = 0;
   const files = sources.map((source): Buffer | ClientError => {
@@ -44,8 +45,11 @@ export function readBatchFiles(sources: BatchSource[]): { files: (Buffer | Clien
     // The files sent are usually every one read, already back to back in the slab: no copy.
     joined(parts) {
       let end = 0;
-      const inPlace = parts.every((part) => part.buffer === slab.buffer && part.byteOffset === slab.byteOffset + end && ((end += part.length), true));
-      return inPlace ? slab.subarray(0, end) : Buffer.concat(parts);
+      for (const part of parts) {
+        if (part.buffer !== slab.buffer || part.byteOffset !== slab.byteOffset + end) return Buffer.concat(parts);
+        end += part.length;
+      }
+      return slab.subarray(0, end);
     },
   };
 }

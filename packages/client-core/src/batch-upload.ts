@@ -89,7 +89,7 @@ export async function uploadBatch(wire: Wire, entries: BatchEntry[], options: Ba
     throwIfAborted(signal);
     wire.assertOpen();
     // Read and hashed once the wire is this batch's: with many batches queued, each reads its files
-    // as the one before it leaves, not all of them before the first can go (docs/performance.md, "W2: per-file CPU").
+    // as the one before it leaves, not all of them before the first can go (docs/performance.md, "W2, third session").
     const read = readBatchFiles(named.map((index) => entries[index]!));
     read.files.forEach((bytes, i) => {
       const index = named[i]!;

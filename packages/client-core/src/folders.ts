@@ -161,7 +161,7 @@ export async function uploadFiles(client: FerryClient, files: LocalFile[], optio
  * PUT_BATCH requests queued on the connection at once (each up to 128 files of ≤ 64 KiB). Enough
  * that the server has the next batches' bytes while a batch's fsyncs are in its thread pool: with 4
  * its main thread waited a quarter of W2; 16 kept it busy but held 10 MiB more of its memory
- * (docs/performance.md, "W2: per-file CPU").
+ * (docs/performance.md, "W2, third session").
  */
 const BATCHES_IN_FLIGHT = 8;
 

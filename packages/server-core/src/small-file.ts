@@ -76,7 +76,7 @@ export class SmallFile implements IncomingFile {
       if (this.#error) throw this.#error;
       const fd = this.#open(); // an empty file has had no write to create it
       if (fsync) await this.#fsync.sync(fd);
-      // Linking and renaming leave mtime alone: this is the published file's (docs/performance.md, "W2: per-file CPU").
+      // Linking and renaming leave mtime alone: this is the published file's (docs/performance.md, "W2, third session").
       this.#mtimeMs = fstatSync(fd).mtimeMs;
     } catch (cause) {
       throw new ServerError(`cannot write the file: ${(cause as Error).message}`, { code: "STORAGE_ERROR", cause });

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { sha256SecondsPerGiB } from "./hash-rate.js";
 import { hasCommand } from "./processes.js";
 import { renderMarkdown, renderSvg, type Row } from "./report.js";
 import { mibPerSecond, summarize, type Summary } from "./stats.js";
@@ -44,7 +45,8 @@ const runners: Record<ToolName, (w: Workload, dir: string) => Promise<Measuremen
   "ferry-cluster": (w, dir) => runFerry(w, dir, { args: () => cluster!.freshStore(), env: cluster!.env }),
   "ferry-download": (w, dir) => runFerryDownload(w, dir),
   "ferry-blake3-download": (w, dir) => runFerryDownload(w, dir, "blake3"),
-  "raw-pipe": runRawPipe,
+  "raw-pipe": (w, dir) => runRawPipe(w, dir),
+  "raw-pipe-sha256": (w, dir) => runRawPipe(w, dir, true),
   nc: runNetcat,
   rsync: runRsync,
   "rsync-download": runRsyncDownload,
@@ -61,13 +63,16 @@ try {
   const haveRsync = await hasCommand("rsync");
   if (!haveNc) log("nc not installed: skipping the netcat reference");
   if (!haveRsync) log("rsync not installed: skipping the rsync --daemon reference");
+  // Before the workloads, on an idle machine: the rate the W1 bound with SHA-256 at both ends is calculated from.
+  const shaSeconds = workloads.some((w) => w.id === "W1") ? sha256SecondsPerGiB() : null;
   const rows: Row[] = [];
   for (const workload of workloads) {
     // W1 also with --digest blake3 both ways (protocol.md §4.7): what the opt-in buys, in the same run.
+    // raw-pipe-sha256 (W1): the raw pipe hashing both ends, the floor of a SHA-256-verified transfer in Node.
     // ferry-cli (W1, W2): the `ferry send` process users run, start-up included, beside the library driver.
     // ferry-workers-2 (W3, W4): the same server with --workers 2 beside --workers 1, for many connections at once.
     const tools: ToolName[] =
-      workload.id === "W1" ? ["ferry", "ferry-cli", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe"] : workload.id === "W2" ? ["ferry", "ferry-cli", "raw-pipe"] : ["ferry", "ferry-workers-2", "raw-pipe"];
+      workload.id === "W1" ? ["ferry", "ferry-cli", "ferry-blake3", "ferry-download", "ferry-blake3-download", "raw-pipe", "raw-pipe-sha256"] : workload.id === "W2" ? ["ferry", "ferry-cli", "raw-pipe"] : ["ferry", "ferry-workers-2", "raw-pipe"];
     if (haveNc && workload.id === "W1") tools.push("nc");
     if (haveRsync && (workload.id === "W1" || workload.id === "W2")) tools.push("rsync");
     if (haveRsync && workload.id === "W1") tools.push("rsync-download");
@@ -111,7 +116,7 @@ try {
     log(`CLI start-up to first byte: ${startupMs.median.toFixed(0)} ms`);
   }
   const chartFile = outFile.replace(/(\.md)?$/, ".svg");
-  const input = { rows, startupMs, quick, disk: Boolean(values.disk), dataDir: dataRoot, date: new Date(), chart: path.basename(chartFile) };
+  const input = { rows, startupMs, sha256SecondsPerGiB: shaSeconds, quick, disk: Boolean(values.disk), dataDir: dataRoot, date: new Date(), chart: path.basename(chartFile) };
   await writeFile(outFile, renderMarkdown(input));
   await writeFile(chartFile, renderSvg(rows));
   log(`wrote ${outFile}`);

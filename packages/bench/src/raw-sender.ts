@@ -1,14 +1,23 @@
 // Baseline sender: copies files to sockets with 1 MiB reads. `--concat` sends every file over one
-// connection back to back (a lower bound for many small files: no per-file anything).
+// connection back to back (a lower bound for many small files: no per-file anything). `--sha256`
+// hashes every byte it reads, as a verifying sender must (raw-pipe-sha256; not with --concat).
+import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream/promises";
 
-const args = process.argv.slice(2);
-const concat = args[0] === "--concat";
-const [portArg, ...files] = concat ? args.slice(1) : args;
+let args = process.argv.slice(2);
+const flag = (name: string): boolean => {
+  const present = args[0] === name;
+  if (present) args = args.slice(1);
+  return present;
+};
+const concat = flag("--concat");
+const hashing = flag("--sha256");
+const [portArg, ...files] = args;
 const port = Number(portArg);
 const BUFFER = 1024 * 1024;
+const digests: string[] = [];
 
 function connect(): Promise<net.Socket> {
   const options: net.TcpNetConnectOpts & { highWaterMark: number } = { host: "127.0.0.1", port, highWaterMark: BUFFER };
@@ -30,7 +39,16 @@ if (concat) {
   await new Promise<void>((resolve) => socket.end(resolve));
 } else {
   await Promise.all(
-    files.map(async (file) => pipeline(createReadStream(file, { highWaterMark: BUFFER }), await connect())),
+    files.map(async (file) => {
+      const socket = await connect();
+      const source = createReadStream(file, { highWaterMark: BUFFER });
+      const hash = hashing ? createHash("sha256") : null;
+      // Attached in the same tick as the pipeline's own listener, so both see every chunk.
+      if (hash) source.on("data", (chunk) => hash.update(chunk));
+      await pipeline(source, socket);
+      if (hash) digests.push(hash.digest("hex"));
+    }),
   );
 }
-process.stdout.write(`${JSON.stringify({ maxRss: process.resourceUsage().maxRSS * 1024, cpuMs: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000 })}\n`);
+const usage = process.resourceUsage();
+process.stdout.write(`${JSON.stringify({ maxRss: usage.maxRSS * 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, digests })}\n`);

@@ -26,6 +26,7 @@ export type ToolName =
   | "ferry-blake3-download"
   | "ferry-resend"
   | "raw-pipe"
+  | "raw-pipe-sha256"
   | "nc"
   | "rsync"
   | "rsync-download"
@@ -48,10 +49,10 @@ const RAW_RECEIVER = path.join(here, "raw-receiver.js");
 const RAW_SENDER = path.join(here, "raw-sender.js");
 
 /** What a driver process printed last: its peak RSS and CPU. */
-function reported(running: Running): { maxRss: number; cpuMs: number } {
+function reported(running: Running): { maxRss: number; cpuMs: number; digests: string[] } {
   const line = running.stdout().trim().split("\n").at(-1) ?? "{}";
-  const parsed = JSON.parse(line.replace(/^done /, "")) as { maxRss?: number; cpuMs?: number };
-  return { maxRss: parsed.maxRss ?? 0, cpuMs: parsed.cpuMs ?? 0 };
+  const parsed = JSON.parse(line.replace(/^done /, "")) as { maxRss?: number; cpuMs?: number; digests?: string[] };
+  return { maxRss: parsed.maxRss ?? 0, cpuMs: parsed.cpuMs ?? 0, digests: parsed.digests ?? [] };
 }
 
 function reportedRss(running: Running): number {
@@ -120,13 +121,17 @@ export async function runFerryDownload(workload: Workload, runDir: string, diges
   return { ms, serverRss, clientRss: reportedRss(client), serverCpuMs, clientCpuMs: reportedCpu([client]) };
 }
 
-/** Baseline: minimal Node copy, socket to file, no framing/hashing/fsync. */
-export async function runRawPipe(workload: Workload, runDir: string): Promise<Measurement> {
+/**
+ * Baseline: minimal Node copy, socket to file, no framing/fsync. With `sha256` (not for W2's
+ * concatenated stream) both ends hash every byte, and their digests must agree.
+ */
+export async function runRawPipe(workload: Workload, runDir: string, sha256 = false): Promise<Measurement> {
   const out = path.join(runDir, "raw");
   await mkdir(out, { recursive: true });
   const concat = workload.id === "W2"; // many small files: one connection, back to back
+  if (concat && sha256) throw new Error("raw-pipe-sha256 hashes whole files: not for W2's concatenated stream");
   const connections = concat ? 1 : workload.files;
-  const receiver = start(process.execPath, [RAW_RECEIVER, out, String(connections)]);
+  const receiver = start(process.execPath, [RAW_RECEIVER, out, String(connections), ...(sha256 ? ["sha256"] : [])]);
   const port = Number((await waitForOutput(receiver, /port (\d+)/))[1]);
   const t0 = performance.now();
   const { readdir } = await import("node:fs/promises");
@@ -135,13 +140,18 @@ export async function runRawPipe(workload: Workload, runDir: string): Promise<Me
   const senders = await Promise.all(
     workload.clients.map(async (paths) => {
       const files = (await Promise.all(paths.map(expand))).flat();
-      return start(process.execPath, [RAW_SENDER, ...(concat ? ["--concat"] : []), String(port), ...files]);
+      return start(process.execPath, [RAW_SENDER, ...(concat ? ["--concat"] : []), ...(sha256 ? ["--sha256"] : []), String(port), ...files]);
     }),
   );
   await allExited(senders);
   await waitForOutput(receiver, /done/);
   const ms = performance.now() - t0;
   await receiver.exited;
+  if (sha256) {
+    const sent = senders.flatMap((s) => reported(s).digests).sort();
+    const received = reported(receiver).digests.sort();
+    if (sent.length !== workload.files || sent.join() !== received.join()) throw new Error(`raw-pipe-sha256: sent ${sent.join(",")} but received ${received.join(",")}`);
+  }
   return { ms, serverRss: reportedRss(receiver), clientRss: Math.max(...senders.map(reportedRss)), serverCpuMs: reportedCpu([receiver]), clientCpuMs: reportedCpu(senders) };
 }
 

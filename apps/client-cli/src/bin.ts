@@ -13,6 +13,7 @@ import { collectExclude, collectExcludeFrom, collectInclude, filterRules, PathFi
 import { parseFerryUrl, urlArguments } from "./remote-url.js";
 import { createProgress } from "./progress.js";
 import { Reporter } from "./report.js";
+import { TerminalLines } from "./terminal-lines.js";
 import { loadSettings, UsageError, type GlobalFlags } from "./settings.js";
 import { connectTrusted, terminalQuestion } from "./connect.js";
 import { KnownHosts } from "./known-hosts.js";
@@ -26,12 +27,15 @@ import { throwOnUsageErrors, usageOutcome } from "@ferry/cli-text";
 const controller = new AbortController();
 // Every transfer in flight listens to it (a folder pipelines up to 64): not a leak, so no warning.
 setMaxListeners(0, controller.signal);
+// Every line ferry prints goes through here, so stdout's lines (gathered per turn) and stderr's keep their order.
+const terminal = new TerminalLines(process.stdout, process.stderr);
+process.on("exit", () => terminal.flush());
 const interruptedBy: { signal?: Interrupt } = {};
 const interrupt = (signal: Interrupt): void => {
   if (interruptedBy.signal) process.exit(interruptedExit(signal));
   interruptedBy.signal = signal;
   // At once, so the wait for answers already due is not mistaken for a hang; again to quit at once.
-  process.stderr.write(`ferry: ${signal}: stopping; files the server is already storing are still reported (${signal === "SIGINT" ? "Ctrl+C" : "SIGTERM"} again to quit now)\n`);
+  terminal.err(`ferry: ${signal}: stopping; files the server is already storing are still reported (${signal === "SIGINT" ? "Ctrl+C" : "SIGTERM"} again to quit now)`);
   controller.abort();
 };
 const interrupts: { handler: (signal: Interrupt) => void } = { handler: interrupt };
@@ -61,17 +65,18 @@ type Context = Awaited<ReturnType<typeof context>>;
 async function context(command: Command) {
   const flags = command.optsWithGlobals<GlobalFlags & { raw?: boolean; onConflict?: ConflictPolicy; output?: string; resume?: boolean; recursive?: boolean; to?: string; as?: string; delete?: boolean; dryRun?: boolean }>();
   const settings = loadSettings(flags);
-  for (const warning of settings.warnings) process.stderr.write(`ferry: warning: ${warning}\n`);
+  for (const warning of settings.warnings) terminal.err(`ferry: warning: ${warning}`);
   const knownHosts = new KnownHosts(settings.knownHostsFile);
-  const ask = process.stdin.isTTY && process.stderr.isTTY ? terminalQuestion(process.stdin, process.stderr) : null;
+  const question = process.stdin.isTTY && process.stderr.isTTY ? terminalQuestion(process.stdin, process.stderr) : null;
+  const ask = question && ((text: string) => (terminal.flush(), question(text)));
   let config = settings.config;
   // Reconnections (the prompt's) reuse what the first connection decided to trust.
   const connect = async (signal: AbortSignal) => {
-    const opened = await connectTrusted(config, { knownHosts, acceptNew: settings.acceptNew, ask, warn: (line) => process.stderr.write(`ferry: ${line}\n`) }, signal);
+    const opened = await connectTrusted(config, { knownHosts, acceptNew: settings.acceptNew, ask, warn: (line) => terminal.err(`ferry: ${line}`) }, signal);
     config = opened.config;
     return opened.client;
   };
-  const reporter = new Reporter(Boolean(flags.json));
+  const reporter = new Reporter(Boolean(flags.json), terminal);
   const progress = await createProgress(flags.json ? "json" : flags.quiet ? "none" : "bar", (event) => reporter.event(event));
   reporter.useDisplay(progress);
   return {
@@ -264,7 +269,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 let settled = false;
 process.once("beforeExit", () => {
   if (settled) return;
-  process.stderr.write("ferry: internal error: the command stopped before it finished (nothing was left to wait on); please report it\n");
+  terminal.err("ferry: internal error: the command stopped before it finished (nothing was left to wait on); please report it");
   process.exitCode = EXIT.SOME_FAILED;
 });
 
@@ -277,17 +282,17 @@ program.parseAsync().then(
     settled = true;
     const usage = usageOutcome(error, program, process.argv.slice(2), EXIT.USAGE);
     if (usage) {
-      for (const line of usage.lines) process.stderr.write(`${line}\n`);
+      for (const line of usage.lines) terminal.err(line);
       if (usage.exitCode !== 0 && wantsJson()) {
-        process.stdout.write(`${JSON.stringify({ type: "error", code: "USAGE", message: usage.lines[0]!.replace(/^ferry: /, "") })}\n`);
+        terminal.out(JSON.stringify({ type: "error", code: "USAGE", message: usage.lines[0]!.replace(/^ferry: /, "") }));
       }
       process.exitCode = usage.exitCode;
       return;
     }
     // Failures before a command could start (settings, a bad config file): no `start` was sent.
     if (!interruptedBy.signal) {
-      process.stderr.write(`ferry: ${describeError(error)}\n`);
-      if (wantsJson()) process.stdout.write(`${JSON.stringify({ type: "error", code: errorCode(error), message: (error as Error).message })}\n`);
+      terminal.err(`ferry: ${describeError(error)}`);
+      if (wantsJson()) terminal.out(JSON.stringify({ type: "error", code: errorCode(error), message: (error as Error).message }));
     }
     process.exitCode = exitCodeFor(error);
     reportInterruption();
@@ -302,6 +307,6 @@ function wantsJson(): boolean {
 function reportInterruption(): void {
   const signal = interruptedBy.signal;
   if (!signal) return;
-  process.stderr.write(`ferry: interrupted (${signal}); run the same command again to continue (uploads of 16 MiB and more resume where they stopped)\n`);
+  terminal.err(`ferry: interrupted (${signal}); run the same command again to continue (uploads of 16 MiB and more resume where they stopped)`);
   process.exitCode = interruptedExit(signal);
 }

@@ -4,6 +4,7 @@ import { linkState } from "./commands/share.js";
 import path from "node:path";
 import { ClientError, InterruptedUpload } from "@ferry/client-core";
 import { describeError, errorCode } from "./exit-codes.js";
+import { TerminalLines } from "./terminal-lines.js";
 import { CLI_EVENTS_VERSION, type CliEvent, type FileOutcome } from "./events.js";
 import { digestByAlgorithm, formatBytes, formatDigest, formatDuration, formatRate, printable } from "@ferry/cli-text";
 
@@ -16,15 +17,20 @@ type Command = Extract<CliEvent, { type: "start" }>["command"];
  */
 export class Reporter {
   readonly json: boolean;
-  readonly #write: { out: (line: string) => void; err: (line: string) => void };
+  readonly #lines: TerminalLines;
   /** Progress bars on screen take result lines above them (MultiBar.log) so nothing lands inside a bar. */
   #display: { print(line: string): boolean } | undefined;
   readonly #startedAt = performance.now();
   readonly #tally = { done: 0, failed: 0, skipped: 0, bytes: 0 };
 
-  constructor(json: boolean, out = (l: string) => process.stdout.write(`${l}\n`), err = (l: string) => process.stderr.write(`${l}\n`)) {
+  constructor(json: boolean, lines = new TerminalLines(process.stdout, process.stderr)) {
     this.json = json;
-    this.#write = { out, err };
+    this.#lines = lines;
+  }
+
+  /** Writes the stdout lines still pending (see TerminalLines): before a prompt. */
+  flush(): void {
+    this.#lines.flush();
   }
 
   /** Where failures are read: at the prompt, hints must not suggest flags. */
@@ -38,12 +44,12 @@ export class Reporter {
   #out(line: string): void {
     // On a terminal the bars share the screen with stdout; to a pipe or a file stdout goes as is.
     if (!this.json && process.stdout.isTTY && this.#display?.print(line)) return;
-    this.#write.out(line);
+    this.#lines.out(line);
   }
 
   #err(line: string): void {
     if (this.#display?.print(line)) return;
-    this.#write.err(line);
+    this.#lines.err(line);
   }
 
   /** Emits one event (JSON mode only). */

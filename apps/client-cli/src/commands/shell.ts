@@ -49,6 +49,7 @@ export async function shellCommand(options: ShellOptions): Promise<number> {
     crlfDelay: Infinity,
   });
   const prompt = (): void => {
+    reporter.flush(); // the last command's result lines, then the prompt
     if (terminal) lines.prompt();
     else options.promptTo?.write(PROMPT);
   };

@@ -85,7 +85,7 @@ function targets(input: ReportInput): string[] {
   if (input.sha256SecondsPerGiB !== null) {
     for (const [label, ref] of [["upload", w1rsync], ["download", w1rsyncDown]] as const) {
       const bound = sha256Bound(ref, input.sha256SecondsPerGiB);
-      if (ref && bound) lines.push(`| — | ${bound.text} = ${fmt(bound.mibPerSecond / ref.rate.median, 2)} × rsync ${label === "upload" ? "push" : "pull"}: the most any W1 ${label} verified with SHA-256 at both ends can reach here |`);
+      if (ref && bound) lines.push(`| — | ${bound.text} = ${fmt(bound.mibPerSecond / ref.rate.median, 2)} × rsync ${label === "upload" ? "push" : "pull"}: a W1 ${label} verified with SHA-256 at both ends goes no faster here unless it moves bytes more cheaply than rsync |`);
     }
   }
   for (const [label, row] of [["upload", w1], ["download", w1down]] as const) {

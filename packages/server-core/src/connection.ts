@@ -34,7 +34,6 @@ import type { Storage } from "./storage.js";
 import type { Authenticator, Identity } from "./auth.js";
 import { forbidden } from "./permissions.js";
 import { RateWatch } from "./rate-watch.js";
-import { SocketChunks } from "./socket-chunks.js";
 import { UploadSession, type Space } from "./upload-session.js";
 
 export type { Space } from "./upload-session.js";
@@ -125,9 +124,9 @@ export class Connection {
     this.#frames = new FrameWriter(socket);
     this.peer = peer;
     this.#ctx = ctx;
-    // Never destroys the socket at the peer's FIN: its writable side still carries the answers
-    // owed (#endGracefully ends it).
-    this.#reader = new SocketChunks(socket);
+    // destroyOnReturn false: reaching the peer's FIN must not destroy the socket, whose writable
+    // side still carries the answers owed (#endGracefully ends it).
+    this.#reader = socket.iterator({ destroyOnReturn: false });
     socket.on("error", () => undefined); // errors surface through the reader
   }
 

@@ -68,7 +68,13 @@ async function context(command: Command) {
   for (const warning of settings.warnings) terminal.err(`ferry: warning: ${warning}`);
   const knownHosts = new KnownHosts(settings.knownHostsFile);
   const question = process.stdin.isTTY && process.stderr.isTTY ? terminalQuestion(process.stdin, process.stderr) : null;
-  const ask = question && ((text: string) => (terminal.flush(), question(text)));
+  // A trust question shows after the lines printed before it.
+  const ask =
+    question &&
+    ((text: string) => {
+      terminal.flush();
+      return question(text);
+    });
   let config = settings.config;
   // Reconnections (the prompt's) reuse what the first connection decided to trust.
   const connect = async (signal: AbortSignal) => {

@@ -9,10 +9,11 @@ const PENDING_LIMIT = 64 * 1024;
 /**
  * The command's lines for stdout and stderr. Stdout's lines are gathered over one turn of the
  * event loop and written together: a folder of small files printed a line per file, each its own
- * write(2), ~12 µs a file (docs/performance.md, "W1 and W2, fourth session"). Order is kept wherever
- * the two streams meet (a terminal, `2>&1`): a stderr line, a prompt or a question first writes
- * what stdout has pending, and so does the process on its way out (flush() from an 'exit' handler;
- * stdout is synchronous for files, pipes and terminals on Linux).
+ * write(2); gathered, `ferry send` spends ~5 µs a file less (docs/performance.md, "W1 and W2,
+ * fourth session"). Order is kept wherever the two streams meet (a terminal, `2>&1`): a stderr
+ * line, a prompt or a question first writes what stdout has pending, and so does the process on
+ * its way out (flush() from an 'exit' handler; stdout is synchronous for files, pipes and
+ * terminals on Linux).
  */
 export class TerminalLines {
   readonly #stdout: LineSink;

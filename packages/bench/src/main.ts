@@ -68,7 +68,7 @@ try {
   const rows: Row[] = [];
   for (const workload of workloads) {
     // W1 also with --digest blake3 both ways (protocol.md §4.7): what the opt-in buys, in the same run.
-    // raw-pipe-sha256 (W1): the raw pipe hashing both ends, the floor of a SHA-256-verified transfer in Node.
+    // raw-pipe-sha256 (W1): the raw pipe hashing both ends, a minimal SHA-256-verified transfer in Node.
     // ferry-cli (W1, W2): the `ferry send` process users run, start-up included, beside the library driver.
     // ferry-workers-2 (W3, W4): the same server with --workers 2 beside --workers 1, for many connections at once.
     const tools: ToolName[] =

@@ -1,7 +1,7 @@
 // Baseline receiver: a minimal Node TCP server that copies each connection's bytes to a file.
 // No framing, no fsync; 1 MiB buffers (the best of 64 KiB…4 MiB tried by hand). With `sha256` as
 // its third argument it also hashes every byte it receives, as any verifying receiver must
-// (raw-pipe-sha256: the floor of a SHA-256-verified transfer in Node, docs/performance.md).
+// (raw-pipe-sha256: a minimal SHA-256-verified transfer in Node, docs/performance.md).
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import net from "node:net";

@@ -169,7 +169,7 @@ Do not edit by hand: run the bench again.
   buffers, no framing, no hashing, no fsync. For W2 it sends all files back to back on one connection and writes
   one file, so it is a lower bound, not a file transfer.
 - raw-pipe-sha256 (W1): the same raw pipe with both ends computing the SHA-256 of every byte (their digests must
-  agree): the floor of a SHA-256-verified transfer written in Node on this machine. Targets compares Ferry with it.
+  agree): a minimal SHA-256-verified transfer written in Node (not a hard floor: Ferry's download beats it). Targets compares Ferry with it.
 - nc (netcat-openbsd) and rsync --daemon run where installed; the bench never installs them.
 - ferry-cluster (with \`--backend cluster\`): the same \`ferry-server\` over a loopback OpenStack Swift (S3 API, one
   replica, on disk) and PostgreSQL started by scripts/swift.sh and scripts/postgres.sh, a fresh bucket and schema per run.

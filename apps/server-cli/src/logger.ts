@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { textPerTurn } from "@ferry/cli-text";
 
 /** pino's own destination: a sonic-boom writer on a file descriptor. */
 type SonicBoom = ReturnType<typeof pino.destination>;
@@ -39,7 +40,9 @@ export function createServerLog(format: LogFormat, fds: { out: number; err: numb
     formatters: { level: (label: string) => ({ level: label }) },
     redact: { paths: REDACT, censor: "[redacted]" },
   };
-  const lines = linesPerTurn(out);
+  // Event lines leave once per turn: sonic-boom re-measures its whole pending buffer on every write
+  // (docs/performance.md, "W2, third session").
+  const lines = textPerTurn((text) => void out.write(text));
   const destination = format === "json" ? out : textDestination(lines, err);
   return {
     logger: pino(options, destination),
@@ -54,29 +57,6 @@ export function createServerLog(format: LogFormat, fds: { out: number; err: numb
         }
       }
     },
-  };
-}
-
-/**
- * Text lines for `boom`, handed to it once per event-loop turn as one string. sonic-boom measures
- * the UTF-8 length of its whole pending buffer on every write (up to 16 KiB, flattened anew each
- * time), which cost W2's server ~12 µs per stored file when each event line was its own write
- * (docs/performance.md, "W2, third session").
- */
-function linesPerTurn(boom: SonicBoom): { write(text: string): void; flush(): void } {
-  let pending = "";
-  const flush = (): void => {
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
-    boom.write(text);
-  };
-  return {
-    write(text) {
-      if (pending === "") setImmediate(flush);
-      pending += text;
-    },
-    flush,
   };
 }
 

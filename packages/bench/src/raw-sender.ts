@@ -5,16 +5,12 @@ import { createHash } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
 
-let args = process.argv.slice(2);
-const flag = (name: string): boolean => {
-  const present = args[0] === name;
-  if (present) args = args.slice(1);
-  return present;
-};
-const concat = flag("--concat");
-const hashing = flag("--sha256");
-const [portArg, ...files] = args;
+const { values, positionals } = parseArgs({ options: { concat: { type: "boolean" }, sha256: { type: "boolean" } }, allowPositionals: true });
+const concat = values.concat ?? false;
+const hashing = values.sha256 ?? false;
+const [portArg, ...files] = positionals;
 const port = Number(portArg);
 const BUFFER = 1024 * 1024;
 const digests: string[] = [];
